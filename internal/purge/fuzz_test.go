@@ -1,0 +1,79 @@
+package purge
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzNormalizePath checks the properties every accepted path must have:
+// CloudFront would accept it, and normalizing it again changes nothing.
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"/a", "/blog/*", "/café", "/100%", "/%zz", "https://x.example/a?b=c#d",
+		"http://x.example", "/a*b", "blog", "/~u", "/a b\tc", "/\x00", "/%C3%A9", "HTTP://X/Y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := NormalizePath(in)
+		if err != nil {
+			if ErrorCode(err) != Invalid || ErrorMessage(err) == "" {
+				t.Fatalf("error without a user message or not Invalid: %v", err)
+			}
+			return
+		}
+		checkCloudFrontPath(t, p)
+		again, err := NormalizePath(p)
+		if err != nil || again != p {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", in, p, again, err)
+		}
+	})
+}
+
+// FuzzParseCommand checks that a command either fails with a user message or
+// yields a non-empty minimal cover of valid paths within CloudFront's limits.
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"", "help", "/a /a /b/*", "/blog/* /blog/x https://e.example/x?y", "/a*b", "x y z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		cmd, err := ParseCommand(text)
+		if err != nil {
+			if ErrorMessage(err) == "internal error" {
+				t.Fatalf("unclassified error: %v", err)
+			}
+			return
+		}
+		if cmd.Action != ActionPurge {
+			return
+		}
+		if len(cmd.Paths) == 0 || len(cmd.Paths) > cmd.Requested {
+			t.Fatalf("%d paths from %d items", len(cmd.Paths), cmd.Requested)
+		}
+		for i, p := range cmd.Paths {
+			checkCloudFrontPath(t, p)
+			for j, q := range cmd.Paths {
+				if i != j && Covers(q, p) {
+					t.Fatalf("%q is covered by %q: not minimal", p, q)
+				}
+			}
+		}
+	})
+}
+
+func checkCloudFrontPath(t *testing.T, p string) {
+	t.Helper()
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		t.Fatalf("%q does not start with /", p)
+	case len(p) > MaxPathLength:
+		t.Fatalf("%q is longer than %d", p, MaxPathLength)
+	case strings.Contains(strings.TrimSuffix(p, "*"), "*"):
+		t.Fatalf("%q has * before the end", p)
+	case strings.Contains(strings.ToUpper(p), "%2A"):
+		t.Fatalf("%q encodes *", p)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f {
+			t.Fatalf("%q has unencoded byte %#x", p, c)
+		}
+	}
+}

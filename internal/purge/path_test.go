@@ -1,0 +1,218 @@
+package purge
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestNormalizePath(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  string // substring of the user message; "" means no error
+	}{
+		{in: "/index.html", want: "/index.html"},
+		{in: "/blog/*", want: "/blog/*"},
+		{in: "/*", want: "/*"},
+		{in: "/Images/Logo.PNG", want: "/Images/Logo.PNG"},
+		{in: "/a b", want: "/a%20b"},
+		{in: "/café", want: "/caf%C3%A9"},
+		{in: "/caf%C3%A9", want: "/caf%C3%A9"},
+		{in: "/100%", want: "/100%25"},
+		{in: "/100%zz", want: "/100%25zz"},
+		{in: "/a{b}|c^[d]`e\\f", want: "/a%7Bb%7D%7Cc%5E%5Bd%5D%60e%5Cf"},
+		{in: "/~user/page", want: "/~user/page"},
+		{in: "/a%2A", want: "/a*"},
+		{in: "/a%2a", want: "/a*"},
+		{in: "/%41%7e%2F", want: "/A~%2F"},
+		{in: "/a%2Ab", wantErr: "only as the last character"},
+		{in: "/%252A", want: "/%252A"},
+		{in: "/page?id=1&x=y", want: "/page?id=1&x=y"},
+		{in: "/search?q=*", want: "/search?q=*"},
+		{in: "/a:b@c!$&'()+,;=", want: "/a:b@c!$&'()+,;="},
+		{in: "https://www.example.com/blog/post?id=1", want: "/blog/post?id=1"},
+		{in: "HTTPS://www.example.com/Blog/", want: "/Blog/"},
+		{in: "http://example.com", want: "/"},
+		{in: "https://example.com/a#frag", want: "/a"},
+		{in: "https://example.com/café", want: "/caf%C3%A9"},
+		{in: "https://example.com/caf%C3%A9", want: "/caf%C3%A9"},
+		{in: "https://example.com/blog/*", want: "/blog/*"},
+		{in: "https://example.com/?", want: "/?"},
+		{in: "blog/*", wantErr: "must start with / (did you mean /blog/*?)"},
+		{in: "", wantErr: "is empty"},
+		{in: "/a*b", wantErr: "only as the last character"},
+		{in: "/**", wantErr: "only as the last character"},
+		{in: "https://", wantErr: "not a valid URL"},
+		{in: "https://exa mple.com/", wantErr: "not a valid URL"},
+		{in: "/" + strings.Repeat("a", MaxPathLength-1), want: "/" + strings.Repeat("a", MaxPathLength-1)},
+		{in: "/" + strings.Repeat("a", MaxPathLength), wantErr: "at most 4000"},
+		{in: "/" + strings.Repeat("é", 1000), wantErr: "6001 characters long once encoded"},
+		{in: "/\xff", wantErr: "not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(shorten(tt.in), func(t *testing.T) {
+			got, err := NormalizePath(tt.in)
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("NormalizePath(%q) = %q, want error containing %q", tt.in, got, tt.wantErr)
+				}
+				if ErrorCode(err) != Invalid {
+					t.Errorf("code = %q, want %q", ErrorCode(err), Invalid)
+				}
+				if msg := ErrorMessage(err); !strings.Contains(msg, tt.wantErr) {
+					t.Errorf("message %q does not contain %q", msg, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NormalizePath(%q): %v", tt.in, err)
+			}
+			if got != tt.want {
+				t.Errorf("NormalizePath(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			again, err := NormalizePath(got)
+			if err != nil || again != got {
+				t.Errorf("not idempotent: NormalizePath(%q) = %q, %v", got, again, err)
+			}
+		})
+	}
+}
+
+func TestMinimalCover(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want []string
+	}{
+		{"empty", nil, []string{}},
+		{"one", []string{"/a"}, []string{"/a"}},
+		{"duplicates keep first", []string{"/a", "/b", "/a"}, []string{"/a", "/b"}},
+		{"wildcard covers file", []string{"/blog/post", "/blog/*"}, []string{"/blog/*"}},
+		{"wildcard covers query", []string{"/blog/*", "/blog/a?id=1"}, []string{"/blog/*"}},
+		{"wildcard covers narrower wildcard", []string{"/blog/2024/*", "/blog/*"}, []string{"/blog/*"}},
+		{"full purge covers all", []string{"/a", "/b/*", "/*", "/c"}, []string{"/*"}},
+		{"prefix wildcard is not a directory", []string{"/blog*", "/blog2/x", "/blo"}, []string{"/blog*", "/blo"}},
+		{"duplicate wildcards", []string{"/a/*", "/a/*"}, []string{"/a/*"}},
+		{"case matters", []string{"/A/*", "/a/x"}, []string{"/A/*", "/a/x"}},
+		{"file does not cover", []string{"/blog", "/blog/x"}, []string{"/blog", "/blog/x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := MinimalCover(tt.in)
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") || len(got) != len(tt.want) {
+				t.Errorf("MinimalCover(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNormalizePathsLimits(t *testing.T) {
+	many := func(n int, wildcard bool) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = "/f" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "/" + itoa(i)
+			if wildcard {
+				out[i] += "/*"
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		in      []string
+		wantErr string
+	}{
+		{"none", nil, "no paths given"},
+		{"3000 files", many(MaxFilePaths, false), ""},
+		{"3001 files", many(MaxFilePaths+1, false), "3001 file paths"},
+		{"15 wildcards", many(MaxWildcardPaths, true), ""},
+		{"16 wildcards", many(MaxWildcardPaths+1, true), "16 wildcard paths"},
+		{"bad item names itself", []string{"/ok", "nope"}, `"nope" must start with /`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NormalizePaths(tt.in)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(ErrorMessage(err), tt.wantErr) {
+				t.Fatalf("err = %v, want message containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		text       string
+		wantAction Action
+		wantPaths  []string
+		wantErr    string
+	}{
+		{text: "", wantAction: ActionPurge, wantPaths: []string{"/*"}},
+		{text: "   ", wantAction: ActionPurge, wantPaths: []string{"/*"}},
+		{text: "help", wantAction: ActionHelp},
+		{text: " HELP ", wantAction: ActionHelp},
+		{text: "/blog/* /index.html", wantAction: ActionPurge, wantPaths: []string{"/blog/*", "/index.html"}},
+		{text: "/blog/a /blog/*\n/blog/a", wantAction: ActionPurge, wantPaths: []string{"/blog/*"}},
+		{text: "https://www.example.com/blog/post?id=1", wantAction: ActionPurge, wantPaths: []string{"/blog/post?id=1"}},
+		{text: "help /x", wantErr: `"help" must start with /`},
+		{text: "/ok /a*b", wantErr: `"/a*b" has * before the end`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			cmd, err := ParseCommand(tt.text)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(ErrorMessage(err), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cmd.Action != tt.wantAction || strings.Join(cmd.Paths, " ") != strings.Join(tt.wantPaths, " ") {
+				t.Errorf("ParseCommand(%q) = %+v, want action %v paths %q", tt.text, cmd, tt.wantAction, tt.wantPaths)
+			}
+		})
+	}
+}
+
+func TestErrorMessages(t *testing.T) {
+	detail := errors.New("secret detail")
+	tests := []struct {
+		err      error
+		wantCode Code
+		wantMsg  string
+	}{
+		{nil, "", ""},
+		{detail, Internal, "internal error"},
+		{&Error{Code: NotFound, Message: "no such thing", Err: detail}, NotFound, "no such thing"},
+		{&Error{Code: RateLimited, Err: detail}, RateLimited, "internal error"},
+	}
+	for _, tt := range tests {
+		if got := ErrorCode(tt.err); got != tt.wantCode {
+			t.Errorf("ErrorCode(%v) = %q, want %q", tt.err, got, tt.wantCode)
+		}
+		if got := ErrorMessage(tt.err); got != tt.wantMsg {
+			t.Errorf("ErrorMessage(%v) = %q, want %q", tt.err, got, tt.wantMsg)
+		}
+	}
+	if !Temporary(&Error{Code: Unavailable}) || Temporary(&Error{Code: Invalid}) {
+		t.Error("Temporary misclassifies")
+	}
+}
