@@ -1,0 +1,227 @@
+package slack
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+)
+
+// maxListedPaths is how many paths a message lists before it summarizes the
+// rest; a section's text is limited to 3,000 characters.
+const maxListedPaths = 20
+
+// Every message is a *slackapi.WebhookMessage: the same JSON serves as the
+// synchronous reply to a command, a response_url post and a webhook post
+// (slackapi.Msg would add an empty "metadata" object Slack does not expect).
+
+// Purge is what the messages about one invalidation show.
+type Purge struct {
+	Invalidation *purge.Invalidation
+	// UserID is the Slack user who asked; empty when unknown.
+	UserID string
+	// ChannelID is where it was asked.
+	ChannelID string
+	// Requested is how many items the user typed, before duplicates and
+	// covered paths were dropped.
+	Requested int
+}
+
+// StartedMessage is the in_channel reply to a purge: the invalidation ID,
+// the distribution, the paths and who asked.
+func StartedMessage(p Purge) *slackapi.WebhookMessage {
+	inv := p.Invalidation
+	head := fmt.Sprintf(":broom: Purging %s on `%s`", pathCount(len(inv.Paths)), escape(inv.DistributionID))
+	text := head + fmt.Sprintf(" (invalidation %s)", inv.ID)
+	return &slackapi.WebhookMessage{
+		ResponseType: slackapi.ResponseTypeInChannel,
+		Text:         text,
+		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
+			markdownSection(head + "\n" + pathList(inv.Paths)),
+			slackapi.NewContextBlock("", contextElements(p, statusLine(inv, time.Time{}))...),
+		}},
+	}
+}
+
+// CompletedMessage replaces the reply once the invalidation has completed,
+// or says that it is still running when the watch ended first.
+func CompletedMessage(p Purge, now time.Time) *slackapi.WebhookMessage {
+	inv := p.Invalidation
+	var head string
+	if inv.Done() {
+		head = fmt.Sprintf(":white_check_mark: Purged %s on `%s`", pathCount(len(inv.Paths)), escape(inv.DistributionID))
+	} else {
+		head = fmt.Sprintf(":hourglass_flowing_sand: Still purging %s on `%s`", pathCount(len(inv.Paths)), escape(inv.DistributionID))
+	}
+	return &slackapi.WebhookMessage{
+		ResponseType:    slackapi.ResponseTypeInChannel,
+		ReplaceOriginal: true,
+		Text:            head + fmt.Sprintf(" (invalidation %s)", inv.ID),
+		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
+			markdownSection(head + "\n" + pathList(inv.Paths)),
+			slackapi.NewContextBlock("", contextElements(p, statusLine(inv, now))...),
+		}},
+	}
+}
+
+// AuditMessage is the record posted to the audit webhook for a purge.
+func AuditMessage(p Purge) *slackapi.WebhookMessage {
+	inv := p.Invalidation
+	who := "someone"
+	if p.UserID != "" {
+		who = "<@" + escape(p.UserID) + ">"
+	}
+	where := ""
+	if p.ChannelID != "" {
+		where = " in <#" + escape(p.ChannelID) + ">"
+	}
+	text := fmt.Sprintf("%s%s purged %s on `%s` (invalidation `%s`)", who, where, pathCount(len(inv.Paths)), escape(inv.DistributionID), escape(inv.ID))
+	return &slackapi.WebhookMessage{
+		Text: text,
+		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
+			markdownSection(text + "\n" + pathList(inv.Paths)),
+		}},
+	}
+}
+
+// ErrorMessage is the ephemeral reply for a request that failed: the
+// user-safe message of err (see purge.ErrorMessage), never its detail.
+func ErrorMessage(err error) *slackapi.WebhookMessage {
+	icon := ":x:"
+	if purge.Temporary(err) {
+		icon = ":warning:"
+	}
+	msg := purge.ErrorMessage(err)
+	if purge.ErrorCode(err) == purge.Invalid {
+		msg += "\nNothing was purged. Try `/cdn-purge help`."
+	}
+	return EphemeralMessage(icon + " " + msg)
+}
+
+// RefusedChannelMessage is the ephemeral reply in a channel that may not
+// purge; it names the channels that may.
+func RefusedChannelMessage(allowed []string) *slackapi.WebhookMessage {
+	names := make([]string, len(allowed))
+	for i, c := range allowed {
+		names[i] = channelRef(c)
+	}
+	return EphemeralMessage(":no_entry: This channel may not purge the cache. Nothing was purged.\nAsk in " + strings.Join(names, ", ") + ".")
+}
+
+// HelpMessage explains the command, ephemerally.
+func HelpMessage(command, distributionID string, allowed []string) *slackapi.WebhookMessage {
+	if command == "" {
+		command = "/cdn-purge"
+	}
+	names := make([]string, len(allowed))
+	for i, c := range allowed {
+		names[i] = channelRef(c)
+	}
+	text := fmt.Sprintf("*%[1]s* purges the CloudFront cache of `%[2]s`.\n"+
+		"• `%[1]s` purges everything (`/*`)\n"+
+		"• `%[1]s /blog/* /index.html` purges these paths\n"+
+		"• `%[1]s https://www.example.com/post?id=1` purges a pasted URL\n"+
+		"• `%[1]s help` shows this\n"+
+		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n"+
+		"Allowed in: %[3]s.",
+		command, escape(distributionID), strings.Join(names, ", "))
+	return EphemeralMessage(text)
+}
+
+// EphemeralMessage is a reply only the requester sees.
+func EphemeralMessage(text string) *slackapi.WebhookMessage {
+	return &slackapi.WebhookMessage{
+		ResponseType: slackapi.ResponseTypeEphemeral,
+		Text:         text,
+		Blocks:       &slackapi.Blocks{BlockSet: []slackapi.Block{markdownSection(text)}},
+	}
+}
+
+func markdownSection(text string) *slackapi.SectionBlock {
+	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false), nil, nil)
+}
+
+func contextElements(p Purge, status string) []slackapi.MixedElement {
+	parts := []string{"Invalidation `" + escape(p.Invalidation.ID) + "`", status}
+	if p.UserID != "" {
+		parts = append(parts, "requested by <@"+escape(p.UserID)+">")
+	}
+	if dropped := p.Requested - len(p.Invalidation.Paths); dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%s dropped as duplicate or already covered", pathCount(dropped)))
+	}
+	return []slackapi.MixedElement{slackapi.NewTextBlockObject(slackapi.MarkdownType, strings.Join(parts, " · "), false, false)}
+}
+
+func statusLine(inv *purge.Invalidation, now time.Time) string {
+	if inv.Done() {
+		if !now.IsZero() && !inv.CreateTime.IsZero() {
+			return fmt.Sprintf("Completed in %s", now.Sub(inv.CreateTime).Round(time.Second))
+		}
+		return "Completed"
+	}
+	if !now.IsZero() && !inv.CreateTime.IsZero() {
+		return fmt.Sprintf("In progress for %s", now.Sub(inv.CreateTime).Round(time.Second))
+	}
+	return "In progress"
+}
+
+func pathList(paths []string) string {
+	shown := paths
+	if len(shown) > maxListedPaths {
+		shown = shown[:maxListedPaths]
+	}
+	var b strings.Builder
+	b.WriteString("```")
+	for i, p := range shown {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(escape(p))
+	}
+	b.WriteString("```")
+	if rest := len(paths) - len(shown); rest > 0 {
+		fmt.Fprintf(&b, "\n…and %d more", rest)
+	}
+	return b.String()
+}
+
+func pathCount(n int) string {
+	if n == 1 {
+		return "1 path"
+	}
+	return fmt.Sprintf("%d paths", n)
+}
+
+// channelRef renders an allowed channel: a mention for an ID, #name for a
+// name.
+func channelRef(c string) string {
+	if isChannelID(c) {
+		return "<#" + c + ">"
+	}
+	return "#" + escape(strings.TrimPrefix(c, "#"))
+}
+
+// isChannelID reports whether s looks like a Slack conversation ID
+// (C…, G… or D… followed by upper-case letters and digits).
+func isChannelID(s string) bool {
+	if len(s) < 9 || (s[0] != 'C' && s[0] != 'G' && s[0] != 'D') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// escape applies Slack's three mrkdwn escapes; slack-go has no helper for it.
+func escape(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
