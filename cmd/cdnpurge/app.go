@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
+	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/httpapi"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+)
+
+// shutdownGrace is how long a stopping server waits for requests in flight
+// and background deliveries.
+const shutdownGrace = 20 * time.Second
+
+// app is the Slack service: the handler on an HTTP server. A test can start
+// the whole service on 127.0.0.1:0 with newApp and Listen.
+type app struct {
+	handler *httpapi.Handler
+	server  *http.Server
+	ln      net.Listener
+	log     *slog.Logger
+}
+
+// newApp wires the configuration to its backends. cfg must be valid.
+func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) (*app, error) {
+	inv, err := newInvalidator(ctx, cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	h := httpapi.New(httpapi.Options{
+		DistributionID: cfg.DistributionID,
+		SigningSecret:  cfg.SigningSecret.Value(),
+		Channels:       cfg.Channels,
+		Invalidator:    inv,
+		WebhookURL:     cfg.WebhookURL.Value(),
+		Poster:         &slack.Poster{AllowLoopback: cfg.DevAllowLoopback},
+		Logger:         log,
+	})
+	return &app{
+		handler: h,
+		log:     log,
+		server: &http.Server{
+			Handler: h,
+			// Slack's requests are small and quick; slow clients are cut off.
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+	}, nil
+}
+
+// newInvalidator builds the CloudFront backend from the AWS SDK's standard
+// configuration chain. With a local endpoint and no AWS credentials in the
+// environment it signs with placeholder credentials, which the emulator and
+// moto_server accept, so that local runs need no AWS account.
+func newInvalidator(ctx context.Context, cfg config.Config, getenv func(string) string) (*cloudfrontcdn.Invalidator, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if cfg.CloudFrontEndpoint != "" && getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("cdnpurge-local", "cdnpurge-local", "")))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cloudfrontcdn.New(awsCfg, cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint}), nil
+}
+
+// Listen binds the server's address; "127.0.0.1:0" picks a free port.
+func (a *app) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	a.ln = ln
+	return nil
+}
+
+// URL is the base URL the server answers on.
+func (a *app) URL() string { return "http://" + a.ln.Addr().String() }
+
+// Serve serves until Close; it returns nil after a clean Close.
+func (a *app) Serve() error {
+	if err := a.server.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops taking requests, lets those in flight finish, then waits for
+// background deliveries, all within ctx.
+func (a *app) Close(ctx context.Context) error {
+	err := a.server.Shutdown(ctx)
+	return errors.Join(err, a.handler.Wait(ctx))
+}
+
+// runWithShutdown serves until ctx is done, then closes within the grace
+// period.
+func (a *app) runWithShutdown(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := a.Close(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return <-errc
+}
+
+// newLogger returns the JSON logger every command writes to stderr.
+func newLogger(e env, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}

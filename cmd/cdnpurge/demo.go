@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+)
+
+// demoText is the sample command: a wildcard, a path it covers, a pasted URL
+// with a query string, and a duplicate.
+const demoText = "/blog/* /blog/2026/launch.html https://www.example.com/about?lang=en /index.html /index.html"
+
+// demoNames are the display names of the demo's Slack IDs.
+var demoNames = map[string]string{"U0DEMOALICE": "alice", "C0DEPLOYS01": "deploys"}
+
+// runDemo is `cdnpurge demo`: the emulator, the server and a stand-in for
+// Slack, all on loopback, and one correctly signed command through them.
+func runDemo(ctx context.Context, e env) error {
+	fs := newFlagSet("demo", e)
+	completeAfter := fs.Duration("complete-after", 3*time.Second, "how long the emulated invalidation takes")
+	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	verbose := fs.Bool("v", false, "also print the server's JSON log lines")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	out := e.stdout
+	logOut := io.Discard
+	if *verbose {
+		logOut = e.stderr
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, nil))
+
+	// 1. The CloudFront emulator.
+	emu, err := startLocal(emulator.New(emulator.Options{Distributions: []string{defaultDistributionID}, CompleteAfter: *completeAfter, Logger: log}))
+	if err != nil {
+		return err
+	}
+	defer emu.Close()
+
+	// 2. A stand-in for Slack: it receives the audit webhook and response_url posts.
+	slackIn := newSlackStandIn()
+	standIn, err := startLocal(slackIn)
+	if err != nil {
+		return err
+	}
+	defer standIn.Close()
+
+	// 3. The server, configured as the tutorial's four parameters would be.
+	secret := randomHex(16)
+	cfg := config.Config{
+		DistributionID:     defaultDistributionID,
+		SigningSecret:      config.Secret(secret),
+		Channels:           slack.Channels{"deploys"},
+		WebhookURL:         config.Secret(standIn.URL + "/services/T0DEMO/B0DEMO/" + randomHex(12)),
+		CloudFrontEndpoint: emu.URL,
+		DevAllowLoopback:   true,
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	a, err := newApp(ctx, cfg, func(string) string { return "" }, log)
+	if err != nil {
+		return err
+	}
+	if err := a.Listen("127.0.0.1:0"); err != nil {
+		return err
+	}
+	go a.Serve()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Close(sctx)
+	}()
+
+	fmt.Fprintf(out, "cdnpurge demo: the whole flow on this machine, with no AWS and no Slack\n\n")
+	fmt.Fprintf(out, "  CloudFront emulator  %s  (distribution %s; invalidations take %s)\n", emu.URL, defaultDistributionID, *completeAfter)
+	fmt.Fprintf(out, "  cdnpurge serve       %s\n", a.URL())
+	fmt.Fprintf(out, "  Slack stand-in       %s  (receives the webhook and response_url posts)\n\n", standIn.URL)
+
+	// 4. The command, signed as Slack signs it.
+	responseURL := standIn.URL + "/commands/T0DEMO/1/" + randomHex(12)
+	form := url.Values{
+		"team_id": {"T0DEMO"}, "team_domain": {"example"}, "channel_id": {"C0DEPLOYS01"}, "channel_name": {"deploys"},
+		"user_id": {"U0DEMOALICE"}, "user_name": {"alice"}, "command": {"/cdn-purge"}, "text": {demoText},
+		"response_url": {responseURL}, "trigger_id": {"1000000000001.1000000001." + randomHex(16)},
+	}
+	fmt.Fprintf(out, "@alice in #deploys types:\n  /cdn-purge %s\n\n", demoText)
+	start := time.Now()
+	reply, status, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	if status != http.StatusOK {
+		return fmt.Errorf("the server answered %d", status)
+	}
+	fmt.Fprintf(out, "── reply, %s, after %s ──\n%s\n\n", visibility(reply), took.Round(100*time.Microsecond), renderMessage(reply, demoNames, "  "))
+	id := invalidationID(reply)
+	if id == "" {
+		return errors.New("the reply names no invalidation")
+	}
+
+	// 5. The audit post the webhook received.
+	select {
+	case post := <-slackIn.posts:
+		fmt.Fprintf(out, "── audit post to the incoming webhook (%s) ──\n%s\n\n", post.path, renderMessage(post.msg, demoNames, "  "))
+	case <-time.After(5 * time.Second):
+		return errors.New("no audit post reached the webhook stand-in")
+	}
+
+	// 6. A repeated delivery of the same command creates nothing new.
+	again, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	if err != nil {
+		return err
+	}
+	if invalidationID(again) != id {
+		return fmt.Errorf("a repeated delivery created invalidation %s beside %s", invalidationID(again), id)
+	}
+	<-slackIn.posts // its audit post
+	fmt.Fprintf(out, "── the same delivery again (a retry) ──\n  same invalidation %s: CallerReference comes from Slack's trigger_id, nothing new was created\n\n", id)
+
+	// 7. A forged request is refused.
+	_, status, err = sendSigned(ctx, a.URL()+"/slack/commands", "not-the-secret", form.Encode())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "── the same command with a forged signature ──\n  HTTP %d, nothing created\n\n", status)
+
+	// 8. Follow the invalidation to the end and replace the reply.
+	inv, err := newInvalidator(ctx, cfg, func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "── watching %s ──\n", id)
+	done, err := purge.Watch(ctx, inv, defaultDistributionID, id, purge.WatchOptions{
+		FirstDelay: 500 * time.Millisecond,
+		Progress: func(i *purge.Invalidation) {
+			fmt.Fprintf(out, "  %6s  %s\n", time.Since(start).Round(100*time.Millisecond), i.Status)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", id, err)
+	}
+	p := slack.Purge{Invalidation: done, UserID: "U0DEMOALICE", ChannelID: "C0DEPLOYS01"}
+	poster := &slack.Poster{AllowLoopback: true}
+	if err := poster.Post(ctx, responseURL, slack.CompletedMessage(p, time.Now())); err != nil {
+		return err
+	}
+	post := <-slackIn.posts
+	fmt.Fprintf(out, "\n── follow-up to response_url (%s), replaces the reply ──\n%s\n\n", post.path, renderMessage(post.msg, demoNames, "  "))
+	fmt.Fprintf(out, "Done: invalidation %s completed %s after the command.\n"+
+		"Next: run `cdnpurge emulate` and point the AWS CLI or `cdnpurge serve` at it (see README.md).\n",
+		id, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// localServer is an http.Server on a loopback port.
+type localServer struct {
+	URL string
+	srv *http.Server
+}
+
+func startLocal(h http.Handler) (*localServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return &localServer{URL: "http://" + ln.Addr().String(), srv: srv}, nil
+}
+
+func (s *localServer) Close() { s.srv.Close() }
+
+// slackStandIn receives what cdnpurge posts to Slack.
+type slackStandIn struct{ posts chan slackPost }
+
+type slackPost struct {
+	path string // redacted
+	msg  *slackapi.WebhookMessage
+}
+
+func newSlackStandIn() *slackStandIn { return &slackStandIn{posts: make(chan slackPost, 16)} }
+
+func (s *slackStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var msg slackapi.WebhookMessage
+	if r.Method != http.MethodPost || json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&msg) != nil {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	s.posts <- slackPost{path: slack.RedactURL("http://" + r.Host + r.URL.Path), msg: &msg}
+	io.WriteString(w, "ok")
+}
+
+// sendSigned posts a form signed as Slack signs requests and decodes the reply.
+func sendSigned(ctx context.Context, target, secret, body string) (*slackapi.WebhookMessage, int, error) {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	io.WriteString(mac, "v0:"+ts+":"+body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(body))
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, resp.StatusCode, err
+	}
+	if resp.StatusCode != http.StatusOK || len(bytes.TrimSpace(raw)) == 0 {
+		return nil, resp.StatusCode, nil
+	}
+	var msg slackapi.WebhookMessage
+	if err := json.Unmarshal(raw, &msg); err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("decode reply: %w", err)
+	}
+	return &msg, resp.StatusCode, nil
+}
+
+var invalidationIDRE = regexp.MustCompile("Invalidation `([A-Z0-9]+)`")
+
+// invalidationID finds the invalidation ID a reply names.
+func invalidationID(msg *slackapi.WebhookMessage) string {
+	if msg == nil {
+		return ""
+	}
+	raw, _ := json.Marshal(msg)
+	m := invalidationIDRE.FindSubmatch(raw)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+func visibility(msg *slackapi.WebhookMessage) string {
+	if msg.ResponseType == slackapi.ResponseTypeInChannel {
+		return "seen by the whole channel"
+	}
+	return "seen only by the requester"
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

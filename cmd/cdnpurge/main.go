@@ -1,0 +1,108 @@
+// Command cdnpurge purges CloudFront caches from Slack, from a terminal, or
+// from a pipeline. One binary serves every role: `serve` (HTTP), `demo` (the
+// whole flow on this machine), `emulate` (a local CloudFront API) and, named
+// bootstrap with AWS_LAMBDA_RUNTIME_API set, the Lambda handler.
+//
+// main only reads flags and the environment and hands them to the app; the
+// work lives in the internal packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `cdnpurge: purge CloudFront caches from Slack.
+
+Usage:
+  cdnpurge demo                       the whole flow on this machine: emulator, server, a signed command
+  cdnpurge serve [--addr HOST:PORT]   serve Slack's slash commands over HTTP
+  cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--complete-after D]
+                                      a local CloudFront API for the AWS CLI and SDKs
+  cdnpurge help                       this text
+
+Configuration comes from the environment: CDNPURGE_DISTRIBUTION_ID,
+CDNPURGE_SLACK_SIGNING_SECRET, CDNPURGE_SLACK_CHANNEL, CDNPURGE_SLACK_WEBHOOK_URL,
+CDNPURGE_CLOUDFRONT_ENDPOINT, CDNPURGE_DEV_ALLOW_LOOPBACK; AWS credentials and
+region from the AWS SDK's standard chain. See README.md.
+`
+
+// env is what a command reads from outside: arguments, environment, output.
+type env struct {
+	args   []string
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// errUsage marks a command-line mistake: exit code 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, env{args: os.Args[1:], getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}))
+}
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(ctx context.Context, e env) int {
+	if len(e.args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	commands := map[string]func(context.Context, env) error{
+		"demo":    runDemo,
+		"serve":   runServe,
+		"emulate": runEmulate,
+	}
+	name := e.args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(e.stderr, "cdnpurge: unknown command %q\n\n%s", name, usage)
+		return 2
+	}
+	e.args = e.args[1:]
+	if err := cmd(ctx, e); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(e.stderr, "cdnpurge %s: %v\n", name, err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// newFlagSet returns a FlagSet for a subcommand that reports its own errors
+// through run.
+func newFlagSet(name string, e env) *flag.FlagSet {
+	fs := flag.NewFlagSet("cdnpurge "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parseFlags parses args and refuses stray positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}

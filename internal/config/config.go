@@ -1,0 +1,131 @@
+// Package config holds cdnpurge's settings: what they are, their defaults,
+// how they are read from the environment, and how they are checked before
+// anything starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+)
+
+// The environment variables cdnpurge reads. The first four are the
+// tutorial's four CloudFormation parameters.
+const (
+	EnvDistributionID     = "CDNPURGE_DISTRIBUTION_ID"      // DistributionId
+	EnvSigningSecret      = "CDNPURGE_SLACK_SIGNING_SECRET" // SigningKey
+	EnvChannels           = "CDNPURGE_SLACK_CHANNEL"        // SlackChannel
+	EnvWebhookURL         = "CDNPURGE_SLACK_WEBHOOK_URL"    // SlackUrl
+	EnvCloudFrontEndpoint = "CDNPURGE_CLOUDFRONT_ENDPOINT"
+	EnvDevAllowLoopback   = "CDNPURGE_DEV_ALLOW_LOOPBACK"
+)
+
+// Secret is a string that never prints: fmt, %v, %+v, %#v, encoding/json and
+// slog all show "[redacted]". Use Value to read it.
+type Secret string
+
+// Value returns the secret itself.
+func (s Secret) Value() string { return string(s) }
+
+// String hides the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides the secret from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalText hides the secret from encoding/json and friends, which slog's
+// JSON handler uses for a struct that holds a Secret.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// LogValue hides the secret from log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Config is everything cdnpurge needs to serve slash commands.
+type Config struct {
+	// DistributionID is the CloudFront distribution to purge.
+	DistributionID string
+	// SigningSecret is the Slack app's signing secret.
+	SigningSecret Secret
+	// Channels may run the command, by ID or name.
+	Channels slack.Channels
+	// WebhookURL receives the audit message; empty for none.
+	WebhookURL Secret
+	// CloudFrontEndpoint replaces AWS's CloudFront endpoint (the emulator,
+	// moto_server); empty for AWS.
+	CloudFrontEndpoint string
+	// DevAllowLoopback lets Slack URLs be http(s) on loopback.
+	DevAllowLoopback bool
+}
+
+// FromEnv reads the configuration from environment variables through
+// getenv (os.Getenv in production, a map in tests). It only reads; call
+// Validate before serving.
+func FromEnv(getenv func(string) string) Config {
+	return Config{
+		DistributionID:     strings.TrimSpace(getenv(EnvDistributionID)),
+		SigningSecret:      Secret(strings.TrimSpace(getenv(EnvSigningSecret))),
+		Channels:           slack.ParseChannels(getenv(EnvChannels)),
+		WebhookURL:         Secret(strings.TrimSpace(getenv(EnvWebhookURL))),
+		CloudFrontEndpoint: strings.TrimSpace(getenv(EnvCloudFrontEndpoint)),
+		DevAllowLoopback:   getenv(EnvDevAllowLoopback) == "1",
+	}
+}
+
+// ValidateTarget checks what any purge needs: a distribution and, if set, a
+// usable CloudFront endpoint.
+func (c Config) ValidateTarget() error {
+	var errs []error
+	if c.DistributionID == "" {
+		errs = append(errs, fmt.Errorf("%s is not set: the CloudFront distribution ID to purge (e.g. E2QWRUHEXAMPLE)", EnvDistributionID))
+	} else if !IsDistributionID(c.DistributionID) {
+		errs = append(errs, fmt.Errorf("%s=%q does not look like a CloudFront distribution ID (upper-case letters and digits, e.g. E2QWRUHEXAMPLE)", EnvDistributionID, c.DistributionID))
+	}
+	if c.CloudFrontEndpoint != "" {
+		u, err := url.Parse(c.CloudFrontEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s=%q is not an http(s) URL", EnvCloudFrontEndpoint, c.CloudFrontEndpoint))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks everything serving slash commands needs. The error lists
+// every problem, each naming its variable; secret values are never quoted.
+func (c Config) Validate() error {
+	errs := []error{c.ValidateTarget()}
+	if c.SigningSecret == "" {
+		errs = append(errs, fmt.Errorf("%s is not set: the Slack app's signing secret (Basic Information → App Credentials)", EnvSigningSecret))
+	}
+	if len(c.Channels) == 0 {
+		errs = append(errs, fmt.Errorf("%s is not set: the channel(s) allowed to purge, by ID or name, comma-separated", EnvChannels))
+	}
+	if c.WebhookURL != "" {
+		if err := slack.CheckURL(c.WebhookURL.Value(), c.DevAllowLoopback); err != nil {
+			errs = append(errs, fmt.Errorf("%s is not usable: %w", EnvWebhookURL, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsDistributionID reports whether s has the shape of a CloudFront
+// distribution ID: upper-case letters and digits, 1 to 32 of them.
+func IsDistributionID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

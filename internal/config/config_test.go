@@ -1,0 +1,85 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFromEnvAndValidate(t *testing.T) {
+	good := map[string]string{
+		EnvDistributionID: "E2QWRUHEXAMPLE",
+		EnvSigningSecret:  "topsecretsigning",
+		EnvChannels:       "deploys, C0DEPLOY01",
+		EnvWebhookURL:     "https://hooks.slack.com/services/T0/B0/WEBHOOKTOKEN",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr []string
+	}{
+		{"good", good, nil},
+		{"no webhook is fine", with(EnvWebhookURL, ""), nil},
+		{"nothing set", map[string]string{}, []string{EnvDistributionID + " is not set", EnvSigningSecret + " is not set", EnvChannels + " is not set"}},
+		{"bad distribution", with(EnvDistributionID, "e2-bad"), []string{`"e2-bad" does not look like`}},
+		{"webhook not Slack", with(EnvWebhookURL, "https://example.com/hook/WEBHOOKTOKEN"), []string{EnvWebhookURL + " is not usable"}},
+		{"loopback webhook needs dev flag", with(EnvWebhookURL, "http://127.0.0.1:9/WEBHOOKTOKEN"), []string{EnvWebhookURL + " is not usable"}},
+		{"bad endpoint", with(EnvCloudFrontEndpoint, "localhost:4566"), []string{EnvCloudFrontEndpoint}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := FromEnv(env(tt.env))
+			err := cfg.Validate()
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Validate = nil")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			for _, secret := range []string{"topsecretsigning", "WEBHOOKTOKEN"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error leaks %q: %v", secret, err)
+				}
+			}
+		})
+	}
+	cfg := FromEnv(env(with(EnvDevAllowLoopback, "1")))
+	cfg.WebhookURL = "http://127.0.0.1:9/hook"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("loopback webhook with the dev flag: %v", err)
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	cfg := Config{SigningSecret: "topsecretsigning", WebhookURL: "https://hooks.slack.com/services/WEBHOOKTOKEN"}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("cfg", "config", cfg, "secret", cfg.SigningSecret)
+	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logs.String()} {
+		if strings.Contains(out, "topsecretsigning") || strings.Contains(out, "WEBHOOKTOKEN") {
+			t.Errorf("secret printed: %s", out)
+		}
+	}
+	if cfg.SigningSecret.Value() != "topsecretsigning" {
+		t.Error("Value lost the secret")
+	}
+}
