@@ -1,0 +1,309 @@
+// Package cloudfrontcdn is the purge.Invalidator for Amazon CloudFront, built
+// on aws-sdk-go-v2. It also talks to any CloudFront-compatible API, such as
+// cdnpurge's own emulator or moto_server, when Options.Endpoint is set.
+//
+// Transient failures (503 ServiceUnavailable, other 5xx, throttling,
+// connection errors) are retried by the SDK's standard retryer with jittered
+// backoff; the caller's context deadline bounds the whole call, retries
+// included. Every error is returned as a *purge.Error whose Code says what
+// happened and whose Message is safe to show to a chat user.
+package cloudfrontcdn
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxAttempts = 3
+	DefaultMaxBackoff  = 250 * time.Millisecond
+)
+
+// CloudFront is a global service whose API is signed for us-east-1; New uses
+// this region when the configuration names none.
+const defaultRegion = "us-east-1"
+
+// Options configures an Invalidator. The zero value talks to AWS with the
+// default retry settings.
+type Options struct {
+	// Endpoint is the base URL of a CloudFront-compatible API, such as the
+	// emulator or moto_server. Empty means AWS itself.
+	Endpoint string
+	// MaxAttempts is the total number of attempts per call, the first one
+	// included. Zero means DefaultMaxAttempts.
+	MaxAttempts int
+	// MaxBackoff caps the jittered delay between attempts. Zero means
+	// DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// HTTPClient, when set, sends the requests instead of the SDK's default
+	// client.
+	HTTPClient aws.HTTPClient
+}
+
+// Invalidator creates and reads CloudFront invalidations. It is safe for
+// concurrent use.
+type Invalidator struct {
+	client *cloudfront.Client
+	creds  *credentialsProvider // nil for anonymous requests
+}
+
+var _ purge.Invalidator = (*Invalidator)(nil)
+
+// New returns an Invalidator whose CloudFront client is built from cfg
+// (credentials, region, logging) and opts. The retry settings of opts take
+// precedence over those of cfg.
+func New(cfg aws.Config, opts Options) *Invalidator {
+	maxAttempts := opts.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	maxBackoff := opts.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = DefaultMaxBackoff
+	}
+	var creds *credentialsProvider
+	client := cloudfront.NewFromConfig(cfg, func(o *cloudfront.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+		if o.Region == "" {
+			o.Region = defaultRegion
+		}
+		if opts.HTTPClient != nil {
+			o.HTTPClient = opts.HTTPClient
+		}
+		if creds = wrapCredentials(o.Credentials); creds != nil {
+			o.Credentials = creds
+		}
+		// Our retryer is final: keep AWS_MAX_ATTEMPTS and the like from
+		// wrapping it.
+		o.RetryMaxAttempts = 0
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = maxAttempts
+			so.MaxBackoff = maxBackoff
+			// No client-side retry quota: a burst of 503s at a CloudFront
+			// peak would otherwise drain the shared token bucket and fail
+			// later calls at once with "retry quota exceeded". MaxAttempts
+			// and the caller's deadline bound the retries instead.
+			so.RateLimiter = ratelimit.None
+		})
+	})
+	return &Invalidator{client: client, creds: creds}
+}
+
+// CreateInvalidation asks CloudFront to invalidate batch.Paths on
+// batch.DistributionID. batch.CallerReference is passed through unchanged, so
+// a repeat of the same batch returns the invalidation the first call created.
+func (i *Invalidator) CreateInvalidation(ctx context.Context, batch purge.Batch) (*purge.Invalidation, error) {
+	c := call{op: "CreateInvalidation", distributionID: batch.DistributionID, callerReference: batch.CallerReference}
+	switch {
+	case batch.DistributionID == "":
+		return nil, c.invalid("no CloudFront distribution ID was given")
+	case batch.CallerReference == "":
+		return nil, c.invalid("no caller reference was given for the invalidation")
+	case len(batch.Paths) == 0:
+		return nil, c.invalid("no paths were given to invalidate")
+	}
+	out, err := i.client.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(batch.DistributionID),
+		InvalidationBatch: &types.InvalidationBatch{
+			CallerReference: aws.String(batch.CallerReference),
+			Paths: &types.Paths{
+				Quantity: aws.Int32(int32(len(batch.Paths))),
+				Items:    batch.Paths,
+			},
+		},
+	})
+	if err != nil {
+		return nil, i.classify(c, err)
+	}
+	if out.Invalidation == nil {
+		return nil, c.internal("CloudFront answered without an invalidation")
+	}
+	return invalidation(batch.DistributionID, out.Invalidation), nil
+}
+
+// GetInvalidation returns the invalidation id of distributionID, with its
+// current status.
+func (i *Invalidator) GetInvalidation(ctx context.Context, distributionID, id string) (*purge.Invalidation, error) {
+	c := call{op: "GetInvalidation", distributionID: distributionID, invalidationID: id}
+	switch {
+	case distributionID == "":
+		return nil, c.invalid("no CloudFront distribution ID was given")
+	case id == "":
+		return nil, c.invalid("no invalidation ID was given")
+	}
+	out, err := i.client.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{
+		DistributionId: aws.String(distributionID),
+		Id:             aws.String(id),
+	})
+	if err != nil {
+		return nil, i.classify(c, err)
+	}
+	if out.Invalidation == nil {
+		return nil, c.internal("CloudFront answered without an invalidation")
+	}
+	return invalidation(distributionID, out.Invalidation), nil
+}
+
+// ListInvalidations returns one page of the invalidations of distributionID,
+// newest first.
+func (i *Invalidator) ListInvalidations(ctx context.Context, distributionID string, opts purge.ListOptions) (*purge.Page, error) {
+	c := call{op: "ListInvalidations", distributionID: distributionID}
+	if distributionID == "" {
+		return nil, c.invalid("no CloudFront distribution ID was given")
+	}
+	in := &cloudfront.ListInvalidationsInput{DistributionId: aws.String(distributionID)}
+	if opts.Marker != "" {
+		in.Marker = aws.String(opts.Marker)
+	}
+	if opts.MaxItems > 0 {
+		in.MaxItems = aws.Int32(int32(min(opts.MaxItems, 1<<31-1)))
+	}
+	out, err := i.client.ListInvalidations(ctx, in)
+	if err != nil {
+		return nil, i.classify(c, err)
+	}
+	page := &purge.Page{}
+	if l := out.InvalidationList; l != nil {
+		page.Items = make([]purge.Summary, 0, len(l.Items))
+		for _, s := range l.Items {
+			page.Items = append(page.Items, purge.Summary{
+				ID:         aws.ToString(s.Id),
+				Status:     status(s.Status),
+				CreateTime: aws.ToTime(s.CreateTime),
+			})
+		}
+		if aws.ToBool(l.IsTruncated) {
+			page.NextMarker = aws.ToString(l.NextMarker)
+		}
+	}
+	return page, nil
+}
+
+func invalidation(distributionID string, in *types.Invalidation) *purge.Invalidation {
+	inv := &purge.Invalidation{
+		ID:             aws.ToString(in.Id),
+		DistributionID: distributionID,
+		Status:         status(in.Status),
+		CreateTime:     aws.ToTime(in.CreateTime),
+	}
+	if b := in.InvalidationBatch; b != nil {
+		inv.CallerReference = aws.ToString(b.CallerReference)
+		if b.Paths != nil {
+			inv.Paths = b.Paths.Items
+		}
+	}
+	return inv
+}
+
+// status maps CloudFront's status to purge's. CloudFront spells it
+// "InProgress" and "Completed"; moto_server says "COMPLETED", so the match
+// ignores case. Anything else passes through as is.
+func status(s *string) purge.Status {
+	v := aws.ToString(s)
+	switch {
+	case strings.EqualFold(v, string(purge.StatusInProgress)):
+		return purge.StatusInProgress
+	case strings.EqualFold(v, string(purge.StatusCompleted)):
+		return purge.StatusCompleted
+	}
+	return purge.Status(v)
+}
+
+// classify turns err into a *purge.Error (see call.classify), with the
+// credentials in use blotted out of its text: AWS echoes parts of a request
+// in some errors (SignatureDoesNotMatch can quote the canonical request).
+func (i *Invalidator) classify(c call, err error) error {
+	if i.creds != nil {
+		if creds := i.creds.last.Load(); creds != nil {
+			err = redact(err, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+		}
+	}
+	return c.classify(err)
+}
+
+// wrapCredentials wraps p so that a failure to get credentials (none
+// configured, an expired SSO session, no IMDS role) can be told apart from
+// other failures before a request is sent, and so that the credentials in use
+// are known to redact. Anonymous and nil providers are left alone: the SDK
+// then sends unsigned requests, and the server's answer is classified.
+func wrapCredentials(p aws.CredentialsProvider) *credentialsProvider {
+	if p == nil || aws.IsCredentialsProvider(p, (*aws.AnonymousCredentials)(nil)) {
+		return nil
+	}
+	return &credentialsProvider{p: p}
+}
+
+type credentialsProvider struct {
+	p    aws.CredentialsProvider
+	last atomic.Pointer[aws.Credentials] // the last credentials retrieved
+}
+
+// Retrieve gets credentials from the wrapped provider.
+func (c *credentialsProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.p.Retrieve(ctx)
+	if err != nil {
+		return creds, &credentialsError{err: err}
+	}
+	c.last.Store(&creds)
+	return creds, nil
+}
+
+// ProviderSources passes through where the credentials came from, which the
+// SDK reports in its user agent.
+func (c *credentialsProvider) ProviderSources() []aws.CredentialSource {
+	if s, ok := c.p.(aws.CredentialProviderSource); ok {
+		return s.ProviderSources()
+	}
+	return nil
+}
+
+// credentialsError is a failure to get AWS credentials.
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return fmt.Sprintf("get AWS credentials: %v", e.err) }
+func (e *credentialsError) Unwrap() error { return e.err }
+
+// RetryableError tells the SDK's retryer not to retry: missing credentials
+// stay missing.
+func (e *credentialsError) RetryableError() bool { return false }
+
+// redact returns err with every secret replaced by "[REDACTED]" in its text.
+// The result still unwraps to err, so errors.As and errors.Is see through it.
+func redact(err error, secrets ...string) error {
+	text := err.Error()
+	var found []string
+	for _, s := range secrets {
+		if len(s) >= 4 && strings.Contains(text, s) {
+			found = append(found, s)
+		}
+	}
+	if len(found) == 0 {
+		return err
+	}
+	for _, s := range found {
+		text = strings.ReplaceAll(text, s, "[REDACTED]")
+	}
+	return &redactedError{text: text, err: err}
+}
+
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }

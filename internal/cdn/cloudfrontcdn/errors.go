@@ -1,0 +1,207 @@
+package cloudfrontcdn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+)
+
+// call describes one API call, for the context of its errors.
+type call struct {
+	op              string // the CloudFront action, e.g. "CreateInvalidation"
+	distributionID  string
+	invalidationID  string
+	callerReference string
+}
+
+// wrap adds the call's context to err, for the operator's log.
+func (c call) wrap(err error) error {
+	switch {
+	case c.invalidationID != "":
+		return fmt.Errorf("distribution %q, invalidation %q: %w", c.distributionID, c.invalidationID, err)
+	case c.callerReference != "":
+		return fmt.Errorf("distribution %q, caller reference %q: %w", c.distributionID, c.callerReference, err)
+	default:
+		return fmt.Errorf("distribution %q: %w", c.distributionID, err)
+	}
+}
+
+func (c call) invalid(msg string) *purge.Error {
+	return &purge.Error{Code: purge.Invalid, Message: msg, Err: c.wrap(fmt.Errorf("%s: %s", c.op, msg))}
+}
+
+func (c call) internal(detail string) *purge.Error {
+	return &purge.Error{Code: purge.Internal, Message: "internal error", Err: c.wrap(fmt.Errorf("%s: %s", c.op, detail))}
+}
+
+// Error codes CloudFront (or the AWS front end before it) returns that the
+// SDK has no type for.
+var (
+	unauthenticatedCodes = codes(
+		"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
+		"IncompleteSignature", "MissingAuthenticationToken", "InvalidAccessKeyId",
+		"UnrecognizedClientException", "InvalidSignatureException",
+	)
+	permissionCodes = codes("AccessDenied", "AccessDeniedException")
+	invalidCodes    = codes(
+		"InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "MissingBody", "MalformedInput",
+		"ValidationError", "ValidationException",
+	)
+	throttlingCodes = codes(
+		"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+		"RequestThrottled", "RequestThrottledException",
+	)
+	unavailableCodes = codes("ServiceUnavailable", "InternalError", "InternalFailure", "RequestTimeout")
+)
+
+func codes(cs ...string) map[string]bool {
+	m := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		m[c] = true
+	}
+	return m
+}
+
+// classify turns an error of the SDK into a *purge.Error whose Code says what
+// happened and whose Message is safe to show to a chat user: it names the
+// distribution, invalidation or caller reference the user gave, never
+// anything from the server or the credentials. The full error goes to Err.
+func (c call) classify(err error) *purge.Error {
+	code, msg := c.code(err)
+	return &purge.Error{Code: code, Message: msg, Err: c.wrap(err)}
+}
+
+func (c call) code(err error) (purge.Code, string) {
+	var (
+		noDistribution *types.NoSuchDistribution
+		noInvalidation *types.NoSuchInvalidation
+		accessDenied   *types.AccessDenied
+		tooMany        *types.TooManyInvalidationsInProgress
+		batchTooLarge  *types.BatchTooLarge
+		inconsistent   *types.InconsistentQuantities
+		invalidArg     *types.InvalidArgument
+		missingBody    *types.MissingBody
+	)
+	// What the server said, by the SDK's types first,
+	switch {
+	case errors.As(err, &noDistribution):
+		return c.noDistribution()
+	case errors.As(err, &noInvalidation):
+		return c.noInvalidation()
+	case errors.As(err, &accessDenied):
+		return c.permissionDenied()
+	case errors.As(err, &tooMany):
+		// The SDK calls this a client fault, and rightly does not retry it:
+		// it is a limit on work in progress, which clears as invalidations
+		// complete. For the caller it is a rate limit.
+		return c.tooManyInProgress()
+	case errors.As(err, &batchTooLarge):
+		return purge.Invalid, "too many paths for one invalidation: CloudFront accepts at most 3,000 file paths " +
+			"and 15 wildcard paths in progress; purge fewer paths or use a wildcard"
+	case errors.As(err, &inconsistent), errors.As(err, &invalidArg), errors.As(err, &missingBody):
+		return c.invalidRequest()
+	}
+
+	// then by the codes it has no type for,
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch code := apiErr.ErrorCode(); {
+		case code == "NoSuchDistribution":
+			return c.noDistribution()
+		case code == "NoSuchInvalidation":
+			return c.noInvalidation()
+		case code == "InvalidationBatchAlreadyExists":
+			return purge.Conflict, fmt.Sprintf("caller reference %q was already used for other paths on "+
+				"distribution %s; CloudFront keeps the first request, so this one was not made",
+				c.callerReference, c.distributionID)
+		case code == "TooManyInvalidationsInProgress":
+			return c.tooManyInProgress()
+		case unauthenticatedCodes[code]:
+			return c.unauthenticated()
+		case permissionCodes[code]:
+			return c.permissionDenied()
+		case invalidCodes[code]:
+			return c.invalidRequest()
+		case throttlingCodes[code]:
+			return c.throttled()
+		case unavailableCodes[code]:
+			return c.unavailable()
+		}
+	}
+
+	// and then by what happened on the way.
+	var (
+		credsErr  *credentialsError
+		paramsErr smithy.InvalidParamsError
+		respErr   *smithyhttp.ResponseError
+		sendErr   *smithyhttp.RequestSendError
+		netErr    net.Error
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return c.unavailable()
+	case errors.As(err, &credsErr):
+		return c.unauthenticated()
+	case errors.As(err, &paramsErr):
+		return c.invalidRequest()
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests:
+		return c.throttled()
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
+		return c.unavailable()
+	case errors.As(err, &sendErr), errors.As(err, &netErr):
+		return c.unavailable()
+	}
+	return purge.Internal, "internal error"
+}
+
+func (c call) tooManyInProgress() (purge.Code, string) {
+	return purge.RateLimited, fmt.Sprintf("distribution %s has too many invalidations in progress: "+
+		"CloudFront allows at most 3,000 file paths and 15 wildcard paths in progress at once; "+
+		"try again when the running invalidations complete", c.distributionID)
+}
+
+func (c call) throttled() (purge.Code, string) {
+	return purge.RateLimited, "CloudFront is limiting the rate of requests; try again in a minute"
+}
+
+func (c call) noDistribution() (purge.Code, string) {
+	return purge.NotFound, fmt.Sprintf("CloudFront has no distribution %s; check the distribution ID", c.distributionID)
+}
+
+func (c call) noInvalidation() (purge.Code, string) {
+	return purge.NotFound, fmt.Sprintf("CloudFront has no invalidation %s on distribution %s; check the invalidation ID",
+		c.invalidationID, c.distributionID)
+}
+
+func (c call) permissionDenied() (purge.Code, string) {
+	return purge.PermissionDenied, fmt.Sprintf("cdnpurge's IAM role lacks cloudfront:%s on distribution %s; "+
+		"ask an AWS administrator to allow it", c.op, c.distributionID)
+}
+
+func (c call) unauthenticated() (purge.Code, string) {
+	return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
+		"check the AWS credentials cdnpurge runs with"
+}
+
+func (c call) invalidRequest() (purge.Code, string) {
+	if c.op == "CreateInvalidation" {
+		return purge.Invalid, "CloudFront rejected the invalidation as invalid; check the paths: each must start " +
+			"with /, have * only at the end, and there can be at most 3,000"
+	}
+	return purge.Invalid, fmt.Sprintf("CloudFront rejected the %s request as invalid", c.op)
+}
+
+func (c call) unavailable() (purge.Code, string) {
+	if c.op == "CreateInvalidation" {
+		return purge.Unavailable, "CloudFront did not answer in time; nothing may have been created, try again"
+	}
+	return purge.Unavailable, "CloudFront did not answer in time; try again"
+}
