@@ -1,0 +1,38 @@
+// Package emulator is a local CloudFront API emulator for the invalidation
+// operations cdnpurge uses: CreateInvalidation, GetInvalidation and
+// ListInvalidations, in the real CloudFront REST/XML wire format of API
+// version 2020-05-31. Because it speaks the wire format, aws-sdk-go-v2's
+// cloudfront client, the AWS CLI (with --endpoint-url) and any other AWS SDK
+// work against it unchanged.
+//
+// An *Emulator is an http.Handler; serve it with httptest.NewServer in tests
+// or with an http.Server on loopback for `cdnpurge emulate`. It keeps the
+// rules CloudFront enforces and answers with CloudFront's error codes and
+// HTTP statuses:
+//
+//   - NoSuchDistribution (404) and NoSuchInvalidation (404) for unknown IDs;
+//   - MissingBody (400), MalformedInput (400) and InconsistentQuantities (400)
+//     for a missing, unparsable or self-contradicting InvalidationBatch;
+//   - InvalidArgument (400) for a path that does not start with "/", is longer
+//     than 4,000 characters or has '*' anywhere but last, for an empty
+//     CallerReference or path list, and for a bad MaxItems or Marker;
+//   - BatchTooLarge (413) for more than 3,000 paths in one batch;
+//   - TooManyInvalidationsInProgress (400) when a batch would take the
+//     distribution over 3,000 file paths or 15 wildcard paths in progress;
+//   - InvalidationBatchAlreadyExists (400) when a CallerReference is reused
+//     with other paths. Reused with the same paths (in any order), it returns
+//     the existing invalidation with 201 Created, the only success status the
+//     CreateInvalidation reference documents.
+//
+// Anything it does not serve gets 404 NotFound, and a wrong method on a known
+// resource gets 405 MethodNotAllowed, both as CloudFront ErrorResponse XML.
+// Every response carries an x-amzn-RequestId header. Authorization headers
+// (SigV4) are accepted and never verified.
+//
+// An invalidation is InProgress until Options.CompleteAfter has passed on
+// Options.Now, then Completed; the status is computed on every read, so there
+// are no goroutines or timers and a test can drive it with a fake clock.
+//
+// We write this ourselves because the AWS SDKs have only the client side of
+// the protocol: serializers for requests and deserializers for responses.
+package emulator

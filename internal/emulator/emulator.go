@@ -1,0 +1,223 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures an Emulator. The zero value is usable: no distributions,
+// invalidations that complete at once, the real clock and no logging.
+//
+// Fault injection (503s, throttling, latency) is meant to arrive as another
+// field here, applied in ServeHTTP between routing and the operation handler,
+// where it sees the resolved operation and can answer with any error.
+type Options struct {
+	// Distributions are the IDs of the distributions that exist; any other
+	// ID gets NoSuchDistribution. More can be added with AddDistribution.
+	Distributions []string
+	// CompleteAfter is how long an invalidation stays InProgress after its
+	// creation before it is Completed. Zero completes it at once.
+	CompleteAfter time.Duration
+	// Now is the clock; nil means time.Now. Tests inject a fake clock.
+	Now func() time.Time
+	// Logger receives a debug line per request and an info line per new
+	// invalidation; nil discards them.
+	Logger *slog.Logger
+}
+
+// Emulator is a CloudFront API emulator. It implements http.Handler and is
+// safe for concurrent use. Create one with New.
+type Emulator struct {
+	completeAfter time.Duration
+	now           func() time.Time
+	log           *slog.Logger
+
+	mu    sync.Mutex
+	dists map[string]*distribution // by distribution ID
+	ids   map[string]bool          // every invalidation ID issued, for uniqueness
+}
+
+// New returns an Emulator configured by opts.
+func New(opts Options) *Emulator {
+	e := &Emulator{
+		completeAfter: max(opts.CompleteAfter, 0),
+		now:           opts.Now,
+		log:           opts.Logger,
+		dists:         make(map[string]*distribution),
+		ids:           make(map[string]bool),
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	for _, id := range opts.Distributions {
+		e.AddDistribution(id)
+	}
+	return e
+}
+
+// AddDistribution makes a distribution with the given ID exist. Adding an ID
+// that already exists changes nothing.
+func (e *Emulator) AddDistribution(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.dists[id]; !ok {
+		e.dists[id] = newDistribution()
+	}
+}
+
+// operation is a request resolved to one CloudFront API operation.
+type operation struct {
+	name           string // CloudFront's operation name, e.g. CreateInvalidation
+	distributionID string
+	invalidationID string // GetInvalidation only
+}
+
+// ServeHTTP answers one CloudFront API request.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", requestID)
+	sw := &statusWriter{ResponseWriter: w}
+	w = sw
+
+	op, err := route(r)
+	// Fault injection, when it exists, goes here: after routing, so that it
+	// can target operations, and before the handler, so that a fault leaves
+	// the emulator's state untouched.
+	if err == nil {
+		switch op.name {
+		case "CreateInvalidation":
+			err = e.createInvalidation(w, r, op)
+		case "GetInvalidation":
+			err = e.getInvalidation(w, r, op)
+		case "ListInvalidations":
+			err = e.listInvalidations(w, r, op)
+		}
+	}
+
+	attrs := []slog.Attr{
+		slog.String("request_id", requestID),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("operation", op.name),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("code", err.code))
+		if err.err != nil {
+			attrs = append(attrs, slog.String("detail", err.err.Error()))
+		}
+		writeError(w, requestID, err)
+	}
+	attrs = append(attrs, slog.Int("status", sw.status))
+	e.log.LogAttrs(r.Context(), slog.LevelDebug, "cloudfront emulator request", attrs...)
+}
+
+// route resolves a request to an operation. A path it does not know is
+// NotFound; a known path with the wrong method is MethodNotAllowed.
+func route(r *http.Request) (operation, *apiError) {
+	notFound := newAPIError(http.StatusNotFound, codeNotFound,
+		"The resource %s is not part of the CloudFront API this emulator serves.", r.URL.Path)
+	seg := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	if len(seg) < 4 || len(seg) > 5 || seg[0] != apiVersion || seg[1] != "distribution" || seg[3] != "invalidation" {
+		return operation{}, notFound
+	}
+	distID, uerr := url.PathUnescape(seg[2])
+	if uerr != nil || distID == "" {
+		return operation{}, notFound
+	}
+	op := operation{distributionID: distID}
+	var allow string
+	if len(seg) == 4 {
+		switch r.Method {
+		case http.MethodPost:
+			op.name = "CreateInvalidation"
+			return op, nil
+		case http.MethodGet:
+			op.name = "ListInvalidations"
+			return op, nil
+		}
+		allow = http.MethodGet + ", " + http.MethodPost
+	} else {
+		invID, uerr := url.PathUnescape(seg[4])
+		if uerr != nil || invID == "" {
+			return operation{}, notFound
+		}
+		op.invalidationID = invID
+		if r.Method == http.MethodGet {
+			op.name = "GetInvalidation"
+			return op, nil
+		}
+		allow = http.MethodGet
+	}
+	notAllowed := newAPIError(http.StatusMethodNotAllowed, codeMethodNotAllowed,
+		"The method %s is not allowed on %s.", r.Method, r.URL.Path)
+	notAllowed.allow = allow
+	return operation{}, notAllowed
+}
+
+// writeXML writes v as an XML document with the given status.
+func writeXML(w http.ResponseWriter, status int, v any) *apiError {
+	body, err := xml.Marshal(v)
+	if err != nil {
+		// Only strings, ints and bools are marshalled; this does not happen.
+		return newAPIError(http.StatusInternalServerError, "InternalError",
+			"The emulator could not encode its answer.").wrap(fmt.Errorf("marshal %T: %w", v, err))
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write(append([]byte(xml.Header), body...))
+	return nil
+}
+
+// writeError writes err as a CloudFront ErrorResponse.
+func writeError(w http.ResponseWriter, requestID string, err *apiError) {
+	body, merr := xml.Marshal(errorResponseXML{
+		Error:     errorXML{Type: err.errorType(), Code: err.code, Message: err.message},
+		RequestID: requestID,
+	})
+	if merr != nil {
+		// Only strings are marshalled; this does not happen.
+		http.Error(w, err.code+": "+err.message, err.status)
+		return
+	}
+	if err.allow != "" {
+		w.Header().Set("Allow", err.allow)
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(err.status)
+	_, _ = w.Write(append([]byte(errorHeader), body...))
+}
+
+// newRequestID returns a random request ID shaped like CloudFront's (a UUID).
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// statusWriter remembers the status code written, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
