@@ -27,6 +27,9 @@ Usage:
                                       a local CloudFront API for the AWS CLI and SDKs
   cdnpurge help                       this text
 
+With no arguments and AWS_LAMBDA_RUNTIME_API set (the binary named bootstrap in
+a Lambda), it serves Lambda Function URL events.
+
 Configuration comes from the environment: CDNPURGE_DISTRIBUTION_ID,
 CDNPURGE_SLACK_SIGNING_SECRET, CDNPURGE_SLACK_CHANNEL, CDNPURGE_SLACK_WEBHOOK_URL,
 CDNPURGE_CLOUDFRONT_ENDPOINT, CDNPURGE_DEV_ALLOW_LOOPBACK; AWS credentials and
@@ -53,6 +56,9 @@ func main() {
 // run dispatches to a subcommand and returns the process exit code.
 func run(ctx context.Context, e env) int {
 	if len(e.args) == 0 {
+		if e.getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+			return exitCode("lambda", runLambda(ctx, e), e)
+		}
 		fmt.Fprint(e.stderr, usage)
 		return 2
 	}
@@ -72,17 +78,22 @@ func run(ctx context.Context, e env) int {
 		return 2
 	}
 	e.args = e.args[1:]
-	if err := cmd(ctx, e); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	return exitCode(name, cmd(ctx, e), e)
+}
+
+// exitCode reports err on stderr and maps it to the process exit code:
+// 0 for none (or --help), 2 for a usage mistake, 1 for anything else.
+func exitCode(name string, err error, e env) int {
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
 		fmt.Fprintf(e.stderr, "cdnpurge %s: %v\n", name, err)
-		if errors.Is(err, errUsage) {
-			return 2
-		}
+		return 2
+	default:
+		fmt.Fprintf(e.stderr, "cdnpurge %s: %v\n", name, err)
 		return 1
 	}
-	return 0
 }
 
 // newFlagSet returns a FlagSet for a subcommand that reports its own errors

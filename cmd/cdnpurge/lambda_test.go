@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+)
+
+//go:embed testdata/function_url_event.json
+var functionURLEventJSON []byte
+
+const lambdaSecret = "lambda-signing-secret"
+
+// lambdaCase is one Function URL event and what every way of serving it
+// must answer.
+type lambdaCase struct {
+	name       string
+	method     string
+	path       string
+	form       url.Values
+	rawBody    string // instead of form
+	base64     bool
+	signWith   string // "" = lambdaSecret; "-" = unsigned
+	wantStatus int
+	wantType   string // response_type of the Slack reply; "" = no JSON body
+	wantText   string
+	created    bool
+}
+
+func commandForm(text, channel, trigger string) url.Values {
+	return url.Values{
+		"team_id": {"T1"}, "channel_id": {"C1234567890"}, "channel_name": {channel}, "user_id": {"U1"},
+		"command": {"/cdn-purge"}, "text": {text}, "trigger_id": {trigger},
+		"response_url": {"https://hooks.slack.com/commands/T1/1/RESPONSETOKEN"},
+	}
+}
+
+func lambdaCases() []lambdaCase {
+	return []lambdaCase{
+		{name: "base64 body", path: "/", form: commandForm("/blog/*", "deploys", "t.base64"), base64: true, wantStatus: 200, wantType: "in_channel", wantText: "Purging 1 path", created: true},
+		{name: "plain body", path: "/slack/commands", form: commandForm("/a /b", "deploys", "t.plain"), wantStatus: 200, wantType: "in_channel", wantText: "Purging 2 paths", created: true},
+		{name: "forged signature", path: "/", form: commandForm("/x", "deploys", "t.forged"), base64: true, signWith: "not-the-secret", wantStatus: 401},
+		{name: "unsigned", path: "/", form: commandForm("/x", "deploys", "t.unsigned"), base64: true, signWith: "-", wantStatus: 401},
+		{name: "refused channel", path: "/", form: commandForm("/x", "random", "t.refused"), base64: true, wantStatus: 200, wantType: "ephemeral", wantText: "may not purge"},
+		{name: "bad path", path: "/", form: commandForm("/a*b", "deploys", "t.bad"), base64: true, wantStatus: 200, wantType: "ephemeral", wantText: "only as the last character"},
+		{name: "ssl_check", path: "/", rawBody: "ssl_check=1&token=x", base64: true, wantStatus: 200},
+		{name: "healthz", method: "GET", path: "/healthz", signWith: "-", wantStatus: 200},
+		{name: "wrong method", method: "GET", path: "/slack/commands", signWith: "-", wantStatus: 405},
+	}
+}
+
+// event builds the Function URL event for c from the fixture.
+func (c lambdaCase) event(t *testing.T) events.LambdaFunctionURLRequest {
+	t.Helper()
+	var ev events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(functionURLEventJSON, &ev); err != nil {
+		t.Fatal(err)
+	}
+	method := c.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	body := c.rawBody
+	if c.form != nil {
+		body = c.form.Encode()
+	}
+	ev.RawPath, ev.RequestContext.HTTP.Path, ev.RequestContext.HTTP.Method = c.path, c.path, method
+	ev.IsBase64Encoded = c.base64
+	ev.Body = body
+	if c.base64 {
+		ev.Body = base64.StdEncoding.EncodeToString([]byte(body))
+	}
+	delete(ev.Headers, "x-slack-signature")
+	delete(ev.Headers, "x-slack-request-timestamp")
+	if c.signWith != "-" {
+		secret := c.signWith
+		if secret == "" {
+			secret = lambdaSecret
+		}
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		ev.Headers["x-slack-request-timestamp"] = ts
+		ev.Headers["x-slack-signature"] = opensslSign(t, secret, ts, body)
+	}
+	return ev
+}
+
+// check compares a response with what the case wants.
+func (c lambdaCase) check(t *testing.T, how string, status int, body string) {
+	t.Helper()
+	if status != c.wantStatus {
+		t.Errorf("%s: status %d, want %d (%s)", how, status, c.wantStatus, body)
+		return
+	}
+	if c.wantType == "" {
+		return
+	}
+	var m struct {
+		ResponseType string `json:"response_type"`
+		Text         string `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("%s: reply is not JSON: %v: %q", how, err, body)
+	}
+	if m.ResponseType != c.wantType || !strings.Contains(body, c.wantText) {
+		t.Errorf("%s: reply %s, want %s containing %q", how, body, c.wantType, c.wantText)
+	}
+}
+
+func lambdaConfig(endpoint string) config.Config {
+	return config.Config{
+		DistributionID:     defaultDistributionID,
+		SigningSecret:      lambdaSecret,
+		Channels:           slack.Channels{"deploys"},
+		CloudFrontEndpoint: endpoint,
+	}
+}
+
+// TestLambdaAnswersAsServe sends each event through the Lambda handler and
+// the same request through the HTTP server, and wants the same answer.
+func TestLambdaAnswersAsServe(t *testing.T) {
+	emu := httptest.NewServer(emulator.New(emulator.Options{Distributions: []string{defaultDistributionID}, CompleteAfter: time.Hour}))
+	defer emu.Close()
+	a, err := newApp(context.Background(), lambdaConfig(emu.URL), func(string) string { return "" }, newLogger(env{stderr: io.Discard}, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	go a.Serve()
+	defer a.Close(context.Background())
+	handle := a.lambdaHandler()
+	for _, c := range lambdaCases() {
+		t.Run(c.name, func(t *testing.T) {
+			ev := c.event(t)
+			resp, err := handle(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := resp.Body
+			if resp.IsBase64Encoded {
+				b, _ := base64.StdEncoding.DecodeString(resp.Body)
+				body = string(b)
+			}
+			c.check(t, "lambda", resp.StatusCode, body)
+
+			// The same request over HTTP.
+			raw := []byte(ev.Body)
+			if ev.IsBase64Encoded {
+				raw, _ = base64.StdEncoding.DecodeString(ev.Body)
+			}
+			req, _ := http.NewRequest(ev.RequestContext.HTTP.Method, a.URL()+ev.RawPath, bytes.NewReader(raw))
+			for k, v := range ev.Headers {
+				req.Header.Set(k, v)
+			}
+			hresp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hbody, _ := io.ReadAll(hresp.Body)
+			hresp.Body.Close()
+			c.check(t, "serve", hresp.StatusCode, string(hbody))
+			if resp.StatusCode != hresp.StatusCode || resp.Headers["Content-Type"] != hresp.Header.Get("Content-Type") {
+				t.Errorf("lambda %d %q, serve %d %q", resp.StatusCode, resp.Headers["Content-Type"], hresp.StatusCode, hresp.Header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+// TestLambdaUnderRIE builds the real bootstrap and runs it under
+// aws-lambda-rie, the Lambda runtime emulator, against the CloudFront
+// emulator.
+func TestLambdaUnderRIE(t *testing.T) {
+	rie := findRIE(t)
+	dir := t.TempDir()
+	bootstrap := filepath.Join(dir, "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", bootstrap, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build bootstrap: %v\n%s", err, out)
+	}
+
+	emu := httptest.NewServer(emulator.New(emulator.Options{Distributions: []string{defaultDistributionID}, CompleteAfter: time.Hour}))
+	defer emu.Close()
+	rieAddr, apiAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		config.EnvDistributionID + "=" + defaultDistributionID,
+		config.EnvSigningSecret + "=" + lambdaSecret,
+		config.EnvChannels + "=deploys",
+		config.EnvCloudFrontEndpoint + "=" + emu.URL,
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+	}
+	var rieOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &rieOut, &rieOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); cmd.Wait() }()
+
+	invokeURL := "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
+	waitListening(t, rieAddr)
+	for i, c := range lambdaCases() {
+		t.Run(c.name, func(t *testing.T) {
+			payload, _ := json.Marshal(c.event(t))
+			start := time.Now()
+			resp, err := http.Post(invokeURL, "application/json", bytes.NewReader(payload))
+			if err != nil {
+				t.Fatalf("invoke: %v\n%s", err, rieOut.String())
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			took := time.Since(start)
+			if i == 0 {
+				t.Logf("first invoke (cold start included): %s", took)
+			}
+			var out events.LambdaFunctionURLResponse
+			if err := json.Unmarshal(raw, &out); err != nil {
+				t.Fatalf("invoke answered %d %q: %v\n%s", resp.StatusCode, raw, err, rieOut.String())
+			}
+			body := out.Body
+			if out.IsBase64Encoded {
+				b, _ := base64.StdEncoding.DecodeString(out.Body)
+				body = string(b)
+			}
+			c.check(t, "rie", out.StatusCode, body)
+		})
+	}
+	if strings.Contains(rieOut.String(), lambdaSecret) {
+		t.Error("the function's output contains the signing secret")
+	}
+}
+
+// findRIE finds aws-lambda-rie on PATH or in GOBIN/GOPATH/bin, where
+// `go install` puts it.
+func findRIE(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	out, _ := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var dirs []string
+	if len(lines) > 0 && lines[0] != "" {
+		dirs = append(dirs, lines[0])
+	}
+	if len(lines) > 1 {
+		for _, p := range filepath.SplitList(lines[1]) {
+			dirs = append(dirs, filepath.Join(p, "bin"))
+		}
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, "aws-lambda-rie")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("aws-lambda-rie is not installed (.ci/run installs it with go install)")
+	return ""
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}

@@ -1,0 +1,196 @@
+// Command build makes the Lambda deployment package: it cross-compiles
+// ./cmd/cdnpurge for Linux as a static binary named bootstrap (what the
+// provided.al2023 runtime runs) and writes it into a reproducible zip, so
+// that the same source and toolchain give the same bytes, and so the same
+// sha256 as Lambda's CodeSha256.
+//
+// Usage, from anywhere in the module:
+//
+//	go run ./deploy/build [-arch arm64|amd64] [-o function.zip]
+//
+// It prints the zip's path, size and sha256.
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+const (
+	// mainPackage is the command built, relative to the module root.
+	mainPackage = "./cmd/cdnpurge"
+	// binaryName is the name the provided.al2023 runtime executes.
+	binaryName = "bootstrap"
+)
+
+// zipTime is every entry's modification time: a fixed one, so that the zip
+// does not change with the time of the build. 1980-01-01 is the earliest
+// time the zip format's MS-DOS fields can hold.
+var zipTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+func main() {
+	arch := flag.String("arch", "arm64", "target architecture: arm64 (Graviton, what the template deploys) or amd64")
+	out := flag.String("o", "function.zip", "path of the zip to write")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./deploy/build [-arch arm64|amd64] [-o function.zip]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	a, err := buildZip(ctx, *arch, *out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	fmt.Print(a)
+}
+
+// artifact describes a written zip.
+type artifact struct {
+	Path   string
+	Size   int64
+	SHA256 [sha256.Size]byte
+}
+
+// String is what the command prints: the hex digest for sha256sum, the
+// base64 one to compare with `aws lambda get-function` (CodeSha256).
+func (a artifact) String() string {
+	return fmt.Sprintf("%s\n  size    %d bytes (%.2f MB)\n  sha256  %s\n  CodeSha256 (Lambda) %s\n",
+		a.Path, a.Size, float64(a.Size)/1e6,
+		hex.EncodeToString(a.SHA256[:]), base64.StdEncoding.EncodeToString(a.SHA256[:]))
+}
+
+// buildZip compiles the binary for linux/arch and writes the zip to out.
+func buildZip(ctx context.Context, arch, out string) (artifact, error) {
+	if arch != "arm64" && arch != "amd64" {
+		return artifact{}, fmt.Errorf("-arch %q: want arm64 or amd64 (the architectures Lambda runs)", arch)
+	}
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return artifact{}, err
+	}
+	tmp, err := os.MkdirTemp("", "cdnpurge-build-")
+	if err != nil {
+		return artifact{}, err
+	}
+	defer os.RemoveAll(tmp)
+
+	bin := filepath.Join(tmp, binaryName)
+	cmd := exec.CommandContext(ctx, "go", "build",
+		// lambda.norpc drops aws-lambda-go's legacy RPC mode, which only the
+		// retired go1.x runtime used; -trimpath and an empty build ID keep
+		// local paths and build IDs out of the binary, so it is reproducible;
+		// -s -w drop the symbol table and DWARF debug data, which Lambda never uses.
+		"-tags", "lambda.norpc",
+		"-trimpath",
+		"-ldflags", "-s -w -buildid=",
+		// Without VCS stamping the bytes depend on the code alone: a commit
+		// that touches only docs, or a dirty work tree, gives the same zip
+		// (and so no needless Lambda update). Nothing reads the stamp.
+		"-buildvcs=false",
+		"-o", bin, mainPackage)
+	cmd.Dir = root
+	// CGO_ENABLED=0: a static binary needs nothing from the runtime's libc.
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = os.Stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		return artifact{}, fmt.Errorf("go build %s for linux/%s: %w\n%s", mainPackage, arch, err, stderr.Bytes())
+	}
+
+	binary, err := os.ReadFile(bin)
+	if err != nil {
+		return artifact{}, err
+	}
+	var buf bytes.Buffer
+	if err := writeZip(&buf, binary); err != nil {
+		return artifact{}, err
+	}
+	if err := writeFileAtomic(out, buf.Bytes()); err != nil {
+		return artifact{}, err
+	}
+	return artifact{Path: out, Size: int64(buf.Len()), SHA256: sha256.Sum256(buf.Bytes())}, nil
+}
+
+// writeZip writes a zip holding one entry, bootstrap, with a fixed time and
+// mode 0755, so that the bytes depend only on the binary.
+func writeZip(w io.Writer, binary []byte) error {
+	zw := zip.NewWriter(w)
+	// Best compression: the zip is built once and downloaded at every cold
+	// start, and Lambda's limit counts its compressed size.
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(w, flate.BestCompression)
+	})
+	h := &zip.FileHeader{Name: binaryName, Method: zip.Deflate, Modified: zipTime}
+	// The runtime executes bootstrap: without the executable bits Lambda
+	// fails every invoke with "permission denied".
+	h.SetMode(0o755)
+	f, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(binary); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, so a failed build never leaves a truncated zip to upload.
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// moduleRoot returns the directory of the main module's go.mod, so the
+// command works from any directory in the module.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside a Go module: run from the cdnpurge module")
+	}
+	return filepath.Dir(gomod), nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"debug/elf"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// maxZipSize is the product target for the arm64 deployment package.
+const maxZipSize = 5_000_000 // bytes
+
+// TestBuildReproducible builds the arm64 zip twice, in two directories, and
+// requires identical bytes: what is uploaded can then be checked against a
+// rebuild of the same commit. The second build mostly hits the build cache.
+func TestBuildReproducible(t *testing.T) {
+	first := mustBuild(t, "arm64")
+	second := mustBuild(t, "arm64")
+	a, b := mustRead(t, first.Path), mustRead(t, second.Path)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("two builds differ: %x (%d bytes) and %x (%d bytes)", first.SHA256, len(a), second.SHA256, len(b))
+	}
+	t.Logf("arm64 function.zip: %d bytes (%.2f MB), sha256 %x", first.Size, float64(first.Size)/1e6, first.SHA256)
+	if first.Size >= maxZipSize {
+		t.Errorf("arm64 zip is %d bytes, want under %d (the product target)", first.Size, maxZipSize)
+	}
+	checkZip(t, a, elf.EM_AARCH64)
+}
+
+// TestBuildAMD64 checks the other architecture Lambda runs. It compiles the
+// whole dependency tree once more, so -short skips it.
+func TestBuildAMD64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skips compiling a second architecture")
+	}
+	a := mustBuild(t, "amd64")
+	t.Logf("amd64 function.zip: %d bytes (%.2f MB)", a.Size, float64(a.Size)/1e6)
+	checkZip(t, mustRead(t, a.Path), elf.EM_X86_64)
+}
+
+func TestBuildRejectsUnknownArch(t *testing.T) {
+	if _, err := buildZip(t.Context(), "386", filepath.Join(t.TempDir(), "function.zip")); err == nil {
+		t.Fatal("buildZip accepted -arch 386")
+	}
+}
+
+// TestWriteZipDeterministic checks the zip writer alone, without compiling.
+func TestWriteZipDeterministic(t *testing.T) {
+	var a, b bytes.Buffer
+	for _, buf := range []*bytes.Buffer{&a, &b} {
+		if err := writeZip(buf, []byte("\x7fELF not really")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("same input, different zips")
+	}
+}
+
+// mustBuild builds the zip for arch into a fresh temporary directory.
+func mustBuild(tb testing.TB, arch string) artifact {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), "function.zip")
+	a, err := buildZip(tb.Context(), arch, out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if a.Path != out {
+		tb.Fatalf("artifact path %q, want %q", a.Path, out)
+	}
+	return a
+}
+
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// checkZip requires exactly one entry, bootstrap, executable, with the fixed
+// time, holding a Linux ELF executable for machine.
+func checkZip(t *testing.T, data []byte, machine elf.Machine) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 1 || zr.File[0].Name != "bootstrap" {
+		names := make([]string, 0, len(zr.File))
+		for _, f := range zr.File {
+			names = append(names, f.Name)
+		}
+		t.Fatalf("zip entries = %q, want exactly [bootstrap]", names)
+	}
+	f := zr.File[0]
+	if mode := f.Mode(); !mode.IsRegular() || mode.Perm() != 0o755 {
+		t.Errorf("bootstrap mode = %v, want -rwxr-xr-x", mode)
+	}
+	if !f.Modified.Equal(zipTime) {
+		t.Errorf("bootstrap modified %v, want the fixed %v", f.Modified, zipTime)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	bin, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef, err := elf.NewFile(bytes.NewReader(bin))
+	if err != nil {
+		t.Fatalf("bootstrap is not an ELF binary: %v", err)
+	}
+	if ef.Machine != machine || ef.Type != elf.ET_EXEC || ef.OSABI != elf.ELFOSABI_NONE {
+		t.Errorf("bootstrap is %v %v %v, want %v ET_EXEC for Linux", ef.Machine, ef.Type, ef.OSABI, machine)
+	}
+	// A static binary has no interpreter: it needs nothing from the image.
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("bootstrap is dynamically linked (has PT_INTERP); want CGO_ENABLED=0")
+		}
+	}
+}
