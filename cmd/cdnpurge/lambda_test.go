@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,7 +215,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 		config.EnvCloudFrontEndpoint + "=" + emu.URL,
 		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 	}
-	var rieOut bytes.Buffer
+	var rieOut lockedBuffer
 	cmd.Stdout, cmd.Stderr = &rieOut, &rieOut
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -303,4 +304,22 @@ func waitListening(t *testing.T, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %s", addr)
+}
+
+// lockedBuffer collects a child process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
