@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/lambdaurl"
 )
 
@@ -22,12 +19,7 @@ const lambdaBackgroundWait = 700 * time.Millisecond
 // runLambda serves Function URL events: the binary run as the Lambda's
 // bootstrap, with AWS_LAMBDA_RUNTIME_API set and no arguments.
 func runLambda(ctx context.Context, e env) error {
-	cfg := config.FromEnv(e.getenv)
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log := newLogger(e, slog.LevelInfo)
-	a, err := newApp(ctx, cfg, e.getenv, log)
+	_, a, err := appFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -9,22 +9,20 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
-	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 //go:embed testdata/function_url_event.json
@@ -139,17 +137,7 @@ func lambdaConfig(endpoint string) config.Config {
 // TestLambdaAnswersAsServe sends each event through the Lambda handler and
 // the same request through the HTTP server, and wants the same answer.
 func TestLambdaAnswersAsServe(t *testing.T) {
-	emu := httptest.NewServer(emulator.New(emulator.Options{Distributions: []string{defaultDistributionID}, CompleteAfter: time.Hour}))
-	defer emu.Close()
-	a, err := newApp(context.Background(), lambdaConfig(emu.URL), func(string) string { return "" }, newLogger(env{stderr: io.Discard}, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	go a.Serve()
-	defer a.Close(context.Background())
+	a := mustStartApp(t, lambdaConfig(testutil.MustEmulator(t, time.Hour)), io.Discard)
 	handle := a.lambdaHandler()
 	for _, c := range lambdaCases() {
 		t.Run(c.name, func(t *testing.T) {
@@ -201,8 +189,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 		t.Fatalf("build bootstrap: %v\n%s", err, out)
 	}
 
-	emu := httptest.NewServer(emulator.New(emulator.Options{Distributions: []string{defaultDistributionID}, CompleteAfter: time.Hour}))
-	defer emu.Close()
+	emuURL := testutil.MustEmulator(t, time.Hour)
 	rieAddr, apiAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -212,10 +199,10 @@ func TestLambdaUnderRIE(t *testing.T) {
 		config.EnvDistributionID + "=" + defaultDistributionID,
 		config.EnvSigningSecret + "=" + lambdaSecret,
 		config.EnvChannels + "=deploys",
-		config.EnvCloudFrontEndpoint + "=" + emu.URL,
+		config.EnvCloudFrontEndpoint + "=" + emuURL,
 		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 	}
-	var rieOut lockedBuffer
+	var rieOut testutil.LockedBuffer
 	cmd.Stdout, cmd.Stderr = &rieOut, &rieOut
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -304,22 +291,4 @@ func waitListening(t *testing.T, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %s", addr)
-}
-
-// lockedBuffer collects a child process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,8 +17,8 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
-	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 func runCmd(t *testing.T, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
@@ -79,6 +79,22 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
+// mustStartApp starts the whole service on a loopback port, logging to logs;
+// it stops with the test.
+func mustStartApp(tb testing.TB, cfg config.Config, logs io.Writer) *app {
+	tb.Helper()
+	a, err := newApp(context.Background(), cfg, func(string) string { return "" }, newLogger(env{stderr: logs}, 0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Listen("127.0.0.1:0"); err != nil {
+		tb.Fatal(err)
+	}
+	go a.Serve()
+	tb.Cleanup(func() { a.Close(context.Background()) })
+	return a
+}
+
 // opensslSign signs as Slack does, with openssl instead of our Go code, so
 // that the server is checked against a signer we did not write.
 func opensslSign(t *testing.T, secret, timestamp, body string) string {
@@ -103,24 +119,15 @@ func opensslSign(t *testing.T, secret, timestamp, body string) string {
 // the AWS CLI.
 func TestServeEndToEnd(t *testing.T) {
 	const secret = "e2e-signing-secret"
-	emu := httptest.NewServer(emulator.New(emulator.Options{Distributions: []string{defaultDistributionID}, CompleteAfter: time.Hour}))
-	defer emu.Close()
+	emuURL := testutil.MustEmulator(t, time.Hour)
 	cfg := config.Config{
 		DistributionID:     defaultDistributionID,
 		SigningSecret:      secret,
 		Channels:           slack.Channels{"deploys"},
-		CloudFrontEndpoint: emu.URL,
+		CloudFrontEndpoint: emuURL,
 	}
-	var logs bytes.Buffer
-	a, err := newApp(context.Background(), cfg, func(string) string { return "" }, newLogger(env{stderr: &logs}, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	go a.Serve()
-	defer a.Close(context.Background())
+	var logs testutil.LockedBuffer
+	a := mustStartApp(t, cfg, &logs)
 
 	body := url.Values{
 		"team_id": {"T1"}, "channel_id": {"C1234567890"}, "channel_name": {"deploys"}, "user_id": {"U1"},
@@ -170,7 +177,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("repeated delivery: %s then %s", id, invalidationID(again))
 	}
 
-	got := awsCLI(t, emu.URL, "get-invalidation", "--distribution-id", defaultDistributionID, "--id", id)
+	got := awsCLI(t, emuURL, "get-invalidation", "--distribution-id", defaultDistributionID, "--id", id)
 	var inv struct {
 		Invalidation struct {
 			ID                string `json:"Id"`
@@ -197,7 +204,7 @@ func TestServeEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if err := json.Unmarshal(awsCLI(t, emu.URL, "list-invalidations", "--distribution-id", defaultDistributionID), &list); err != nil {
+	if err := json.Unmarshal(awsCLI(t, emuURL, "list-invalidations", "--distribution-id", defaultDistributionID), &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list.InvalidationList.Items) != 1 {

@@ -8,6 +8,18 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/config"
 )
 
+// appFromEnv reads and checks the configuration from the environment and
+// wires the service, logging JSON to stderr: what `serve` and the Lambda
+// share.
+func appFromEnv(ctx context.Context, e env) (config.Config, *app, error) {
+	cfg := config.FromEnv(e.getenv)
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	a, err := newApp(ctx, cfg, e.getenv, newLogger(e, slog.LevelInfo))
+	return cfg, a, err
+}
+
 // runServe is `cdnpurge serve`: the HTTP server for Slack.
 func runServe(ctx context.Context, e env) error {
 	fs := newFlagSet("serve", e)
@@ -15,19 +27,14 @@ func runServe(ctx context.Context, e env) error {
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	cfg := config.FromEnv(e.getenv)
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log := newLogger(e, slog.LevelInfo)
-	a, err := newApp(ctx, cfg, e.getenv, log)
+	cfg, a, err := appFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}
 	if err := a.Listen(*addr); err != nil {
 		return err
 	}
-	log.Info("serving Slack commands", "addr", a.ln.Addr().String(), "distribution", cfg.DistributionID,
+	a.log.Info("serving Slack commands", "addr", a.ln.Addr().String(), "distribution", cfg.DistributionID,
 		"channels", cfg.Channels, "audit_webhook", cfg.WebhookURL != "", "cloudfront_endpoint", cfg.CloudFrontEndpoint)
 	return a.runWithShutdown(ctx)
 }

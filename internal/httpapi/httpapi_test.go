@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -20,21 +19,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
-	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 const (
 	testSecret     = "8f742231b10e8888abcd99yyyzzz85a5"
-	testDist       = "EDFDVBD6EXAMPLE"
+	testDist       = testutil.DistributionID
 	webhookToken   = "WEBHOOKSECRETTOKEN"
-	awsSecretKey   = "AWSSECRETKEYNEVERSHOWN"
 	responseSecret = "RESPONSEURLTOKEN"
 )
 
@@ -97,22 +92,17 @@ type fixture struct {
 	h       *Handler
 	inv     purge.Invalidator
 	hooks   *hooks
-	logs    *bytes.Buffer
+	logs    *testutil.LockedBuffer
 	replies []string
 }
 
 func newFixture(t *testing.T, mutate func(*Options)) *fixture {
 	t.Helper()
-	emu := httptest.NewServer(emulator.New(emulator.Options{Distributions: []string{testDist}, CompleteAfter: time.Hour}))
-	t.Cleanup(emu.Close)
-	inv := cloudfrontcdn.New(aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", awsSecretKey, ""),
-	}, cloudfrontcdn.Options{Endpoint: emu.URL})
+	inv := testutil.MustEmulatedInvalidator(t, time.Hour)
 	hk := &hooks{got: make(chan struct{}, 64)}
 	hookSrv := httptest.NewServer(hk)
 	t.Cleanup(hookSrv.Close)
-	logs := &bytes.Buffer{}
+	logs := &testutil.LockedBuffer{}
 	opts := Options{
 		DistributionID: testDist,
 		SigningSecret:  testSecret,
@@ -120,23 +110,12 @@ func newFixture(t *testing.T, mutate func(*Options)) *fixture {
 		Invalidator:    inv,
 		WebhookURL:     hookSrv.URL + "/services/T0/B0/" + webhookToken,
 		Poster:         &slack.Poster{AllowLoopback: true, Backoff: time.Millisecond},
-		Logger:         slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)),
+		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
 	}
 	if mutate != nil {
 		mutate(&opts)
 	}
 	return &fixture{h: New(opts), inv: inv, hooks: hk, logs: logs}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // do sends a request and returns the status and the decoded reply (nil for
@@ -363,8 +342,7 @@ func TestCloudFrontErrorsReachTheUser(t *testing.T) {
 		defer close(release)
 		f := newFixture(t, func(o *Options) {
 			o.ReplyBudget = 300 * time.Millisecond
-			o.Invalidator = cloudfrontcdn.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", awsSecretKey, "")},
-				cloudfrontcdn.Options{Endpoint: hang.URL})
+			o.Invalidator = testutil.NewInvalidator(hang.URL)
 		})
 		status, m := f.command(t, nil)
 		if status != http.StatusOK || m.ResponseType != "ephemeral" {
@@ -427,7 +405,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	if !strings.Contains(f.logs.String(), `"outcome"`) {
 		t.Fatal("no log records to check")
 	}
-	for _, secret := range []string{testSecret, webhookToken, responseSecret, awsSecretKey} {
+	for _, secret := range []string{testSecret, webhookToken, responseSecret, testutil.AWSSecretKey} {
 		if strings.Contains(everything, secret) {
 			t.Errorf("%q leaked", secret)
 		}

@@ -3,25 +3,12 @@ package purge_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
-	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
-	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
-
-func mustEmulated(tb testing.TB, completeAfter time.Duration) purge.Invalidator {
-	tb.Helper()
-	srv := httptest.NewServer(emulator.New(emulator.Options{Distributions: []string{"EDFDVBD6EXAMPLE"}, CompleteAfter: completeAfter}))
-	tb.Cleanup(srv.Close)
-	return cloudfrontcdn.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")},
-		cloudfrontcdn.Options{Endpoint: srv.URL})
-}
 
 func TestWatch(t *testing.T) {
 	tests := []struct {
@@ -39,8 +26,8 @@ func TestWatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inv := mustEmulated(t, tt.completeAfter)
-			created, err := inv.CreateInvalidation(context.Background(), purge.Batch{DistributionID: "EDFDVBD6EXAMPLE", CallerReference: "watch-" + tt.name, Paths: []string{"/a"}})
+			inv := testutil.MustEmulatedInvalidator(t, tt.completeAfter)
+			created, err := inv.CreateInvalidation(context.Background(), purge.Batch{DistributionID: testutil.DistributionID, CallerReference: "watch-" + tt.name, Paths: []string{"/a"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +38,7 @@ func TestWatch(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 			defer cancel()
 			var seen int
-			got, err := purge.Watch(ctx, inv, "EDFDVBD6EXAMPLE", id, purge.WatchOptions{
+			got, err := purge.Watch(ctx, inv, testutil.DistributionID, id, purge.WatchOptions{
 				FirstDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
 				Progress: func(*purge.Invalidation) { seen++ },
 			})

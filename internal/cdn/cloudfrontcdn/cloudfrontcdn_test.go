@@ -1,7 +1,6 @@
 package cloudfrontcdn_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -26,6 +25,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 // Fake credentials; the tests check that none of them leaks into an error.
@@ -96,7 +96,7 @@ func MustStartMoto(tb testing.TB) string {
 	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 
-	var out syncBuffer
+	var out testutil.LockedBuffer
 	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", port)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -162,22 +162,6 @@ func MustCreateDistribution(tb testing.TB, cfg aws.Config, endpoint string) stri
 	return aws.ToString(out.Distribution.Id)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // fakeCloudFront is a loopback server that answers like CloudFront, as
 // scripted by answer, and records what it was sent.
