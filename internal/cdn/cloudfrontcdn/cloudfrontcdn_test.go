@@ -162,7 +162,6 @@ func MustCreateDistribution(tb testing.TB, cfg aws.Config, endpoint string) stri
 	return aws.ToString(out.Distribution.Id)
 }
 
-
 // fakeCloudFront is a loopback server that answers like CloudFront, as
 // scripted by answer, and records what it was sent.
 type fakeCloudFront struct {
