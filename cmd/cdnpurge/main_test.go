@@ -193,7 +193,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	b := inv.Invalidation.InvalidationBatch
 	if inv.Invalidation.ID != id || inv.Invalidation.Status != "InProgress" ||
-		strings.Join(b.Paths.Items, " ") != "/blog/* /Index.html /caf%C3%A9" || b.CallerReference != "cdnpurge-slack-e2e.1.abc" {
+		strings.Join(b.Paths.Items, " ") != "/blog/* /Index.html /caf%C3%A9" || b.CallerReference != "cdnpurge-slack-U1-e2e.1.abc" {
 		t.Fatalf("the AWS CLI sees %+v", inv)
 	}
 	// The CLI's paginator drops Quantity from its output; count the items.

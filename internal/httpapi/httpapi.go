@@ -217,7 +217,7 @@ func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string
 	defer cancel()
 	inv, err := h.opts.Invalidator.CreateInvalidation(ctx, purge.Batch{
 		DistributionID:  h.opts.DistributionID,
-		CallerReference: callerReference(form.TriggerID, timestamp, body),
+		CallerReference: purge.SlackCallerReference(form.UserID, requestToken(form.TriggerID, timestamp, body)),
 		Paths:           cmd.Paths,
 	})
 	if err != nil {
@@ -230,16 +230,16 @@ func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string
 	return slack.StartedMessage(p)
 }
 
-// callerReference derives CloudFront's idempotency key from the Slack
-// delivery, so that a repeated delivery of the same command creates no
-// second invalidation: the trigger_id Slack gives every command, or, failing
-// that, the signed timestamp and body.
-func callerReference(triggerID, timestamp string, body []byte) string {
+// requestToken identifies a Slack delivery for CloudFront's idempotency key,
+// so that a repeated delivery of the same command creates no second
+// invalidation: the trigger_id Slack gives every command, or, failing that,
+// a hash of the signed timestamp and body.
+func requestToken(triggerID, timestamp string, body []byte) string {
 	if triggerID != "" {
-		return "cdnpurge-slack-" + triggerID
+		return triggerID
 	}
 	sum := sha256.Sum256(append([]byte(timestamp+":"), body...))
-	return "cdnpurge-slack-" + hex.EncodeToString(sum[:16])
+	return hex.EncodeToString(sum[:16])
 }
 
 // audit posts the audit message in the background, so that it never delays

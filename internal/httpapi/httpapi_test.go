@@ -258,7 +258,7 @@ func TestCommands(t *testing.T) {
 				if err != nil {
 					t.Fatalf("reply names %q, which CloudFront does not know: %v", id, err)
 				}
-				if inv.CallerReference != "cdnpurge-slack-13345224609.738474920.8088930838d88f008e0" {
+				if inv.CallerReference != "cdnpurge-slack-U2147483697-13345224609.738474920.8088930838d88f008e0" {
 					t.Errorf("CallerReference = %q", inv.CallerReference)
 				}
 			}

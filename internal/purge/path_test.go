@@ -216,3 +216,23 @@ func TestErrorMessages(t *testing.T) {
 		t.Error("Temporary misclassifies")
 	}
 }
+
+func TestCallerReferences(t *testing.T) {
+	tests := []struct {
+		ref            string
+		source, userID string
+	}{
+		{SlackCallerReference("U2147483697", "13345224609.738474920.8088930838d88f008e0"), "slack", "U2147483697"},
+		{SlackCallerReference("U-ODD", "a-b-c"), "slack", "UODD"},
+		{SlackCallerReference("", "x"), "slack", ""},
+		{CLICallerReference("build-42"), "cli", ""},
+		{"cli-1795620495-928492", "", ""},
+		{"cdnpurge-slack-", "slack", ""},
+	}
+	for _, tt := range tests {
+		source, user := Requester(tt.ref)
+		if source != tt.source || user != tt.userID {
+			t.Errorf("Requester(%q) = %q, %q; want %q, %q", tt.ref, source, user, tt.source, tt.userID)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package followup
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Errors from Pool.Schedule.
+var (
+	ErrPoolFull   = errors.New("follow-up pool is full")
+	ErrPoolClosed = errors.New("follow-up pool is shutting down")
+)
+
+// Pool runs follow-ups in the background of a long-lived server, at most
+// Size at once. A request for an invalidation already being followed is
+// taken once. Shutdown stops it taking work, lets follow-ups finish within
+// a grace period, and tells the channel about the rest.
+type Pool struct {
+	follower *Follower
+	size     int
+	log      *slog.Logger
+
+	ctx    context.Context // ends the follow-ups when the grace period is over
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	inflight map[string]bool
+}
+
+// DefaultPoolSize bounds concurrent follow-ups in `serve`: each is a
+// goroutine polling every few seconds, so the bound is about memory and the
+// CloudFront API rate, not CPU.
+const DefaultPoolSize = 256
+
+// NewPool returns a Pool of at most size follow-ups (DefaultPoolSize if 0).
+func NewPool(f *Follower, size int, log *slog.Logger) *Pool {
+	if size <= 0 {
+		size = DefaultPoolSize
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Pool{follower: f, size: size, log: log, ctx: ctx, cancel: cancel, inflight: map[string]bool{}}
+}
+
+// Schedule starts following req in the background. It returns at once:
+// ErrPoolFull or ErrPoolClosed when it cannot take the request (the caller
+// tells the user so), nil otherwise, also for a request already followed.
+func (p *Pool) Schedule(_ context.Context, req Request) error {
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return ErrPoolClosed
+	case p.inflight[req.Key()]:
+		return nil
+	case len(p.inflight) >= p.size:
+		return ErrPoolFull
+	}
+	p.inflight[req.Key()] = true
+	p.wg.Add(1)
+	go p.run(req)
+	return nil
+}
+
+func (p *Pool) run(req Request) {
+	defer p.wg.Done()
+	defer func() {
+		p.mu.Lock()
+		delete(p.inflight, req.Key())
+		p.mu.Unlock()
+	}()
+	outcome, err := p.follower.Follow(p.ctx, req)
+	if outcome != Unfinished {
+		if err != nil {
+			p.log.Error("follow-up failed", "invalidation", req.InvalidationID, "outcome", outcome, "error", err)
+		}
+		return
+	}
+	// The server is stopping: hand the invalidation over to the people in
+	// the channel, with its ID to check later.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.follower.Abandon(ctx, req); err != nil {
+		p.log.Error("follow-up abandoned without telling the channel", "invalidation", req.InvalidationID, "error", err)
+	}
+}
+
+// Len reports how many follow-ups are running.
+func (p *Pool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.inflight)
+}
+
+// Shutdown stops taking follow-ups and waits for those running until ctx
+// ends; then it stops them, each telling its channel that it is still in
+// progress, and waits for that too.
+func (p *Pool) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	p.log.Warn("grace period over: handing follow-ups back to their channels", "running", p.Len())
+	p.cancel()
+	<-done
+	return nil
+}
