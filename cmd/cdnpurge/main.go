@@ -25,6 +25,12 @@ Usage:
   cdnpurge serve [--addr HOST:PORT]   serve Slack's slash commands over HTTP
   cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--complete-after D]
                                       a local CloudFront API for the AWS CLI and SDKs
+  cdnpurge invalidate [--distribution ID] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...
+                                      purge from a terminal or a pipeline; --wait follows it to Completed
+  cdnpurge status [--distribution ID] [--json] [ID]
+                                      one invalidation (the latest without ID): status, age, paths, who asked
+  cdnpurge list [--distribution ID] [--max N] [--json]
+                                      recent invalidations, newest first
   cdnpurge help                       this text
 
 With no arguments and AWS_LAMBDA_RUNTIME_API set (the binary named bootstrap in
@@ -34,6 +40,12 @@ Configuration comes from the environment: CDNPURGE_DISTRIBUTION_ID,
 CDNPURGE_SLACK_SIGNING_SECRET, CDNPURGE_SLACK_CHANNEL, CDNPURGE_SLACK_WEBHOOK_URL,
 CDNPURGE_CLOUDFRONT_ENDPOINT, CDNPURGE_DEV_ALLOW_LOOPBACK; AWS credentials and
 region from the AWS SDK's standard chain. See README.md.
+
+Exit codes of invalidate, status and list, for pipelines: 0 success (created, or
+completed with --wait); 1 any other failure (e.g. configuration); 2 usage mistake
+(bad flag, no paths); 3 input refused (a path CloudFront would refuse); 4 CloudFront
+error (not found, access denied, rate limited, unavailable...); 5 --wait timed out
+(the invalidation keeps running; the message gives its ID).
 `
 
 // env is what a command reads from outside: arguments, environment, output.
@@ -63,9 +75,12 @@ func run(ctx context.Context, e env) int {
 		return 2
 	}
 	commands := map[string]func(context.Context, env) error{
-		"demo":    runDemo,
-		"serve":   runServe,
-		"emulate": runEmulate,
+		"demo":       runDemo,
+		"serve":      runServe,
+		"emulate":    runEmulate,
+		"invalidate": runInvalidate,
+		"status":     runStatus,
+		"list":       runList,
 	}
 	name := e.args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
@@ -82,11 +97,16 @@ func run(ctx context.Context, e env) int {
 }
 
 // exitCode reports err on stderr and maps it to the process exit code:
-// 0 for none (or --help), 2 for a usage mistake, 1 for anything else.
+// 0 for none (or --help), 2 for a usage mistake, an *exitError's own code,
+// 1 for anything else.
 func exitCode(name string, err error, e env) int {
+	var xe *exitError
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &xe):
+		fmt.Fprintf(e.stderr, "cdnpurge %s: %v\n", name, xe)
+		return xe.code
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(e.stderr, "cdnpurge %s: %v\n", name, err)
 		return 2

@@ -171,6 +171,7 @@ const (
 	functionID = "Function"
 	logGroupID = "FunctionLogGroup"
 	urlID      = "FunctionUrl"
+	roleID     = "FunctionRole"
 )
 
 func TestParameters(t *testing.T) {
@@ -259,7 +260,8 @@ func TestFunction(t *testing.T) {
 		{[]string{"Runtime"}, "provided.al2023"},
 		{[]string{"Architectures"}, []any{"arm64"}},
 		{[]string{"Handler"}, "bootstrap"},
-		{[]string{"Timeout"}, 30},
+		// Each follow-up hop polls for up to this long; see TestFollowUps.
+		{[]string{"Timeout"}, 120},
 		{[]string{"MemorySize"}, 128},
 		{[]string{"Role"}, getAtt("FunctionRole", "Arn")},
 		{[]string{"LoggingConfig", "LogFormat"}, "JSON"},
@@ -364,6 +366,9 @@ func TestRoleLeastPrivilege(t *testing.T) {
 		{"cloudfront:ListInvalidations", func(v any) bool { return reflect.DeepEqual(v, distributionARN) }},
 		{"logs:CreateLogStream", logGroupARN},
 		{"logs:PutLogEvents", logGroupARN},
+		// The follow-up's asynchronous self-invocation: the function's own
+		// (unqualified) ARN, nothing else.
+		{"lambda:InvokeFunction", func(v any) bool { return reflect.DeepEqual(v, getAtt(functionID, "Arn")) }},
 	}
 
 	stmts := iamStatements(t, tmpl)
@@ -423,6 +428,69 @@ func TestRoleLeastPrivilege(t *testing.T) {
 			t.Errorf("%s is not granted", w.action)
 		}
 	}
+}
+
+// TestFollowUps checks what the asynchronous self-invocation needs: one
+// statement that lets the function invoke itself and nothing else, in a
+// policy of its own (inline in the role it would be a circular dependency:
+// the role cannot name the function that needs it), and Lambda's delivery
+// settings for the follow-up events.
+func TestFollowUps(t *testing.T) {
+	tmpl := mustDecode(t)
+
+	t.Run("self-invoke statement", func(t *testing.T) {
+		var found []statement
+		for _, s := range iamStatements(t, tmpl) {
+			for _, a := range list(s.body["Action"]) {
+				if a, _ := a.(string); strings.HasPrefix(strings.ToLower(a), "lambda:") {
+					found = append(found, s)
+					break
+				}
+			}
+		}
+		if len(found) != 1 {
+			t.Fatalf("statements granting lambda actions = %d, want 1", len(found))
+		}
+		s := found[0]
+		policy := strings.Fields(s.where)[0] // the logical ID, see iamStatements
+		if !slices.Contains(resourcesOfType(tmpl, "AWS::IAM::Policy"), policy) {
+			t.Errorf("the grant is in %s, want a separate AWS::IAM::Policy", s.where)
+		}
+		if got := list(s.body["Action"]); !reflect.DeepEqual(got, []any{"lambda:InvokeFunction"}) {
+			t.Errorf("Action = %#v, want exactly lambda:InvokeFunction", got)
+		}
+		if got := list(s.body["Resource"]); !reflect.DeepEqual(got, []any{getAtt(functionID, "Arn")}) {
+			t.Errorf("Resource = %#v, want exactly the function's own ARN (!GetAtt %s.Arn)", got, functionID)
+		}
+		if c := s.body["Condition"]; c != nil {
+			t.Errorf("Condition = %#v, want none", c)
+		}
+		if got := list(at(tmpl, "Resources", policy, "Properties", "Roles")); !reflect.DeepEqual(got, []any{ref(roleID)}) {
+			t.Errorf("policy %s is attached to %#v, want [%s]", policy, got, roleID)
+		}
+	})
+
+	t.Run("event invoke config", func(t *testing.T) {
+		ids := resourcesOfType(tmpl, "AWS::Lambda::EventInvokeConfig")
+		if len(ids) != 1 {
+			t.Fatalf("event invoke configs = %v, want one", ids)
+		}
+		props := at(tmpl, "Resources", ids[0], "Properties")
+		want := map[string]any{
+			"FunctionName": ref(functionID),
+			"Qualifier":    "$LATEST",
+			// A failed follow-up is not retried: retries are how duplicate
+			// follow-ups happen.
+			"MaximumRetryAttempts": 0,
+			// Slack honours a response_url for 30 minutes.
+			"MaximumEventAgeInSeconds": 1800,
+		}
+		got, _ := props.(map[string]any)
+		if !reflect.DeepEqual(got, want) {
+			// DestinationConfig and the like would need more permissions.
+			t.Errorf("properties = %#v, want exactly %#v", got, want)
+		}
+	})
 }
 
 func TestFunctionURL(t *testing.T) {

@@ -8,8 +8,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,8 +16,7 @@ import (
 	"sync"
 	"time"
 
-	slackapi "github.com/slack-go/slack"
-
+	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
@@ -34,6 +31,9 @@ const (
 	DefaultMaxBodyBytes = 64 << 10
 	// DefaultAuditTimeout bounds one audit webhook delivery, retries included.
 	DefaultAuditTimeout = 15 * time.Second
+	// DefaultConfirmTTL is how long an approval request stays valid: well
+	// inside the 30 minutes Slack honours its response_url.
+	DefaultConfirmTTL = 15 * time.Minute
 )
 
 // Options configure a Handler. Invalidator, DistributionID, SigningSecret
@@ -50,9 +50,18 @@ type Options struct {
 	// Logger receives one record per request; nil discards.
 	Logger *slog.Logger
 
+	// Followups follows each invalidation to the end and updates the
+	// message; nil for none.
+	Followups followup.Scheduler
+	// Confirm says which purges wait for an approval click.
+	Confirm purge.ConfirmPolicy
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
 	ReplyBudget  time.Duration // 0 means DefaultReplyBudget
 	MaxBodyBytes int64         // 0 means DefaultMaxBodyBytes
 	AuditTimeout time.Duration // 0 means DefaultAuditTimeout
+	ConfirmTTL   time.Duration // 0 means DefaultConfirmTTL
 }
 
 // Handler serves Slack's requests. It keeps no state between requests but
@@ -74,6 +83,12 @@ func New(opts Options) *Handler {
 	}
 	if opts.AuditTimeout <= 0 {
 		opts.AuditTimeout = DefaultAuditTimeout
+	}
+	if opts.ConfirmTTL <= 0 {
+		opts.ConfirmTTL = DefaultConfirmTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.Poster == nil {
 		opts.Poster = &slack.Poster{}
@@ -161,106 +176,6 @@ func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (body []byt
 	return body, true
 }
 
-// interactions verifies Block Kit interaction payloads. This version sends
-// no interactive messages, so a verified one is acknowledged and logged.
-func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.readSigned(w, r); !ok {
-		return
-	}
-	h.log.InfoContext(r.Context(), "interaction ignored: no interactive messages are sent by this version", "outcome", "ignored")
-	w.WriteHeader(http.StatusOK)
-}
-
-// commands serves slash commands.
-func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	body, ok := h.readSigned(w, r)
-	if !ok {
-		return
-	}
-	form, err := slack.ParseForm(body)
-	if err == nil && form.SSLCheck {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	rec := &record{start: start}
-	var reply *slackapi.WebhookMessage
-	if err != nil {
-		rec.err = err
-		reply = slack.ErrorMessage(err)
-	} else {
-		rec.form = form
-		reply = h.command(r.Context(), form, r.Header.Get("X-Slack-Request-Timestamp"), body, rec)
-	}
-	writeJSON(w, reply)
-	h.logRecord(r.Context(), rec)
-}
-
-// command turns a verified slash command into its reply.
-func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string, body []byte, rec *record) *slackapi.WebhookMessage {
-	cmd, err := purge.ParseCommand(slack.PlainText(form.Text))
-	if err == nil && cmd.Action == purge.ActionHelp {
-		rec.action = "help"
-		return slack.HelpMessage(form.Command.Command, h.opts.DistributionID, h.opts.Channels)
-	}
-	rec.action = "purge"
-	if !h.opts.Channels.Allows(form.ChannelID, form.ChannelName) {
-		rec.err = purge.Errorf(purge.PermissionDenied, "channel not allowed")
-		return slack.RefusedChannelMessage(h.opts.Channels)
-	}
-	if err != nil {
-		rec.err = err
-		return slack.ErrorMessage(err)
-	}
-	rec.paths = cmd.Paths
-	ctx, cancel := context.WithTimeout(ctx, h.opts.ReplyBudget)
-	defer cancel()
-	inv, err := h.opts.Invalidator.CreateInvalidation(ctx, purge.Batch{
-		DistributionID:  h.opts.DistributionID,
-		CallerReference: purge.SlackCallerReference(form.UserID, requestToken(form.TriggerID, timestamp, body)),
-		Paths:           cmd.Paths,
-	})
-	if err != nil {
-		rec.err = err
-		return slack.ErrorMessage(err)
-	}
-	rec.invalidation = inv.ID
-	p := slack.Purge{Invalidation: inv, UserID: form.UserID, ChannelID: form.ChannelID, Requested: cmd.Requested}
-	h.audit(p)
-	return slack.StartedMessage(p)
-}
-
-// requestToken identifies a Slack delivery for CloudFront's idempotency key,
-// so that a repeated delivery of the same command creates no second
-// invalidation: the trigger_id Slack gives every command, or, failing that,
-// a hash of the signed timestamp and body.
-func requestToken(triggerID, timestamp string, body []byte) string {
-	if triggerID != "" {
-		return triggerID
-	}
-	sum := sha256.Sum256(append([]byte(timestamp+":"), body...))
-	return hex.EncodeToString(sum[:16])
-}
-
-// audit posts the audit message in the background, so that it never delays
-// or fails the reply. A failed post is logged with its content, so that the
-// record is not lost.
-func (h *Handler) audit(p slack.Purge) {
-	if h.opts.WebhookURL == "" {
-		return
-	}
-	msg := slack.AuditMessage(p)
-	h.bg.Add(1)
-	go func() {
-		defer h.bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), h.opts.AuditTimeout)
-		defer cancel()
-		if err := h.opts.Poster.Post(ctx, h.opts.WebhookURL, msg); err != nil {
-			h.log.Error("audit webhook failed", "invalidation", p.Invalidation.ID, "audit_text", msg.Text, "error", err)
-		}
-	}()
-}
-
 func writeJSON(w http.ResponseWriter, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -271,14 +186,15 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Write(b)
 }
 
-// record is the one log record a command produces.
+// record is the one log record a request produces.
 type record struct {
-	start        time.Time
-	form         slack.Form
-	action       string
-	paths        []string
-	invalidation string
-	err          error
+	start                              time.Time
+	kind                               string // "slash command", "interaction"
+	team, user, channelID, channelName string
+	action                             string
+	paths                              []string
+	invalidation                       string
+	err                                error
 }
 
 func (h *Handler) logRecord(ctx context.Context, rec *record) {
@@ -291,10 +207,10 @@ func (h *Handler) logRecord(ctx context.Context, rec *record) {
 		}
 	}
 	attrs := []slog.Attr{
-		slog.String("team_id", rec.form.TeamID),
-		slog.String("user_id", rec.form.UserID),
-		slog.String("channel_id", rec.form.ChannelID),
-		slog.String("channel_name", rec.form.ChannelName),
+		slog.String("team_id", rec.team),
+		slog.String("user_id", rec.user),
+		slog.String("channel_id", rec.channelID),
+		slog.String("channel_name", rec.channelName),
 		slog.String("action", rec.action),
 		slog.Int("paths", len(rec.paths)),
 		slog.String("outcome", outcome),
@@ -313,5 +229,5 @@ func (h *Handler) logRecord(ctx context.Context, rec *record) {
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("error", rec.err.Error()))
 	}
-	h.log.LogAttrs(ctx, level, "slash command", attrs...)
+	h.log.LogAttrs(ctx, level, rec.kind, attrs...)
 }

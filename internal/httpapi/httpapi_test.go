@@ -115,8 +115,10 @@ func newFixture(t *testing.T, mutate func(*Options)) *fixture {
 	if mutate != nil {
 		mutate(&opts)
 	}
-	return &fixture{h: New(opts), inv: inv, hooks: hk, logs: logs}
+	return &fixture{h: New(opts), inv: opts.Invalidator, hooks: hk, logs: logs}
 }
+
+func (f *fixture) opts() Options { return f.h.opts }
 
 // do sends a request and returns the status and the decoded reply (nil for
 // an empty body).

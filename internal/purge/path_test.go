@@ -171,6 +171,12 @@ func TestParseCommand(t *testing.T) {
 		{text: "/blog/a /blog/*\n/blog/a", wantAction: ActionPurge, wantPaths: []string{"/blog/*"}},
 		{text: "https://www.example.com/blog/post?id=1", wantAction: ActionPurge, wantPaths: []string{"/blog/post?id=1"}},
 		{text: "help /x", wantErr: `"help" must start with /`},
+		{text: "status", wantAction: ActionStatus},
+		{text: "STATUS I2J0I21PCUYOIK", wantAction: ActionStatus},
+		{text: "status i2j0", wantErr: "at most one invalidation ID"},
+		{text: "status A B", wantErr: "at most one invalidation ID"},
+		{text: "list", wantAction: ActionList},
+		{text: "list 5", wantErr: "list takes nothing"},
 		{text: "/ok /a*b", wantErr: `"/a*b" has * before the end`},
 	}
 	for _, tt := range tests {
@@ -234,5 +240,33 @@ func TestCallerReferences(t *testing.T) {
 		if source != tt.source || user != tt.userID {
 			t.Errorf("Requester(%q) = %q, %q; want %q, %q", tt.ref, source, user, tt.source, tt.userID)
 		}
+	}
+}
+
+func TestConfirmPolicy(t *testing.T) {
+	tests := []struct {
+		policy ConfirmPolicy
+		paths  []string
+		want   bool
+	}{
+		{ConfirmPolicy{}, []string{"/*"}, false},
+		{ConfirmPolicy{Mode: ConfirmFullPurge}, []string{"/*"}, true},
+		{ConfirmPolicy{Mode: ConfirmFullPurge}, []string{"/blog/*"}, false},
+		{ConfirmPolicy{Mode: ConfirmAlways}, []string{"/a"}, true},
+		{ConfirmPolicy{Over: 2}, []string{"/a", "/b"}, false},
+		{ConfirmPolicy{Over: 2}, []string{"/a", "/b", "/c"}, true},
+	}
+	for _, tt := range tests {
+		if got, why := tt.policy.Needed(tt.paths); got != tt.want || got && why == "" {
+			t.Errorf("%+v.Needed(%q) = %v %q, want %v", tt.policy, tt.paths, got, why, tt.want)
+		}
+	}
+	for in, want := range map[string]ConfirmMode{"": ConfirmNever, "Full-Purge": ConfirmFullPurge, "always": ConfirmAlways} {
+		if got, err := ParseConfirmMode(in); err != nil || got != want {
+			t.Errorf("ParseConfirmMode(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseConfirmMode("sometimes"); err == nil {
+		t.Error("ParseConfirmMode accepted a bad mode")
 	}
 }

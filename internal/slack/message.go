@@ -28,6 +28,12 @@ type Purge struct {
 	// Requested is how many items the user typed, before duplicates and
 	// covered paths were dropped.
 	Requested int
+	// ApprovedBy is the user who approved the purge, when one had to.
+	ApprovedBy string
+	// Following says the message will be replaced when the invalidation
+	// completes; NotFollowing says why it will not (empty: say nothing).
+	Following    bool
+	NotFollowing string
 }
 
 // StartedMessage is the in_channel reply to a purge: the invalidation ID,
@@ -55,6 +61,8 @@ func CompletedMessage(p Purge, now time.Time) *slackapi.WebhookMessage {
 		head = fmt.Sprintf(":white_check_mark: Purged %s on `%s`", pathCount(len(inv.Paths)), escape(inv.DistributionID))
 	} else {
 		head = fmt.Sprintf(":hourglass_flowing_sand: Still purging %s on `%s`", pathCount(len(inv.Paths)), escape(inv.DistributionID))
+		p.Following = false
+		p.NotFollowing = "no longer watched: check with `/cdn-purge status " + inv.ID + "`"
 	}
 	return &slackapi.WebhookMessage{
 		ResponseType:    slackapi.ResponseTypeInChannel,
@@ -124,6 +132,8 @@ func HelpMessage(command, distributionID string, allowed []string) *slackapi.Web
 		"• `%[1]s` purges everything (`/*`)\n"+
 		"• `%[1]s /blog/* /index.html` purges these paths\n"+
 		"• `%[1]s https://www.example.com/post?id=1` purges a pasted URL\n"+
+		"• `%[1]s status [ID]` shows the latest invalidation, or one by ID\n"+
+		"• `%[1]s list` shows recent invalidations\n"+
 		"• `%[1]s help` shows this\n"+
 		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n"+
 		"Allowed in: %[3]s.",
@@ -149,8 +159,19 @@ func contextElements(p Purge, status string) []slackapi.MixedElement {
 	if p.UserID != "" {
 		parts = append(parts, "requested by <@"+escape(p.UserID)+">")
 	}
+	if p.ApprovedBy != "" {
+		parts = append(parts, "approved by <@"+escape(p.ApprovedBy)+">")
+	}
 	if dropped := p.Requested - len(p.Invalidation.Paths); dropped > 0 {
 		parts = append(parts, fmt.Sprintf("%s dropped as duplicate or already covered", pathCount(dropped)))
+	}
+	if !p.Invalidation.Done() {
+		switch {
+		case p.Following:
+			parts = append(parts, "this message will update when CloudFront is done")
+		case p.NotFollowing != "":
+			parts = append(parts, escape(p.NotFollowing))
+		}
 	}
 	return []slackapi.MixedElement{slackapi.NewTextBlockObject(slackapi.MarkdownType, strings.Join(parts, " · "), false, false)}
 }
@@ -224,4 +245,100 @@ func escape(s string) string {
 		return s
 	}
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// Action IDs of the approval buttons.
+const (
+	ActionApprove = "cdnpurge_approve"
+	ActionCancel  = "cdnpurge_cancel"
+)
+
+// ConfirmMessage asks the channel to approve a purge: in_channel, so that
+// someone else can click, with Approve and Cancel buttons carrying the sealed
+// request.
+func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer bool) *slackapi.WebhookMessage {
+	who := "<@" + escape(p.UserID) + ">"
+	head := fmt.Sprintf(":raised_hand: %s wants to purge %s on `%s`: %s.", who, pathCount(len(p.Paths)), escape(p.DistributionID), escape(why))
+	note := "Anyone in this channel may approve."
+	if approverMustDiffer {
+		note = "Someone other than " + who + " must approve."
+	}
+	note += fmt.Sprintf(" The request expires %s.", time.Unix(p.Expires, 0).UTC().Format("15:04 MST"))
+	approve := slackapi.NewButtonBlockElement(ActionApprove, sealed, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Approve", false, false))
+	approve.Style = slackapi.StylePrimary
+	cancel := slackapi.NewButtonBlockElement(ActionCancel, sealed, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Cancel", false, false))
+	cancel.Style = slackapi.StyleDanger
+	return &slackapi.WebhookMessage{
+		ResponseType: slackapi.ResponseTypeInChannel,
+		Text:         head,
+		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
+			markdownSection(head + "\n" + pathList(p.Paths)),
+			slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, note, false, false)),
+			slackapi.NewActionBlock("cdnpurge_confirm", approve, cancel),
+		}},
+	}
+}
+
+// ClosedMessage replaces an approval request that ended without a purge
+// (cancelled, expired), so that its buttons go away.
+func ClosedMessage(p Pending, text string) *slackapi.WebhookMessage {
+	head := text + fmt.Sprintf(" Nothing was purged (%s on `%s`).", pathCount(len(p.Paths)), escape(p.DistributionID))
+	return &slackapi.WebhookMessage{
+		ResponseType:    slackapi.ResponseTypeInChannel,
+		ReplaceOriginal: true,
+		Text:            head,
+		Blocks:          &slackapi.Blocks{BlockSet: []slackapi.Block{markdownSection(head + "\n" + pathList(p.Paths))}},
+	}
+}
+
+// StatusMessage shows one invalidation, ephemerally: status, age, paths and
+// who asked when CloudFront's record says so.
+func StatusMessage(inv *purge.Invalidation, now time.Time) *slackapi.WebhookMessage {
+	icon, state := ":hourglass_flowing_sand:", "in progress"
+	if inv.Done() {
+		icon, state = ":white_check_mark:", "completed"
+	}
+	who := "not cdnpurge (console or another tool)"
+	switch source, user := purge.Requester(inv.CallerReference); {
+	case user != "":
+		who = "<@" + escape(user) + ">"
+	case source == "cli":
+		who = "the cdnpurge command line"
+	case source == "slack":
+		who = "someone in Slack"
+	}
+	text := fmt.Sprintf("%s Invalidation `%s` on `%s` is %s: created %s ago by %s.\n%s",
+		icon, escape(inv.ID), escape(inv.DistributionID), state, age(now.Sub(inv.CreateTime)), who, pathList(inv.Paths))
+	return EphemeralMessage(text)
+}
+
+// ListMessage shows recent invalidations, newest first, ephemerally.
+func ListMessage(distributionID string, items []purge.Summary, now time.Time) *slackapi.WebhookMessage {
+	if len(items) == 0 {
+		return EphemeralMessage(fmt.Sprintf("No invalidations on `%s` yet.", escape(distributionID)))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Recent invalidations on `%s`, newest first:", escape(distributionID))
+	for _, it := range items {
+		icon := ":hourglass_flowing_sand:"
+		if it.Status == purge.StatusCompleted {
+			icon = ":white_check_mark:"
+		}
+		fmt.Fprintf(&b, "\n%s `%s` %s, %s ago", icon, escape(it.ID), it.Status, age(now.Sub(it.CreateTime)))
+	}
+	b.WriteString("\nDetails: `/cdn-purge status ID`.")
+	return EphemeralMessage(b.String())
+}
+
+// age renders a duration for people: 42s, 3m, 2h5m, 3d.
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }

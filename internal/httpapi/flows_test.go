@@ -1,0 +1,301 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/followup"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+)
+
+// inbox is a stand-in for Slack's response_url: it records what is posted.
+type inbox struct {
+	mu    sync.Mutex
+	posts []*slackapi.WebhookMessage
+	got   chan *slackapi.WebhookMessage
+	url   string
+}
+
+func newInbox(t *testing.T) *inbox {
+	in := &inbox{got: make(chan *slackapi.WebhookMessage, 16)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m slackapi.WebhookMessage
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("response_url post: %v", err)
+		}
+		in.mu.Lock()
+		in.posts = append(in.posts, &m)
+		in.mu.Unlock()
+		in.got <- &m
+	}))
+	t.Cleanup(srv.Close)
+	in.url = srv.URL + "/commands/T0/1/" + responseSecret
+	return in
+}
+
+func (in *inbox) next(t *testing.T) *slackapi.WebhookMessage {
+	t.Helper()
+	select {
+	case m := <-in.got:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing was posted to response_url")
+		return nil
+	}
+}
+
+func (in *inbox) none(t *testing.T) {
+	t.Helper()
+	select {
+	case m := <-in.got:
+		t.Fatalf("unexpected post to response_url: %s", m.Text)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// clock is a settable clock for approval expiry and repeat detection.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestFollowUpReplacesTheMessage(t *testing.T) {
+	in := newInbox(t)
+	var pool *followup.Pool
+	f := newFixture(t, func(o *Options) {
+		o.Invalidator = testutil.MustEmulatedInvalidator(t, 300*time.Millisecond)
+		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 50 * time.Millisecond, MaxDelay: 100 * time.Millisecond}, 4, nil)
+		o.Followups = pool
+	})
+	_, m := f.command(t, map[string]string{"response_url": in.url})
+	if !strings.Contains(m.Text+blocksText(m), "this message will update") {
+		t.Errorf("the reply does not promise an update: %s", blocksText(m))
+	}
+	done := in.next(t)
+	if !done.ReplaceOriginal || done.ResponseType != "in_channel" || !strings.Contains(done.Text, "Purged 1 path") {
+		t.Fatalf("follow-up: %+v", done)
+	}
+	if !strings.Contains(blocksText(done), "Completed in") || !strings.Contains(blocksText(done), replyInvalidationID(m)) {
+		t.Errorf("follow-up blocks: %s", blocksText(done))
+	}
+	// The same delivery again: one invalidation, followed once.
+	f.command(t, map[string]string{"response_url": in.url})
+	pool.Shutdown(context.Background())
+	in.none(t)
+}
+
+func TestFollowUpNotPossible(t *testing.T) {
+	var pool *followup.Pool
+	f := newFixture(t, func(o *Options) {
+		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster}, 1, nil)
+		o.Followups = pool
+		o.Poster = &slack.Poster{} // no loopback: a loopback response_url is refused
+	})
+	_, m := f.command(t, map[string]string{"response_url": "http://127.0.0.1:9/commands/T0/1/" + responseSecret})
+	if m.ResponseType != "in_channel" || !strings.Contains(blocksText(m), "check later with `/cdn-purge status "+replyInvalidationID(m)) {
+		t.Fatalf("reply: %s", blocksText(m))
+	}
+	if pool.Len() != 0 {
+		t.Fatal("a follow-up was scheduled for a refused response_url")
+	}
+}
+
+func TestShutdownHandsFollowUpsBack(t *testing.T) {
+	in := newInbox(t)
+	var pool *followup.Pool
+	f := newFixture(t, func(o *Options) {
+		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 20 * time.Millisecond}, 4, nil)
+		o.Followups = pool
+	})
+	_, m := f.command(t, map[string]string{"response_url": in.url})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	pool.Shutdown(ctx) // the emulated invalidation takes an hour
+	msg := in.next(t)
+	if !msg.ReplaceOriginal || !strings.Contains(msg.Text, "Still purging") || !strings.Contains(blocksText(msg), "/cdn-purge status "+replyInvalidationID(m)) {
+		t.Fatalf("hand-over message: %s %s", msg.Text, blocksText(msg))
+	}
+	if err := pool.Schedule(context.Background(), followup.Request{DistributionID: testDist, InvalidationID: "I1", ResponseURL: in.url, Started: time.Now()}); err != followup.ErrPoolClosed {
+		t.Fatalf("Schedule after Shutdown = %v", err)
+	}
+}
+
+func TestStatusAndList(t *testing.T) {
+	f := newFixture(t, nil)
+	_, m := f.command(t, map[string]string{"text": "status"})
+	if m.ResponseType != "ephemeral" || !strings.Contains(m.Text, "No invalidations") {
+		t.Fatalf("status with none: %s", m.Text)
+	}
+	_, first := f.command(t, map[string]string{"text": "/one", "trigger_id": "t1"})
+	_, second := f.command(t, map[string]string{"text": "/two", "trigger_id": "t2"})
+	_, m = f.command(t, map[string]string{"text": "status"})
+	if !strings.Contains(m.Text, replyInvalidationID(second)) || !strings.Contains(m.Text, "/two") || !strings.Contains(m.Text, "<@U2147483697>") {
+		t.Errorf("latest status: %s", m.Text)
+	}
+	_, m = f.command(t, map[string]string{"text": "status " + replyInvalidationID(first)})
+	if m.ResponseType != "ephemeral" || !strings.Contains(m.Text, "/one") || !strings.Contains(m.Text, "in progress") {
+		t.Errorf("status by ID: %s", m.Text)
+	}
+	_, m = f.command(t, map[string]string{"text": "status INOSUCHTHING"})
+	if m.ResponseType != "ephemeral" || !strings.Contains(m.Text, ":x:") {
+		t.Errorf("status of an unknown ID: %s", m.Text)
+	}
+	_, m = f.command(t, map[string]string{"text": "list"})
+	a, b := strings.Index(m.Text, replyInvalidationID(second)), strings.Index(m.Text, replyInvalidationID(first))
+	if m.ResponseType != "ephemeral" || a < 0 || b < 0 || a > b {
+		t.Errorf("list is not newest first: %s", m.Text)
+	}
+	_, m = f.command(t, map[string]string{"text": "list", "channel_id": "C0RANDOM01", "channel_name": "random"})
+	if !strings.Contains(m.Text, "may not purge") {
+		t.Errorf("list in a refused channel: %s", m.Text)
+	}
+}
+
+// click sends a signed block_actions interaction for a button of msg.
+func (f *fixture) click(t *testing.T, msg *slackapi.WebhookMessage, actionID, userID, channelID, responseURL string) int {
+	t.Helper()
+	var value string
+	for _, b := range msg.Blocks.BlockSet {
+		if ab, ok := b.(*slackapi.ActionBlock); ok {
+			for _, el := range ab.Elements.ElementSet {
+				if btn, ok := el.(*slackapi.ButtonBlockElement); ok && btn.ActionID == actionID {
+					value = btn.Value
+				}
+			}
+		}
+	}
+	if value == "" {
+		t.Fatalf("no %s button in %s", actionID, msg.Text)
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]string{"id": userID, "name": "someone"},
+		"team":         map[string]string{"id": "T0001"},
+		"channel":      map[string]string{"id": channelID, "name": "deploys"},
+		"response_url": responseURL,
+		"trigger_id":   "click-" + userID,
+		"actions":      []map[string]string{{"action_id": actionID, "block_id": "cdnpurge_confirm", "value": value, "type": "button"}},
+	})
+	status, _ := f.do(t, signedRequest(t, "/slack/interactions", testSecret, url.Values{"payload": {string(payload)}}.Encode(), 0))
+	return status
+}
+
+func TestApproval(t *testing.T) {
+	const requester, other = "U2147483697", "U0OTHER0001"
+	setup := func(t *testing.T, mustDiffer bool) (*fixture, *inbox, *clock, *slackapi.WebhookMessage) {
+		in := newInbox(t)
+		clk := &clock{t: time.Now()}
+		f := newFixture(t, func(o *Options) {
+			o.Confirm = purge.ConfirmPolicy{Mode: purge.ConfirmFullPurge, ApproverMustDiffer: mustDiffer}
+			o.Now = clk.Now
+		})
+		_, m := f.command(t, map[string]string{"text": "", "channel_id": "C2147483705", "response_url": in.url})
+		if m.ResponseType != "in_channel" || !strings.Contains(m.Text, "wants to purge 1 path") || f.count(t) != 0 {
+			t.Fatalf("approval request: %s (invalidations: %d)", m.Text, f.count(t))
+		}
+		return f, in, clk, m
+	}
+	t.Run("approved by someone else", func(t *testing.T) {
+		f, in, clk, m := setup(t, true)
+		if status := f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url); status != 200 {
+			t.Fatalf("click: %d", status)
+		}
+		started := in.next(t)
+		if !started.ReplaceOriginal || !strings.Contains(started.Text, "Purging 1 path") || !strings.Contains(blocksText(started), "approved by <@"+other+">") {
+			t.Fatalf("after approval: %s %s", started.Text, blocksText(started))
+		}
+		if f.count(t) != 1 {
+			t.Fatalf("%d invalidations", f.count(t))
+		}
+		// A second, later click on the same (stale) buttons purges nothing new.
+		clk.Add(time.Minute)
+		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url)
+		again := in.next(t)
+		if again.ReplaceOriginal || !strings.Contains(again.Text, "Already approved") || f.count(t) != 1 {
+			t.Fatalf("second click: %+v (invalidations: %d)", again, f.count(t))
+		}
+	})
+	t.Run("requester may not approve", func(t *testing.T) {
+		f, in, _, m := setup(t, true)
+		f.click(t, m, slack.ActionApprove, requester, "C2147483705", in.url)
+		msg := in.next(t)
+		if msg.ReplaceOriginal || !strings.Contains(msg.Text, "someone else") || f.count(t) != 0 {
+			t.Fatalf("self-approval: %+v", msg)
+		}
+	})
+	t.Run("requester may approve when allowed", func(t *testing.T) {
+		f, in, _, m := setup(t, false)
+		f.click(t, m, slack.ActionApprove, requester, "C2147483705", in.url)
+		if msg := in.next(t); !strings.Contains(msg.Text, "Purging") || f.count(t) != 1 {
+			t.Fatalf("self-approval allowed: %+v", msg)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		f, in, _, m := setup(t, true)
+		f.click(t, m, slack.ActionCancel, requester, "C2147483705", in.url)
+		msg := in.next(t)
+		if !msg.ReplaceOriginal || !strings.Contains(msg.Text, "Cancelled by <@"+requester+">") || f.count(t) != 0 {
+			t.Fatalf("cancel: %+v", msg)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		f, in, clk, m := setup(t, true)
+		clk.Add(DefaultConfirmTTL + time.Second)
+		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url)
+		if msg := in.next(t); !strings.Contains(msg.Text, "expired") || f.count(t) != 0 {
+			t.Fatalf("expired: %+v", msg)
+		}
+	})
+	t.Run("other channel", func(t *testing.T) {
+		f, in, _, m := setup(t, true)
+		f.click(t, m, slack.ActionApprove, other, "C0OTHER001", in.url)
+		if msg := in.next(t); !strings.Contains(msg.Text, "does not belong here") || f.count(t) != 0 {
+			t.Fatalf("other channel: %+v", msg)
+		}
+	})
+	t.Run("forged value", func(t *testing.T) {
+		f, in, _, m := setup(t, true)
+		for _, b := range m.Blocks.BlockSet {
+			if ab, ok := b.(*slackapi.ActionBlock); ok {
+				for _, el := range ab.Elements.ElementSet {
+					btn := el.(*slackapi.ButtonBlockElement)
+					btn.Value = strings.Replace(btn.Value, ".", "x.", 1)
+				}
+			}
+		}
+		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url)
+		if msg := in.next(t); !strings.Contains(msg.Text, "not valid") || f.count(t) != 0 {
+			t.Fatalf("forged: %+v", msg)
+		}
+	})
+	t.Run("unsigned click", func(t *testing.T) {
+		f, _, _, _ := setup(t, true)
+		req := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader("payload=%7B%7D"))
+		if status, _ := f.do(t, req); status != http.StatusUnauthorized {
+			t.Fatalf("unsigned: %d", status)
+		}
+	})
+}
+
+func blocksText(m *slackapi.WebhookMessage) string {
+	raw, _ := json.Marshal(m.Blocks)
+	return strings.NewReplacer(`\u0026`, "&", `\u003c`, "<", `\u003e`, ">").Replace(string(raw))
+}

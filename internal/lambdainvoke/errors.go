@@ -1,0 +1,216 @@
+package lambdainvoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+)
+
+// call describes one invocation, for the context of its errors.
+type call struct {
+	function       string
+	invalidationID string
+	hop            int
+	responseURL    string // a secret: only ever used to blot it out
+}
+
+// Error codes Lambda (or the AWS front end before it) returns. The SDK has
+// types for some of them; these match by code whatever the type.
+var (
+	unauthenticatedCodes = codes(
+		"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
+		"MissingAuthenticationToken", "InvalidClientTokenId", "SignatureDoesNotMatch",
+		"ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
+	)
+	permissionCodes = codes("AccessDenied", "AccessDeniedException")
+	throttlingCodes = codes(
+		"TooManyRequestsException", "Throttling", "ThrottlingException", "ThrottledException",
+		"RequestLimitExceeded", "RequestThrottled", "RequestThrottledException",
+	)
+	unavailableCodes = codes(
+		"ServiceException", "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure",
+		"InternalError", "RequestTimeout", "RequestTimeoutException",
+		// The function is being created, updated or woken up.
+		"ResourceNotReadyException", "ResourceConflictException",
+	)
+)
+
+func codes(cs ...string) map[string]bool {
+	m := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		m[c] = true
+	}
+	return m
+}
+
+// wrap adds the call's context to err, for the operator's log.
+func (c call) wrap(err error) error {
+	return fmt.Errorf("invoke Lambda function %q for the follow-up of invalidation %q, hop %d: %w",
+		c.function, c.invalidationID, c.hop, err)
+}
+
+func (c call) invalid(detail string) *purge.Error {
+	return &purge.Error{Code: purge.Invalid, Message: detail, Err: c.wrap(c.detail(errors.New(detail)))}
+}
+
+func (c call) internal(detail string) *purge.Error {
+	return &purge.Error{Code: purge.Internal, Message: "internal error", Err: c.wrap(c.detail(errors.New(detail)))}
+}
+
+// classify turns an error of the SDK into a *purge.Error whose Code says what
+// happened and whose Message is safe to show to a chat user. Err keeps the
+// SDK's error for errors.As, with the response_url blotted out of its text.
+func (c call) classify(err error) *purge.Error {
+	code, msg, quiet := c.code(err)
+	d := c.detail(err)
+	if quiet {
+		d = c.withoutServerMessage(err)
+	}
+	return &purge.Error{Code: code, Message: msg, Err: c.wrap(d)}
+}
+
+// code classifies err. quiet is set when the server's message must not be
+// kept: a signature error can quote the canonical request, credentials
+// included.
+func (c call) code(err error) (code purge.Code, msg string, quiet bool) {
+	var (
+		notFound  *types.ResourceNotFoundException
+		tooMany   *types.TooManyRequestsException
+		recursive *types.RecursiveInvocationException
+	)
+	// What the server said, by the SDK's types first,
+	switch {
+	case errors.As(err, &notFound):
+		return c.notFound()
+	case errors.As(err, &tooMany):
+		return c.throttled()
+	case errors.As(err, &recursive):
+		return purge.Internal, "AWS Lambda stopped the follow-up as a recursive loop; " +
+			"the function's recursive loop detection must allow self-invocation", false
+	}
+
+	// then by codes,
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch code := apiErr.ErrorCode(); {
+		case code == "ResourceNotFoundException":
+			return c.notFound()
+		case permissionCodes[code]:
+			return purge.PermissionDenied, fmt.Sprintf("cdnpurge's IAM role lacks lambda:InvokeFunction on "+
+				"its own function %s, so the invalidation cannot be followed; ask an AWS administrator to allow it",
+				c.function), false
+		case unauthenticatedCodes[code]:
+			return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
+				"check the AWS credentials cdnpurge runs with", true
+		case throttlingCodes[code]:
+			return c.throttled()
+		case unavailableCodes[code]:
+			return c.unavailable()
+		}
+	}
+
+	// and then by what happened on the way.
+	var (
+		respErr *smithyhttp.ResponseError
+		sendErr *smithyhttp.RequestSendError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return c.unavailable()
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests:
+		return c.throttled()
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
+		return c.unavailable()
+	case errors.As(err, &sendErr), errors.As(err, &netErr):
+		return c.unavailable()
+	}
+	return purge.Internal, "internal error", false
+}
+
+func (c call) notFound() (purge.Code, string, bool) {
+	return purge.NotFound, fmt.Sprintf("AWS Lambda has no function %s to hand the follow-up to; "+
+		"check the function name", c.function), false
+}
+
+func (c call) throttled() (purge.Code, string, bool) {
+	return purge.RateLimited, "AWS Lambda is limiting the rate of invocations; the follow-up was not started", false
+}
+
+func (c call) unavailable() (purge.Code, string, bool) {
+	return purge.Unavailable, "AWS Lambda did not answer in time; the follow-up may not have started", false
+}
+
+// detail returns err with the response_url blotted out of its text. It still
+// unwraps to err, so errors.As and errors.Is see through it.
+func (c call) detail(err error) error {
+	text := err.Error()
+	if clean := redact(text, c.responseURL); clean != text {
+		return &redactedError{text: clean, err: err}
+	}
+	return err
+}
+
+// withoutServerMessage describes err by its code, HTTP status and request ID
+// only.
+func (c call) withoutServerMessage(err error) error {
+	var (
+		apiErr  smithy.APIError
+		respErr *awshttp.ResponseError
+	)
+	text := "Lambda Invoke failed"
+	if errors.As(err, &apiErr) {
+		text += ": " + apiErr.ErrorCode() + " (the server's message is withheld: it may quote the credentials)"
+	}
+	if errors.As(err, &respErr) {
+		text += fmt.Sprintf(", HTTP %d, request ID %s", respErr.HTTPStatusCode(), respErr.ServiceRequestID())
+	}
+	return &redactedError{text: redact(text, c.responseURL), err: err}
+}
+
+const redacted = "[REDACTED]"
+
+// redact returns text with the response URL blotted out: the URL from its
+// origin on (a server quoting the payload may cut it anywhere, or escape its
+// slashes as JSON may), and the last segment of its path, the token, wherever
+// it appears (percent-encoded, say).
+func redact(text, responseURL string) string {
+	if len(responseURL) < 4 {
+		return text
+	}
+	u, err := url.Parse(responseURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return strings.ReplaceAll(text, responseURL, redacted)
+	}
+	origin := strings.ReplaceAll(regexp.QuoteMeta(u.Scheme+"://"+u.Host), "/", `\\?/`)
+	re, err := regexp.Compile(`(?i:` + origin + `)(?:\\/|[^\s"'<>\\])*`)
+	if err != nil { // cannot happen: the pattern is quoted
+		return redacted
+	}
+	text = re.ReplaceAllLiteralString(text, redacted)
+	if token := path.Base(u.Path); len(token) >= 8 {
+		text = strings.ReplaceAll(text, token, redacted)
+	}
+	return text
+}
+
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
