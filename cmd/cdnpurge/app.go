@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/httpapi"
+	"github.com/cdnpurge/cdnpurge/internal/lambdainvoke"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
@@ -25,41 +28,65 @@ const shutdownGrace = 20 * time.Second
 // app is the Slack service: the handler on an HTTP server. A test can start
 // the whole service on 127.0.0.1:0 with newApp and Listen.
 type app struct {
-	handler *httpapi.Handler
-	server  *http.Server
-	ln      net.Listener
-	log     *slog.Logger
+	handler  *httpapi.Handler
+	server   *http.Server
+	ln       net.Listener
+	log      *slog.Logger
+	follower *followup.Follower
+	// pool runs follow-ups in `serve`; nil in Lambda, which invokes itself.
+	pool *followup.Pool
+	// scheduler is the Lambda's self-invocation; nil in `serve`.
+	scheduler *lambdainvoke.Scheduler
 }
 
+// Where the app runs decides how follow-ups run.
+const (
+	modeServe  = "serve"
+	modeLambda = "lambda"
+)
+
 // newApp wires the configuration to its backends. cfg must be valid.
-func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) (*app, error) {
-	inv, err := newInvalidator(ctx, cfg, getenv)
+func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger, mode string) (*app, error) {
+	awsCfg, err := loadAWSConfig(ctx, cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
-	h := httpapi.New(httpapi.Options{
+	inv := cloudfrontcdn.New(awsCfg, cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint})
+	poster := &slack.Poster{AllowLoopback: cfg.DevAllowLoopback}
+	a := &app{log: log, follower: &followup.Follower{Invalidator: inv, Poster: poster, Logger: log}}
+	var followups followup.Scheduler
+	switch mode {
+	case modeLambda:
+		// Lambda sets AWS_LAMBDA_FUNCTION_NAME; CDNPURGE_LAMBDA_ENDPOINT
+		// points the self-invocation at a stand-in in tests.
+		a.scheduler = lambdainvoke.New(awsCfg, getenv("AWS_LAMBDA_FUNCTION_NAME"), lambdainvoke.Options{Endpoint: getenv("CDNPURGE_LAMBDA_ENDPOINT")})
+		followups = a.scheduler
+	default:
+		a.pool = followup.NewPool(a.follower, 0, log)
+		followups = a.pool
+	}
+	a.handler = httpapi.New(httpapi.Options{
 		DistributionID: cfg.DistributionID,
 		SigningSecret:  cfg.SigningSecret.Value(),
 		Channels:       cfg.Channels,
 		Invalidator:    inv,
 		WebhookURL:     cfg.WebhookURL.Value(),
-		Poster:         &slack.Poster{AllowLoopback: cfg.DevAllowLoopback},
+		Poster:         poster,
 		Logger:         log,
+		Followups:      followups,
+		Confirm:        cfg.Confirm,
 	})
-	return &app{
-		handler: h,
-		log:     log,
-		server: &http.Server{
-			Handler: h,
-			// Slack's requests are small and quick; slow clients are cut off.
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       10 * time.Second,
-			WriteTimeout:      10 * time.Second,
-			IdleTimeout:       90 * time.Second,
-			MaxHeaderBytes:    32 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-	}, nil
+	a.server = &http.Server{
+		Handler: a.handler,
+		// Slack's requests are small and quick; slow clients are cut off.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
 }
 
 // newInvalidator builds the CloudFront backend from the AWS SDK's standard
@@ -67,15 +94,25 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 // environment it signs with placeholder credentials, which the emulator and
 // moto_server accept, so that local runs need no AWS account.
 func newInvalidator(ctx context.Context, cfg config.Config, getenv func(string) string) (*cloudfrontcdn.Invalidator, error) {
+	awsCfg, err := loadAWSConfig(ctx, cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cloudfrontcdn.New(awsCfg, cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint}), nil
+}
+
+// loadAWSConfig reads the AWS SDK's standard configuration chain (see
+// newInvalidator for the local-endpoint exception).
+func loadAWSConfig(ctx context.Context, cfg config.Config, getenv func(string) string) (aws.Config, error) {
 	var opts []func(*awsconfig.LoadOptions) error
 	if cfg.CloudFrontEndpoint != "" && getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("cdnpurge-local", "cdnpurge-local", "")))
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return cloudfrontcdn.New(awsCfg, cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint}), nil
+	return awsCfg, nil
 }
 
 // Listen binds the server's address; "127.0.0.1:0" picks a free port.
@@ -99,11 +136,16 @@ func (a *app) Serve() error {
 	return nil
 }
 
-// Close stops taking requests, lets those in flight finish, then waits for
-// background deliveries, all within ctx.
+// Close stops taking requests, lets those in flight finish, waits for
+// background deliveries, and gives follow-ups the rest of ctx to finish;
+// those still running then tell their channels to check later.
 func (a *app) Close(ctx context.Context) error {
 	err := a.server.Shutdown(ctx)
-	return errors.Join(err, a.handler.Wait(ctx))
+	err = errors.Join(err, a.handler.Wait(ctx))
+	if a.pool != nil {
+		err = errors.Join(err, a.pool.Shutdown(ctx))
+	}
+	return err
 }
 
 // runWithShutdown serves until ctx is done, then closes within the grace

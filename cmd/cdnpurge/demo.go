@@ -24,7 +24,6 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
-	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
@@ -82,7 +81,7 @@ func runDemo(ctx context.Context, e env) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	a, err := newApp(ctx, cfg, func(string) string { return "" }, log)
+	a, err := newApp(ctx, cfg, func(string) string { return "" }, log, modeServe)
 	if err != nil {
 		return err
 	}
@@ -150,32 +149,48 @@ func runDemo(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(out, "── the same command with a forged signature ──\n  HTTP %d, nothing created\n\n", status)
 
-	// 8. Follow the invalidation to the end and replace the reply.
-	inv, err := newInvalidator(ctx, cfg, func(string) string { return "" })
+	// 8. Anyone may ask how it is going.
+	form.Set("text", "status")
+	form.Set("trigger_id", "1000000000002.1000000001."+randomHex(16))
+	st, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "── watching %s ──\n", id)
-	done, err := purge.Watch(ctx, inv, defaultDistributionID, id, purge.WatchOptions{
-		FirstDelay: 500 * time.Millisecond,
-		Progress: func(i *purge.Invalidation) {
-			fmt.Fprintf(out, "  %6s  %s\n", time.Since(start).Round(100*time.Millisecond), i.Status)
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", id, err)
+	fmt.Fprintf(out, "@alice types /cdn-purge status\n── reply, %s ──\n%s\n\n", visibility(st), renderMessage(st, demoNames, "  "))
+
+	// 9. The server follows the invalidation and replaces the reply.
+	select {
+	case post := <-slackIn.posts:
+		fmt.Fprintf(out, "── follow-up to response_url (%s), %s after the command: it replaces the reply ──\n%s\n\n",
+			post.path, time.Since(start).Round(100*time.Millisecond), renderMessage(post.msg, demoNames, "  "))
+		if !strings.Contains(post.msg.Text, "Purged") {
+			return fmt.Errorf("the follow-up does not say the purge completed: %s", post.msg.Text)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("no follow-up for %s before the timeout", id)
 	}
-	p := slack.Purge{Invalidation: done, UserID: "U0DEMOALICE", ChannelID: "C0DEPLOYS01"}
-	poster := &slack.Poster{AllowLoopback: true}
-	if err := poster.Post(ctx, responseURL, slack.CompletedMessage(p, time.Now())); err != nil {
-		return err
+
+	// 10. The same from a terminal or a pipeline.
+	cliEnv := func(k string) string {
+		return map[string]string{config.EnvDistributionID: defaultDistributionID, config.EnvCloudFrontEndpoint: emu.URL}[k]
 	}
-	post := <-slackIn.posts
-	fmt.Fprintf(out, "\n── follow-up to response_url (%s), replaces the reply ──\n%s\n\n", post.path, renderMessage(post.msg, demoNames, "  "))
-	fmt.Fprintf(out, "Done: invalidation %s completed %s after the command.\n"+
-		"Next: run `cdnpurge emulate` and point the AWS CLI or `cdnpurge serve` at it (see README.md).\n",
-		id, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(out, "From a terminal or a CI job:\n$ cdnpurge invalidate --wait /index.html\n")
+	var cliOut strings.Builder
+	if err := runInvalidate(ctx, env{args: []string{"--wait", "/index.html"}, getenv: cliEnv, stdout: &cliOut, stderr: &cliOut}); err != nil {
+		return fmt.Errorf("cdnpurge invalidate: %w", err)
+	}
+	fmt.Fprintf(out, "%s\n", indent(cliOut.String(), "  "))
+	fmt.Fprintf(out, "Done: invalidation %s completed, the channel was told, and the CLI waited for its own (exit 0).\n"+
+		"Next: run `cdnpurge emulate` and point the AWS CLI or `cdnpurge serve` at it (see README.md).\n", id)
 	return nil
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
 }
 
 // localServer is an http.Server on a loopback port.

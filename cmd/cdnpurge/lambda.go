@@ -2,24 +2,37 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/lambdaurl"
 )
 
-// lambdaBackgroundWait bounds how long an invocation waits, after its reply
-// is ready, for background deliveries (the audit post): Lambda freezes the
-// environment once the handler returns, so work left running may never
-// finish. It is small so that the reply stays well inside Slack's 3 seconds.
-const lambdaBackgroundWait = 700 * time.Millisecond
+const (
+	// lambdaBackgroundWait bounds how long an invocation waits, after its
+	// reply is ready, for background deliveries (the audit post): Lambda
+	// freezes the environment once the handler returns, so work left running
+	// may never finish. It is small so that the reply stays well inside
+	// Slack's 3 seconds.
+	lambdaBackgroundWait = 700 * time.Millisecond
+	// handOnMargin is the time a follow-up invocation keeps, before its
+	// deadline, to hand the follow-up on to a new invocation.
+	handOnMargin = 5 * time.Second
+	// maxHops caps a follow-up's chain of invocations; with the stack's
+	// 300 s timeout, 29 minutes take about 6.
+	maxHops = 12
+)
 
-// runLambda serves Function URL events: the binary run as the Lambda's
+// runLambda serves Lambda invocations: the binary run as the Lambda's
 // bootstrap, with AWS_LAMBDA_RUNTIME_API set and no arguments.
 func runLambda(ctx context.Context, e env) error {
-	_, a, err := appFromEnv(ctx, e)
+	_, a, err := appFromEnv(ctx, e, modeLambda)
 	if err != nil {
 		return err
 	}
@@ -27,12 +40,28 @@ func runLambda(ctx context.Context, e env) error {
 	return nil
 }
 
-// lambdaHandler answers one Function URL event through the same handler as
-// `serve`, then drains background deliveries within lambdaBackgroundWait.
-func (a *app) lambdaHandler() lambdaurl.Handler {
+// lambdaHandler answers the two kinds of invocation the function receives:
+// Function URL events (Slack's requests) and its own asynchronous follow-up
+// events.
+func (a *app) lambdaHandler() func(context.Context, json.RawMessage) (any, error) {
 	serve := lambdaurl.Wrap(a.handler)
-	return func(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
-		resp, err := serve(ctx, ev)
+	seen := &seenSet{max: 1024}
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		ev, isFollowup, err := followup.ParseEvent(raw)
+		switch {
+		case err != nil:
+			// A broken follow-up cannot be repaired by a retry.
+			a.log.Error("follow-up event refused", "error", err)
+			return nil, nil
+		case isFollowup:
+			a.followupInvocation(ctx, ev, seen)
+			return nil, nil
+		}
+		var req events.LambdaFunctionURLRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, fmt.Errorf("not a Function URL event: %w", err)
+		}
+		resp, err := serve(ctx, req)
 		wctx, cancel := context.WithTimeout(ctx, lambdaBackgroundWait)
 		defer cancel()
 		if werr := a.handler.Wait(wctx); werr != nil {
@@ -40,4 +69,70 @@ func (a *app) lambdaHandler() lambdaurl.Handler {
 		}
 		return resp, err
 	}
+}
+
+// followupInvocation carries out one hop of a follow-up: it polls until the
+// invalidation completes or the invocation's time is nearly up, then hands
+// the follow-up on to a new invocation, or tells the channel to check later
+// when it may not.
+func (a *app) followupInvocation(ctx context.Context, ev followup.Event, seen *seenSet) {
+	req := *ev.Followup
+	log := a.log.With("invalidation", req.InvalidationID, "hop", ev.Hop)
+	// Asynchronous events may be delivered more than once. A repeat that
+	// reaches this environment is dropped here; the stack sets no retries,
+	// which is where most repeats come from.
+	if !seen.claim(fmt.Sprintf("%s#%d", req.Key(), ev.Hop)) {
+		log.Info("follow-up event already handled here: duplicate delivery dropped")
+		return
+	}
+	fctx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithDeadline(ctx, deadline.Add(-handOnMargin))
+		defer cancel()
+	}
+	outcome, err := a.follower.Follow(fctx, req)
+	if outcome != followup.Unfinished {
+		log.Info("follow-up ended", "outcome", outcome, "error", err)
+		return
+	}
+	if ev.Hop+1 < maxHops && a.scheduler != nil {
+		herr := a.scheduler.ScheduleHop(ctx, req, ev.Hop+1)
+		if herr == nil {
+			log.Info("follow-up handed on", "next_hop", ev.Hop+1)
+			return
+		}
+		log.Error("follow-up could not be handed on", "error", herr)
+	}
+	if err := a.follower.Abandon(ctx, req); err != nil {
+		log.Error("follow-up abandoned without telling the channel", "error", err)
+	}
+}
+
+// seenSet remembers the follow-up hops this execution environment has
+// handled, the most recent max of them.
+type seenSet struct {
+	mu    sync.Mutex
+	max   int
+	keys  map[string]bool
+	order []string
+}
+
+// claim reports whether key is new, and remembers it.
+func (s *seenSet) claim(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == nil {
+		s.keys = map[string]bool{}
+	}
+	if s.keys[key] {
+		return false
+	}
+	s.keys[key] = true
+	s.order = append(s.order, key)
+	if len(s.order) > s.max {
+		delete(s.keys, s.order[0])
+		s.order = s.order[1:]
+	}
+	return true
 }

@@ -50,7 +50,9 @@ func commandForm(text, channel, trigger string) url.Values {
 	return url.Values{
 		"team_id": {"T1"}, "channel_id": {"C1234567890"}, "channel_name": {channel}, "user_id": {"U1"},
 		"command": {"/cdn-purge"}, "text": {text}, "trigger_id": {trigger},
-		"response_url": {"https://hooks.slack.com/commands/T1/1/RESPONSETOKEN"},
+		// Loopback, and refused without the development setting: no follow-up
+		// ever posts anywhere but this machine.
+		"response_url": {"http://127.0.0.1:9/commands/T1/1/RESPONSETOKEN"},
 	}
 }
 
@@ -138,7 +140,7 @@ func lambdaConfig(endpoint string) config.Config {
 // the same request through the HTTP server, and wants the same answer.
 func TestLambdaAnswersAsServe(t *testing.T) {
 	a := mustStartApp(t, lambdaConfig(testutil.MustEmulator(t, time.Hour)), io.Discard)
-	handle := a.lambdaHandler()
+	handle := functionURLHandler(a)
 	for _, c := range lambdaCases() {
 		t.Run(c.name, func(t *testing.T) {
 			ev := c.event(t)
@@ -176,48 +178,36 @@ func TestLambdaAnswersAsServe(t *testing.T) {
 	}
 }
 
+// functionURLHandler calls the Lambda handler with Function URL events.
+func functionURLHandler(a *app) func(context.Context, events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	h := a.lambdaHandler()
+	return func(ctx context.Context, ev events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			return events.LambdaFunctionURLResponse{}, err
+		}
+		out, err := h(ctx, raw)
+		if err != nil {
+			return events.LambdaFunctionURLResponse{}, err
+		}
+		return out.(events.LambdaFunctionURLResponse), nil
+	}
+}
+
 // TestLambdaUnderRIE builds the real bootstrap and runs it under
 // aws-lambda-rie, the Lambda runtime emulator, against the CloudFront
 // emulator.
 func TestLambdaUnderRIE(t *testing.T) {
 	rie := findRIE(t)
-	dir := t.TempDir()
-	bootstrap := filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", bootstrap, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, out)
-	}
-
-	emuURL := testutil.MustEmulator(t, time.Hour)
-	rieAddr, apiAddr := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		config.EnvDistributionID + "=" + defaultDistributionID,
-		config.EnvSigningSecret + "=" + lambdaSecret,
-		config.EnvChannels + "=deploys",
-		config.EnvCloudFrontEndpoint + "=" + emuURL,
-		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
-	}
-	var rieOut testutil.LockedBuffer
-	cmd.Stdout, cmd.Stderr = &rieOut, &rieOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); cmd.Wait() }()
-
-	invokeURL := "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
-	waitListening(t, rieAddr)
+	bootstrap := buildBootstrap(t)
+	invoke := startRIE(t, rie, bootstrap, []string{config.EnvCloudFrontEndpoint + "=" + testutil.MustEmulator(t, time.Hour)})
 	for i, c := range lambdaCases() {
 		t.Run(c.name, func(t *testing.T) {
 			payload, _ := json.Marshal(c.event(t))
 			start := time.Now()
-			resp, err := http.Post(invokeURL, "application/json", bytes.NewReader(payload))
+			resp, err := http.Post(invoke, "application/json", bytes.NewReader(payload))
 			if err != nil {
-				t.Fatalf("invoke: %v\n%s", err, rieOut.String())
+				t.Fatalf("invoke: %v", err)
 			}
 			raw, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -227,7 +217,7 @@ func TestLambdaUnderRIE(t *testing.T) {
 			}
 			var out events.LambdaFunctionURLResponse
 			if err := json.Unmarshal(raw, &out); err != nil {
-				t.Fatalf("invoke answered %d %q: %v\n%s", resp.StatusCode, raw, err, rieOut.String())
+				t.Fatalf("invoke answered %d %q: %v", resp.StatusCode, raw, err)
 			}
 			body := out.Body
 			if out.IsBase64Encoded {
@@ -237,9 +227,52 @@ func TestLambdaUnderRIE(t *testing.T) {
 			c.check(t, "rie", out.StatusCode, body)
 		})
 	}
-	if strings.Contains(rieOut.String(), lambdaSecret) {
-		t.Error("the function's output contains the signing secret")
+}
+
+// buildBootstrap builds the Lambda binary as the deploy build does.
+func buildBootstrap(t *testing.T) string {
+	t.Helper()
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", bootstrap, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build bootstrap: %v\n%s", err, out)
 	}
+	return bootstrap
+}
+
+// startRIE runs bootstrap under aws-lambda-rie on loopback with the test
+// configuration plus extraEnv, and returns the invoke URL. The function's
+// output must never show the signing secret.
+func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) string {
+	t.Helper()
+	rieAddr, apiAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		config.EnvDistributionID + "=" + defaultDistributionID,
+		config.EnvSigningSecret + "=" + lambdaSecret,
+		config.EnvChannels + "=deploys",
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+	}, extraEnv...)
+	var out testutil.LockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if strings.Contains(out.String(), lambdaSecret) {
+			t.Error("the function's output contains the signing secret")
+		}
+		if t.Failed() {
+			t.Logf("aws-lambda-rie output:\n%s", out.String())
+		}
+	})
+	waitListening(t, rieAddr)
+	return "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
 }
 
 // findRIE finds aws-lambda-rie on PATH or in GOBIN/GOPATH/bin, where

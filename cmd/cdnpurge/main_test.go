@@ -41,7 +41,8 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"Purging 3 paths on `EDFDVBD6EXAMPLE`", "/about?lang=en", "requested by @alice",
 		"audit post to the incoming webhook", "@alice in #deploys purged 3 paths",
-		"nothing new was created", "HTTP 401", "Completed", "✅ Purged 3 paths",
+		"nothing new was created", "HTTP 401", "this message will update", "/cdn-purge status", "is in progress",
+		"replaces the reply", "✅ Purged 3 paths", "$ cdnpurge invalidate --wait /index.html", "Completed after",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
@@ -83,7 +84,14 @@ func TestCommandLine(t *testing.T) {
 // it stops with the test.
 func mustStartApp(tb testing.TB, cfg config.Config, logs io.Writer) *app {
 	tb.Helper()
-	a, err := newApp(context.Background(), cfg, func(string) string { return "" }, newLogger(env{stderr: logs}, 0))
+	return mustStartAppIn(tb, cfg, logs, modeServe, func(string) string { return "" })
+}
+
+// mustStartAppIn is mustStartApp in a mode (serve, lambda) with an
+// environment.
+func mustStartAppIn(tb testing.TB, cfg config.Config, logs io.Writer, mode string, getenv func(string) string) *app {
+	tb.Helper()
+	a, err := newApp(context.Background(), cfg, getenv, newLogger(env{stderr: logs}, 0), mode)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -91,7 +99,11 @@ func mustStartApp(tb testing.TB, cfg config.Config, logs io.Writer) *app {
 		tb.Fatal(err)
 	}
 	go a.Serve()
-	tb.Cleanup(func() { a.Close(context.Background()) })
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		a.Close(ctx)
+	})
 	return a
 }
 
@@ -132,7 +144,9 @@ func TestServeEndToEnd(t *testing.T) {
 	body := url.Values{
 		"team_id": {"T1"}, "channel_id": {"C1234567890"}, "channel_name": {"deploys"}, "user_id": {"U1"},
 		"command": {"/cdn-purge"}, "text": {"/blog/* /Index.html /café"}, "trigger_id": {"e2e.1.abc"},
-		"response_url": {"https://hooks.slack.com/commands/T1/1/RESPONSETOKEN"},
+		// Loopback, and refused without the development setting: no follow-up
+		// ever posts anywhere but this machine.
+		"response_url": {"http://127.0.0.1:9/commands/T1/1/RESPONSETOKEN"},
 	}.Encode()
 	post := func(sig string, skew time.Duration) (int, *slackapi.WebhookMessage) {
 		ts := strconv.FormatInt(time.Now().Add(skew).Unix(), 10)

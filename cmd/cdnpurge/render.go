@@ -16,7 +16,8 @@ var (
 	channelMention = regexp.MustCompile(`<#([A-Z0-9]+)(?:\|([^>]*))?>`)
 	emoji          = strings.NewReplacer(
 		":broom:", "🧹", ":white_check_mark:", "✅", ":hourglass_flowing_sand:", "⏳",
-		":x:", "❌", ":warning:", "⚠️", ":no_entry:", "⛔")
+		":x:", "❌", ":warning:", "⚠️", ":no_entry:", "⛔", ":raised_hand:", "✋",
+		":no_entry_sign:", "🚫", ":hourglass:", "⌛", ":information_source:", "ℹ️")
 	entities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 )
 

@@ -11,12 +11,12 @@ import (
 // appFromEnv reads and checks the configuration from the environment and
 // wires the service, logging JSON to stderr: what `serve` and the Lambda
 // share.
-func appFromEnv(ctx context.Context, e env) (config.Config, *app, error) {
+func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, error) {
 	cfg := config.FromEnv(e.getenv)
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
 	}
-	a, err := newApp(ctx, cfg, e.getenv, newLogger(e, slog.LevelInfo))
+	a, err := newApp(ctx, cfg, e.getenv, newLogger(e, slog.LevelInfo), mode)
 	return cfg, a, err
 }
 
@@ -27,7 +27,7 @@ func runServe(ctx context.Context, e env) error {
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	cfg, a, err := appFromEnv(ctx, e)
+	cfg, a, err := appFromEnv(ctx, e, modeServe)
 	if err != nil {
 		return err
 	}

@@ -261,7 +261,7 @@ func TestFunction(t *testing.T) {
 		{[]string{"Architectures"}, []any{"arm64"}},
 		{[]string{"Handler"}, "bootstrap"},
 		// Each follow-up hop polls for up to this long; see TestFollowUps.
-		{[]string{"Timeout"}, 120},
+		{[]string{"Timeout"}, 300},
 		{[]string{"MemorySize"}, 128},
 		{[]string{"Role"}, getAtt("FunctionRole", "Arn")},
 		{[]string{"LoggingConfig", "LogFormat"}, "JSON"},

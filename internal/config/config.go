@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
@@ -22,6 +24,9 @@ const (
 	EnvWebhookURL         = "CDNPURGE_SLACK_WEBHOOK_URL"    // SlackUrl
 	EnvCloudFrontEndpoint = "CDNPURGE_CLOUDFRONT_ENDPOINT"
 	EnvDevAllowLoopback   = "CDNPURGE_DEV_ALLOW_LOOPBACK"
+	EnvConfirm            = "CDNPURGE_CONFIRM"              // never | full-purge | always
+	EnvConfirmOver        = "CDNPURGE_CONFIRM_OVER"         // confirm purges of more than N paths
+	EnvApproverMustDiffer = "CDNPURGE_APPROVER_MUST_DIFFER" // 1: the requester may not approve
 )
 
 // Secret is a string that never prints: fmt, %v, %+v, %#v, encoding/json and
@@ -64,13 +69,18 @@ type Config struct {
 	CloudFrontEndpoint string
 	// DevAllowLoopback lets Slack URLs be http(s) on loopback.
 	DevAllowLoopback bool
+	// Confirm says which purges wait for an approval click.
+	Confirm purge.ConfirmPolicy
+
+	// errs are what FromEnv could not read; Validate reports them.
+	errs []error
 }
 
 // FromEnv reads the configuration from environment variables through
 // getenv (os.Getenv in production, a map in tests). It only reads; call
 // Validate before serving.
 func FromEnv(getenv func(string) string) Config {
-	return Config{
+	c := Config{
 		DistributionID:     strings.TrimSpace(getenv(EnvDistributionID)),
 		SigningSecret:      Secret(strings.TrimSpace(getenv(EnvSigningSecret))),
 		Channels:           slack.ParseChannels(getenv(EnvChannels)),
@@ -78,6 +88,26 @@ func FromEnv(getenv func(string) string) Config {
 		CloudFrontEndpoint: strings.TrimSpace(getenv(EnvCloudFrontEndpoint)),
 		DevAllowLoopback:   getenv(EnvDevAllowLoopback) == "1",
 	}
+	mode, err := purge.ParseConfirmMode(getenv(EnvConfirm))
+	if err != nil {
+		c.errs = append(c.errs, fmt.Errorf("%s: %w", EnvConfirm, err))
+	}
+	c.Confirm.Mode = mode
+	if v := strings.TrimSpace(getenv(EnvConfirmOver)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			c.errs = append(c.errs, fmt.Errorf("%s=%q is not a number of paths (0 or more)", EnvConfirmOver, v))
+		}
+		c.Confirm.Over = n
+	}
+	switch v := strings.TrimSpace(getenv(EnvApproverMustDiffer)); v {
+	case "", "0":
+	case "1":
+		c.Confirm.ApproverMustDiffer = true
+	default:
+		c.errs = append(c.errs, fmt.Errorf("%s=%q: use 1 or 0", EnvApproverMustDiffer, v))
+	}
+	return c
 }
 
 // ValidateTarget checks what any purge needs: a distribution and, if set, a
@@ -101,7 +131,7 @@ func (c Config) ValidateTarget() error {
 // Validate checks everything serving slash commands needs. The error lists
 // every problem, each naming its variable; secret values are never quoted.
 func (c Config) Validate() error {
-	errs := []error{c.ValidateTarget()}
+	errs := append([]error{c.ValidateTarget()}, c.errs...)
 	if c.SigningSecret == "" {
 		errs = append(errs, fmt.Errorf("%s is not set: the Slack app's signing secret (Basic Information → App Credentials)", EnvSigningSecret))
 	}

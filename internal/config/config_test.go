@@ -37,6 +37,10 @@ func TestFromEnvAndValidate(t *testing.T) {
 		{"webhook not Slack", with(EnvWebhookURL, "https://example.com/hook/WEBHOOKTOKEN"), []string{EnvWebhookURL + " is not usable"}},
 		{"loopback webhook needs dev flag", with(EnvWebhookURL, "http://127.0.0.1:9/WEBHOOKTOKEN"), []string{EnvWebhookURL + " is not usable"}},
 		{"bad endpoint", with(EnvCloudFrontEndpoint, "localhost:4566"), []string{EnvCloudFrontEndpoint}},
+		{"confirmation", with(EnvConfirm, "full-purge"), nil},
+		{"bad confirmation", with(EnvConfirm, "maybe"), []string{EnvConfirm, "never, full-purge, always"}},
+		{"bad threshold", with(EnvConfirmOver, "ten"), []string{EnvConfirmOver}},
+		{"bad approver flag", with(EnvApproverMustDiffer, "yes"), []string{EnvApproverMustDiffer}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,5 +85,15 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	if cfg.SigningSecret.Value() != "topsecretsigning" {
 		t.Error("Value lost the secret")
+	}
+}
+
+func TestConfirmFromEnv(t *testing.T) {
+	cfg := FromEnv(env(map[string]string{EnvConfirm: "always", EnvConfirmOver: "25", EnvApproverMustDiffer: "1"}))
+	if cfg.Confirm.Mode != "always" || cfg.Confirm.Over != 25 || !cfg.Confirm.ApproverMustDiffer {
+		t.Fatalf("Confirm = %+v", cfg.Confirm)
+	}
+	if def := FromEnv(env(nil)); def.Confirm.Mode != "never" || def.Confirm.Over != 0 || def.Confirm.ApproverMustDiffer {
+		t.Fatalf("default Confirm = %+v: the tutorial's behaviour is to purge at once", def.Confirm)
 	}
 }
