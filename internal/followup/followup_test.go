@@ -1,0 +1,159 @@
+package followup_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/followup"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+)
+
+// responseURL is a stand-in for Slack's response_url that counts posts.
+func responseURL(t *testing.T) (string, *atomic.Int32, chan *slackapi.WebhookMessage) {
+	var n atomic.Int32
+	got := make(chan *slackapi.WebhookMessage, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m slackapi.WebhookMessage
+		json.NewDecoder(r.Body).Decode(&m)
+		n.Add(1)
+		got <- &m
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/commands/T/1/TOKEN", &n, got
+}
+
+func setup(t *testing.T, completeAfter time.Duration) (*followup.Follower, followup.Request, chan *slackapi.WebhookMessage, *atomic.Int32) {
+	t.Helper()
+	inv := testutil.MustEmulatedInvalidator(t, completeAfter)
+	created, err := inv.CreateInvalidation(context.Background(), purge.Batch{DistributionID: testutil.DistributionID, CallerReference: "f-" + t.Name(), Paths: []string{"/a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, n, got := responseURL(t)
+	f := &followup.Follower{Invalidator: inv, Poster: &slack.Poster{AllowLoopback: true}, FirstDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
+	req := followup.Request{DistributionID: testutil.DistributionID, InvalidationID: created.ID, ResponseURL: u, UserID: "U1", Started: time.Now()}
+	return f, req, got, n
+}
+
+func TestFollow(t *testing.T) {
+	t.Run("completed", func(t *testing.T) {
+		f, req, got, _ := setup(t, 100*time.Millisecond)
+		out, err := f.Follow(context.Background(), req)
+		if out != followup.Completed || err != nil {
+			t.Fatalf("Follow = %s, %v", out, err)
+		}
+		if m := <-got; !m.ReplaceOriginal || !strings.Contains(m.Text, "Purged 1 path") {
+			t.Fatalf("post: %+v", m)
+		}
+	})
+	t.Run("gave up at the deadline", func(t *testing.T) {
+		f, req, got, _ := setup(t, time.Hour)
+		req.Deadline = time.Now().Add(100 * time.Millisecond)
+		out, err := f.Follow(context.Background(), req)
+		if out != followup.GaveUp || err != nil {
+			t.Fatalf("Follow = %s, %v", out, err)
+		}
+		if m := <-got; !strings.Contains(m.Text, "Still purging") {
+			t.Fatalf("post: %+v", m)
+		}
+	})
+	t.Run("unfinished posts nothing", func(t *testing.T) {
+		f, req, _, n := setup(t, time.Hour)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if out, _ := f.Follow(ctx, req); out != followup.Unfinished || n.Load() != 0 {
+			t.Fatalf("Follow = %s with %d posts", out, n.Load())
+		}
+	})
+	t.Run("unknown invalidation", func(t *testing.T) {
+		f, req, _, n := setup(t, 0)
+		req.InvalidationID = "INOSUCH"
+		if out, err := f.Follow(context.Background(), req); out != followup.Failed || purge.ErrorCode(err) != purge.NotFound || n.Load() != 0 {
+			t.Fatalf("Follow = %s, %v", out, err)
+		}
+	})
+	t.Run("invalid request", func(t *testing.T) {
+		f, req, _, _ := setup(t, 0)
+		req.ResponseURL = ""
+		if out, err := f.Follow(context.Background(), req); out != followup.Failed || err == nil {
+			t.Fatalf("Follow = %s, %v", out, err)
+		}
+	})
+}
+
+func TestPool(t *testing.T) {
+	f, req, got, n := setup(t, 150*time.Millisecond)
+	p := followup.NewPool(f, 1, nil)
+	if err := p.Schedule(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Schedule(context.Background(), req); err != nil {
+		t.Fatalf("the same follow-up again: %v", err)
+	}
+	other := req
+	other.InvalidationID = "IOTHER"
+	if err := p.Schedule(context.Background(), other); !errors.Is(err, followup.ErrPoolFull) {
+		t.Fatalf("a second follow-up in a pool of one: %v", err)
+	}
+	<-got
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 1 {
+		t.Fatalf("%d posts for one invalidation followed twice", n.Load())
+	}
+	if err := p.Schedule(context.Background(), req); !errors.Is(err, followup.ErrPoolClosed) {
+		t.Fatalf("after Shutdown: %v", err)
+	}
+}
+
+func TestEvent(t *testing.T) {
+	req := followup.Request{DistributionID: "E1", InvalidationID: "I1", ResponseURL: "http://127.0.0.1:9/x", Started: time.Unix(1, 0).UTC()}
+	raw, err := followup.MarshalEvent(req, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, ok, err := followup.ParseEvent(raw)
+	if !ok || err != nil || ev.Hop != 3 || *ev.Followup != req {
+		t.Fatalf("round trip: %+v %v %v", ev, ok, err)
+	}
+	for _, tt := range []struct {
+		raw    string
+		ok     bool
+		broken bool
+	}{
+		{`{"version":"2.0","rawPath":"/"}`, false, false},
+		{`not json`, false, false},
+		{`{"cdnpurge_followup":null}`, true, true},
+		{`{"cdnpurge_followup":{"distribution_id":"E1"}}`, true, true},
+	} {
+		_, ok, err := followup.ParseEvent([]byte(tt.raw))
+		if ok != tt.ok || (err != nil) != tt.broken {
+			t.Errorf("ParseEvent(%s) = ok %v, err %v", tt.raw, ok, err)
+		}
+	}
+}
+
+// FuzzParseEvent: any payload is either not a follow-up, a broken one, or a
+// valid request.
+func FuzzParseEvent(f *testing.F) {
+	f.Add([]byte(`{"cdnpurge_followup":{"distribution_id":"E1","invalidation_id":"I1","response_url":"x","started":"2026-01-01T00:00:00Z"},"hop":1}`))
+	f.Add([]byte(`{"version":"2.0"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, ok, err := followup.ParseEvent(raw)
+		if ok && err == nil && ev.Followup.Validate() != nil {
+			t.Fatalf("accepted an invalid request: %+v", ev.Followup)
+		}
+	})
+}
