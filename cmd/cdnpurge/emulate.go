@@ -34,7 +34,19 @@ func runEmulate(ctx context.Context, e env) error {
 	var dists stringList
 	fs.Var(&dists, "distribution", "a distribution ID that exists (repeatable; default "+defaultDistributionID+")")
 	completeAfter := fs.Duration("complete-after", 5*time.Second, "how long an invalidation stays InProgress")
+	var rates emulator.FaultRates
+	fs.Float64Var(&rates.Unavailable, "fail-rate", 0, "share of requests answered 503 ServiceUnavailable, 0 to 1 (injected before the operation: nothing is created)")
+	fs.Float64Var(&rates.Throttle, "throttle-rate", 0, "share of requests answered 400 Throttling, \"Rate exceeded\", 0 to 1")
+	fs.Float64Var(&rates.Busy, "busy-rate", 0, "share of CreateInvalidation requests answered TooManyInvalidationsInProgress, 0 to 1")
+	fs.DurationVar(&rates.Latency, "latency", 0, "delay added to every request, before it is served")
+	fs.DurationVar(&rates.LatencyJitter, "latency-jitter", 0, "a further random delay, uniform in [0, D)")
+	seed := fs.Uint64("seed", 1, "seed of the random source that picks the faults: the same seed and order of requests give the same faults")
+	faultOps := fs.String("fault-operations", "", "comma-separated operations the faults apply to (CreateInvalidation, GetInvalidation, ListInvalidations); empty for all")
 	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	faults, err := emulatorFaults(rates, *seed, *faultOps)
+	if err != nil {
 		return err
 	}
 	if len(dists) == 0 {
@@ -50,13 +62,22 @@ func runEmulate(ctx context.Context, e env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	emu := emulator.New(emulator.Options{Distributions: dists, CompleteAfter: *completeAfter, Logger: log, Faults: faults})
 	srv := &http.Server{
-		Handler:           emulator.New(emulator.Options{Distributions: dists, CompleteAfter: *completeAfter, Logger: log}),
+		Handler:           emu,
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	fmt.Fprintf(e.stdout, "CloudFront emulator on http://%s (distributions: %s; invalidations complete after %s)\n"+
 		"Try: aws cloudfront create-invalidation --endpoint-url http://%[1]s --distribution-id %[4]s --paths '/*'\n",
 		ln.Addr(), strings.Join(dists, ", "), *completeAfter, dists[0])
+	if rates != (emulator.FaultRates{}) {
+		ops := *faultOps
+		if ops == "" {
+			ops = "all operations"
+		}
+		fmt.Fprintf(e.stdout, "Injecting faults into %s: 503 %g, Throttling %g, TooManyInvalidationsInProgress %g, latency %s + up to %s (seed %d)\n",
+			ops, rates.Unavailable, rates.Throttle, rates.Busy, rates.Latency, rates.LatencyJitter, *seed)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -66,11 +87,38 @@ func runEmulate(ctx context.Context, e env) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
+	serr := srv.Shutdown(sctx)
+	if serr != nil {
+		srv.Close()
+	}
+	if rates != (emulator.FaultRates{}) {
+		c := emu.InjectedFaults("")
+		log.Info("cloudfront emulator injected faults", "requests", c.Requests, "unavailable", c.Unavailable,
+			"throttled", c.Throttled, "busy", c.Busy, "delayed", c.Delayed, "delay", c.Delay, "abandoned", c.Abandoned)
+	}
+	if serr != nil {
+		return fmt.Errorf("shutdown: %w", serr)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// emulatorFaults turns the fault flags of `emulate` into emulator.Faults:
+// rates for every operation, or only for those listed in ops.
+func emulatorFaults(rates emulator.FaultRates, seed uint64, ops string) (emulator.Faults, error) {
+	f := emulator.Faults{Seed: seed}
+	if ops == "" {
+		f.All = rates
+	} else {
+		f.ByOperation = map[string]emulator.FaultRates{}
+		for op := range strings.SplitSeq(ops, ",") {
+			f.ByOperation[strings.TrimSpace(op)] = rates
+		}
+	}
+	if err := f.Validate(); err != nil {
+		return f, fmt.Errorf("%w: %v", errUsage, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return f, nil
 }

@@ -13,11 +13,8 @@ import (
 )
 
 // Options configures an Emulator. The zero value is usable: no distributions,
-// invalidations that complete at once, the real clock and no logging.
-//
-// Fault injection (503s, throttling, latency) is meant to arrive as another
-// field here, applied in ServeHTTP between routing and the operation handler,
-// where it sees the resolved operation and can answer with any error.
+// invalidations that complete at once, the real clock, no logging and no
+// injected faults.
 type Options struct {
 	// Distributions are the IDs of the distributions that exist; any other
 	// ID gets NoSuchDistribution. More can be added with AddDistribution.
@@ -30,6 +27,9 @@ type Options struct {
 	// Logger receives a debug line per request and an info line per new
 	// invalidation; nil discards them.
 	Logger *slog.Logger
+	// Faults injects errors and latency, as CloudFront does at a peak (see
+	// Faults); the zero value injects nothing. InjectedFaults counts them.
+	Faults Faults
 }
 
 // Emulator is a CloudFront API emulator. It implements http.Handler and is
@@ -38,6 +38,7 @@ type Emulator struct {
 	completeAfter time.Duration
 	now           func() time.Time
 	log           *slog.Logger
+	faults        *faultInjector // nil when no faults are configured
 
 	mu    sync.Mutex
 	dists map[string]*distribution // by distribution ID
@@ -50,6 +51,7 @@ func New(opts Options) *Emulator {
 		completeAfter: max(opts.CompleteAfter, 0),
 		now:           opts.Now,
 		log:           opts.Logger,
+		faults:        newFaultInjector(opts.Faults),
 		dists:         make(map[string]*distribution),
 		ids:           make(map[string]bool),
 	}
@@ -90,9 +92,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w = sw
 
 	op, err := route(r)
-	// Fault injection, when it exists, goes here: after routing, so that it
-	// can target operations, and before the handler, so that a fault leaves
-	// the emulator's state untouched.
+	// Injected faults come after routing, so that they can target
+	// operations, and before the handler, so that a fault leaves the
+	// emulator's state untouched.
+	if err == nil && e.faults != nil {
+		r, err = e.faults.inject(w, r, op.name)
+	}
 	if err == nil {
 		switch op.name {
 		case "CreateInvalidation":

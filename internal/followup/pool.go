@@ -79,6 +79,12 @@ func (p *Pool) run(req Request) {
 		delete(p.inflight, req.Key())
 		p.mu.Unlock()
 	}()
+	// A panic in one follow-up must not stop the server and every other.
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("panic in a follow-up", "invalidation", req.InvalidationID, "panic", v)
+		}
+	}()
 	outcome, err := p.follower.Follow(p.ctx, req)
 	if outcome != Unfinished {
 		if err != nil {

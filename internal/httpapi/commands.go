@@ -24,7 +24,11 @@ func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	form, err := slack.ParseForm(body)
+	var form slack.Form
+	err := checkFormType(r.Header.Get("Content-Type"))
+	if err == nil {
+		form, err = slack.ParseForm(body)
+	}
 	if err == nil && form.SSLCheck {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -114,6 +118,13 @@ func (h *Handler) audit(p slack.Purge) {
 	h.bg.Add(1)
 	go func() {
 		defer h.bg.Done()
+		// After the reply nothing recovers a panic but this: without it one
+		// bad post would stop the server with every request in flight.
+		defer func() {
+			if v := recover(); v != nil {
+				h.log.Error("panic posting the audit message", "invalidation", p.Invalidation.ID, "audit_text", msg.Text, "panic", v)
+			}
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), h.opts.AuditTimeout)
 		defer cancel()
 		if err := h.opts.Poster.Post(ctx, h.opts.WebhookURL, msg); err != nil {

@@ -12,9 +12,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"sync"
 	"time"
+
+	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
@@ -176,8 +179,30 @@ func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (body []byt
 	return body, true
 }
 
+// checkFormType refuses a signed request whose body is not form-encoded, as
+// Slack's always are: a JSON or multipart body is never read as a form. A
+// request with no Content-Type is read as one.
+func checkFormType(contentType string) error {
+	if contentType == "" || contentType == "application/x-www-form-urlencoded" {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil && mt == "application/x-www-form-urlencoded" {
+		return nil
+	}
+	return purge.Errorf(purge.Invalid, "cdnpurge reads Slack's form-encoded requests (application/x-www-form-urlencoded); this one was not")
+}
+
+// writeJSON writes v as the JSON body. A Slack message goes through
+// slack.MarshalMessage: the same bytes as json.Marshal, encoded once instead
+// of block by block (see there).
 func writeJSON(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if m, ok := v.(*slackapi.WebhookMessage); ok {
+		b, err = slack.MarshalMessage(m)
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
@@ -205,6 +230,12 @@ func (h *Handler) logRecord(ctx context.Context, rec *record) {
 		if c := purge.ErrorCode(rec.err); c == purge.Internal || c == purge.Unavailable {
 			level = slog.LevelError
 		}
+	}
+	// Performance: with logging off (no Logger, or a level above this
+	// record's) the record was still built: ten attributes, the error's text
+	// and the duration. LogAttrs would drop it; ask first.
+	if !h.log.Enabled(ctx, level) {
+		return
 	}
 	attrs := []slog.Attr{
 		slog.String("team_id", rec.team),

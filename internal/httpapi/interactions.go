@@ -47,7 +47,11 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &record{start: start, kind: "interaction", action: "ignored"}
 	defer h.logRecord(r.Context(), rec)
-	cb, err := parseInteraction(body)
+	var cb *slackapi.InteractionCallback
+	err := checkFormType(r.Header.Get("Content-Type"))
+	if err == nil {
+		cb, err = parseInteraction(body)
+	}
 	if err != nil {
 		rec.err = err
 		w.WriteHeader(http.StatusOK)

@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -62,10 +63,14 @@ func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Req
 	if p, err := url.PathUnescape(path); err == nil {
 		u.Path, u.RawPath = p, path
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.RequestURI(), bytes.NewReader(body))
+	// The URL is set as built, not parsed back from a string: parsing would
+	// read a path starting with "//" as a host and a "#" in the query as a
+	// fragment, so the handler would route on another path than serve does.
+	req, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("function URL event: %w", err)
 	}
+	req.URL = u
 	for k, v := range ev.Headers {
 		// Function URLs join repeated headers with commas into one value.
 		req.Header.Set(k, v)
@@ -84,8 +89,8 @@ func Request(ctx context.Context, ev events.LambdaFunctionURLRequest) (*http.Req
 }
 
 // Response builds the BUFFERED response for what a handler wrote. Text
-// bodies (text/*, JSON, XML, form) travel as they are; anything else is
-// base64-encoded.
+// bodies (text/*, JSON, XML, form) in valid UTF-8 travel as they are;
+// anything else is base64-encoded.
 func Response(status int, header http.Header, body []byte) events.LambdaFunctionURLResponse {
 	resp := events.LambdaFunctionURLResponse{StatusCode: status, Headers: map[string]string{}}
 	for k, vs := range header {
@@ -95,7 +100,9 @@ func Response(status int, header http.Header, body []byte) events.LambdaFunction
 		}
 		resp.Headers[k] = strings.Join(vs, ",")
 	}
-	if isText(header.Get("Content-Type")) || len(body) == 0 {
+	// The response reaches Lambda as JSON, which would replace invalid
+	// UTF-8: such a body travels base64-encoded whatever its type.
+	if (isText(header.Get("Content-Type")) && utf8.Valid(body)) || len(body) == 0 {
 		resp.Body = string(body)
 	} else {
 		resp.Body = base64.StdEncoding.EncodeToString(body)

@@ -3,6 +3,7 @@ package purge
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -94,7 +95,16 @@ func Covers(a, b string) bool {
 // MinimalCover returns the paths with duplicates and paths already covered
 // by a wildcard among them removed, in the order first given. The result
 // invalidates exactly what the input does, with the fewest billed paths.
+//
+// Performance: the definition is quadratic (every path against every other),
+// which is the fastest way for the few paths people type, but took 24 ms for
+// 3,000 file paths under 15 wildcards, CloudFront's per-batch limits. Longer
+// lists take the sorted route of minimalCoverSorted, O(n log n), with the
+// same result in the same order.
 func MinimalCover(paths []string) []string {
+	if len(paths) > minimalCoverQuadraticMax && !slices.ContainsFunc(paths, hasInnerStar) {
+		return minimalCoverSorted(paths)
+	}
 	out := make([]string, 0, len(paths))
 next:
 	for i, p := range paths {
@@ -108,6 +118,72 @@ next:
 			}
 		}
 		out = append(out, p)
+	}
+	return out
+}
+
+// minimalCoverQuadraticMax is the longest list MinimalCover reduces by its
+// quadratic definition; beyond it the sorted route is faster.
+const minimalCoverQuadraticMax = 32
+
+// hasInnerStar reports whether p has a "*" before its last character, which
+// NormalizePath refuses. Among paths without one, covering is a partial
+// order (transitive, and two paths that cover each other are equal), which
+// minimalCoverSorted relies on; "/a**" and "/a*" cover each other.
+func hasInnerStar(p string) bool {
+	i := strings.IndexByte(p, '*')
+	return i >= 0 && i < len(p)-1
+}
+
+// minimalCoverSorted is MinimalCover for long lists of paths without inner
+// stars. A path stays when it is the first of its repeats and no wildcard
+// among the paths covers it strictly. Only the wildcards that no other
+// wildcard covers (the outermost) need checking, and their prefixes, sorted,
+// hold no prefix of one another: so the only one that can be a prefix of a
+// path p is the greatest prefix not above p, found by binary search. (Any
+// string between a prefix w of p and p itself starts with w.)
+func minimalCoverSorted(paths []string) []string {
+	var prefixes []string
+	for _, p := range paths {
+		if IsWildcard(p) {
+			prefixes = append(prefixes, p[:len(p)-1])
+		}
+	}
+	slices.Sort(prefixes)
+	prefixes = slices.Compact(prefixes)
+	// Keep the outermost: in sorted order a prefix comes before every
+	// extension of it, and the last one kept is the only candidate.
+	outer := prefixes[:0]
+	for _, w := range prefixes {
+		if len(outer) == 0 || !strings.HasPrefix(w, outer[len(outer)-1]) {
+			outer = append(outer, w)
+		}
+	}
+	coveredStrictly := func(p string) bool {
+		i, found := slices.BinarySearch(outer, p)
+		if found {
+			// p equals an outer prefix: p+"*" covers p strictly (p is not a
+			// wildcard: wildcards hold a "*" at the end, and outer prefixes
+			// none, given no inner stars).
+			return true
+		}
+		if i == 0 {
+			return false
+		}
+		w := outer[i-1]
+		// An outer wildcard covers itself, not strictly.
+		return strings.HasPrefix(p, w) && p != w+"*"
+	}
+	seen := make(map[string]struct{}, len(paths))
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if _, dup := seen[p]; dup {
+			continue
+		}
+		seen[p] = struct{}{}
+		if !coveredStrictly(p) {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -67,8 +67,11 @@ func OpenPending(value, signingSecret string, now time.Time) (Pending, error) {
 	if !ok {
 		return Pending{}, ErrPendingInvalid
 	}
-	got, err := base64.RawURLEncoding.DecodeString(tag)
-	if err != nil || !hmac.Equal(got, pendingTag(signingSecret, body)) {
+	// Compare the tag as sent with its one canonical encoding: decoding
+	// first would accept other spellings of it (the decoder skips \r and \n
+	// and ignores the last character's spare bits), values never sealed.
+	want := base64.RawURLEncoding.EncodeToString(pendingTag(signingSecret, body))
+	if !hmac.Equal([]byte(tag), []byte(want)) {
 		return Pending{}, ErrPendingInvalid
 	}
 	compressed, err := base64.RawURLEncoding.DecodeString(body)

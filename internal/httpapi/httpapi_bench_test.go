@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cdnpurge/cdnpurge/internal/followup"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+)
+
+// The handler hot path, end to end with no network: a signed slash command
+// through Handler.ServeHTTP, the command flow, the CloudFront backend and the
+// reply's JSON.
+//
+//	go test -run '^$' -bench Handler -benchmem ./internal/httpapi
+//
+// Sub-benchmarks:
+//   - sdk+emulator: the real backend (aws-sdk-go-v2: middleware, SigV4, XML)
+//     against the emulator served in-process by an http.RoundTripper;
+//   - own-code: a fixed purge.Invalidator instead, isolating cdnpurge's own
+//     code (routing, body, signature, form, command, reply, log record);
+//   - own-code+json-log: the same, logging as `serve` and the Lambda do (one
+//     JSON record per request, to io.Discard).
+//
+// The trigger_id repeats, so every request maps to the same CallerReference
+// and the emulator answers the invalidation it already has, as CloudFront
+// does for a repeated delivery; its state stays the same size.
+func BenchmarkHandler(b *testing.B) {
+	jsonLog := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	for _, bc := range []struct {
+		name string
+		inv  purge.Invalidator
+		log  *slog.Logger
+	}{
+		{"sdk+emulator", testutil.NewInProcessInvalidator(time.Hour), nil},
+		{"own-code", fixedInvalidator{}, nil},
+		{"own-code+json-log", fixedInvalidator{}, jsonLog},
+		{"sdk+emulator+json-log", testutil.NewInProcessInvalidator(time.Hour), jsonLog},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := New(Options{
+				DistributionID: testDist,
+				SigningSecret:  testSecret,
+				Channels:       slack.Channels{"deploys", "C0OTHER001"},
+				Invalidator:    bc.inv,
+				Logger:         bc.log,
+				// The follow-up is scheduled (the response_url checked) and
+				// dropped: serve's pool would poll the emulator over the
+				// network.
+				Followups: nopScheduler{},
+			})
+			benchHandler(b, h, mustForm(b, map[string]string{
+				"text":         "/blog/* /index.html <https://www.example.com/news/post?id=1&amp;ref=x|www.example.com/news/post> /css/site.css /blog/2026/05/post.html",
+				"response_url": "https://hooks.slack.com/commands/1234/5678/RESPONSEURLTOKEN",
+			}).Encode())
+		})
+	}
+}
+
+// benchHandler serves the same signed request b.N times. The request and a
+// minimal ResponseWriter are reused, so that what is measured is the
+// handler, not the test's own allocations.
+func benchHandler(b *testing.B, h http.Handler, body string) {
+	req := signedRequest(b, "/slack/commands", testSecret, body, 0)
+	rd := strings.NewReader(body)
+	w := &benchWriter{header: http.Header{}}
+	check := func() {
+		if w.status != http.StatusOK || !bytes.Contains(w.body.Bytes(), []byte(`"in_channel"`)) {
+			b.Fatalf("status %d, reply %s", w.status, w.body.Bytes())
+		}
+	}
+	serve := func() {
+		rd.Reset(body)
+		req.Body = io.NopCloser(rd)
+		clear(w.header)
+		w.status = 0
+		w.body.Reset()
+		h.ServeHTTP(w, req)
+	}
+	serve()
+	check()
+	b.ReportAllocs()
+	for b.Loop() {
+		serve()
+	}
+	check()
+}
+
+type benchWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *benchWriter) Header() http.Header { return w.header }
+func (w *benchWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *benchWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// fixedInvalidator answers every CreateInvalidation with the same
+// invalidation, at no cost: it isolates the handler's own code.
+type fixedInvalidator struct{ purge.Invalidator }
+
+func (fixedInvalidator) CreateInvalidation(_ context.Context, batch purge.Batch) (*purge.Invalidation, error) {
+	return &purge.Invalidation{
+		ID: "I2J0I21PCUYOIK", DistributionID: batch.DistributionID, Status: purge.StatusInProgress,
+		CreateTime: time.Unix(1767225600, 0), CallerReference: batch.CallerReference, Paths: batch.Paths,
+	}, nil
+}
+
+type nopScheduler struct{}
+
+func (nopScheduler) Schedule(context.Context, followup.Request) error { return nil }

@@ -1,0 +1,404 @@
+// Command coldstart measures the Lambda bootstrap's cold start and warm
+// invokes under aws-lambda-rie, the Lambda runtime emulator, against the
+// CloudFront emulator, on loopback only.
+//
+//	go run ./scripts/coldstart [-runs 10] [-warm 20] [-baseline]
+//
+// It builds the bootstrap as deploy/build does (lambda.norpc, -trimpath,
+// -s -w, no build ID or VCS stamp, CGO_ENABLED=0), for this machine's
+// architecture so that it runs here. Each run starts a fresh emulator
+// (`bootstrap emulate`) and a fresh aws-lambda-rie, sends one signed
+// /cdn-purge as a Function URL event (the cold invoke: RIE starts the
+// runtime on the first invoke), then -warm more, each with its own
+// trigger_id, so that each creates an invalidation. It prints, per run and
+// as median [min..max] over the runs:
+//
+//   - cold: the first invoke as the client sees it (RIE's HTTP API included);
+//   - init: RIE's INIT REPORT, from starting the process to its first
+//     request for an event (Go runtime, package init, configuration, SDK
+//     clients);
+//   - first: RIE's INVOKE RTDONE duration of the first invoke, the handler
+//     from the event to its response;
+//   - warm: the later invokes as the client sees them.
+//
+// With -baseline it does the same for a Lambda that only answers (its
+// source is testdata/hello), the floor of RIE and a Go process.
+//
+// aws-lambda-rie must be installed (see README.md, Tests).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	distributionID = "EDFDVBD6EXAMPLE"
+	signingSecret  = "coldstart-signing-secret"
+)
+
+func main() {
+	runs := flag.Int("runs", 10, "cold starts to measure, each with a fresh RIE and emulator")
+	warm := flag.Int("warm", 20, "warm invokes after each cold one")
+	baseline := flag.Bool("baseline", false, "also measure a Lambda that only answers (testdata/hello)")
+	flag.Parse()
+	if err := run(*runs, *warm, *baseline); err != nil {
+		fmt.Fprintln(os.Stderr, "coldstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(runs, warm int, baseline bool) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	rie, err := findRIE()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "cdnpurge-coldstart-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bootstrap := filepath.Join(tmp, "bootstrap")
+	if err := build(root, "./cmd/cdnpurge", bootstrap); err != nil {
+		return err
+	}
+	fixture, err := os.ReadFile(filepath.Join(root, "cmd", "cdnpurge", "testdata", "function_url_event.json"))
+	if err != nil {
+		return err
+	}
+	fi, _ := os.Stat(bootstrap)
+	fmt.Printf("bootstrap %s/%s, %d bytes; aws-lambda-rie %s; %d runs, %d warm invokes each\n",
+		runtime.GOOS, runtime.GOARCH, fi.Size(), rie, runs, warm)
+	if err := measure("cdnpurge", bootstrap, rie, fixture, runs, warm, true); err != nil {
+		return err
+	}
+	if baseline {
+		hello := filepath.Join(tmp, "hello")
+		if err := build(root, "./scripts/coldstart/testdata/hello", hello); err != nil {
+			return err
+		}
+		return measure("baseline (testdata/hello)", hello, rie, fixture, runs, warm, false)
+	}
+	return nil
+}
+
+// build compiles pkg as deploy/build does, for this machine.
+func build(root, pkg, out string) error {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w -buildid=",
+		"-buildvcs=false", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+type sample struct {
+	cold, init, first time.Duration
+	warm              []time.Duration
+}
+
+func measure(name, bootstrap, rie string, fixture []byte, runs, warm int, emulated bool) error {
+	fmt.Printf("\n%s\n", name)
+	var all []sample
+	for i := range runs {
+		s, err := once(bootstrap, rie, fixture, warm, emulated, i)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", i+1, err)
+		}
+		all = append(all, s)
+		fmt.Printf("  run %2d: cold %6.2f ms (init %5.2f ms, first invoke %5.2f ms), warm median %5.2f ms\n",
+			i+1, ms(s.cold), ms(s.init), ms(s.first), ms(median(s.warm)))
+	}
+	pick := func(f func(sample) time.Duration) []time.Duration {
+		var out []time.Duration
+		for _, s := range all {
+			out = append(out, f(s))
+		}
+		return out
+	}
+	var warms []time.Duration
+	for _, s := range all {
+		warms = append(warms, s.warm...)
+	}
+	fmt.Printf("  cold start (first invoke, client-side): median %6.2f ms  range %s\n", ms(median(pick(func(s sample) time.Duration { return s.cold }))), span(pick(func(s sample) time.Duration { return s.cold })))
+	fmt.Printf("    init (RIE INIT REPORT):               median %6.2f ms  range %s\n", ms(median(pick(func(s sample) time.Duration { return s.init }))), span(pick(func(s sample) time.Duration { return s.init })))
+	fmt.Printf("    first invoke (RIE RTDONE):            median %6.2f ms  range %s\n", ms(median(pick(func(s sample) time.Duration { return s.first }))), span(pick(func(s sample) time.Duration { return s.first })))
+	fmt.Printf("  warm invoke (client-side, %d invokes): median %6.2f ms  range %s\n", len(warms), ms(median(warms)), span(warms))
+	return nil
+}
+
+var (
+	initRE   = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+	rtdoneRE = regexp.MustCompile(`INVOKE RTDONE\(status: success, produced bytes: \d+, duration: ([0-9.]+)ms\)`)
+)
+
+// once runs one fresh emulator and RIE, one cold invoke and warm ones.
+func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run int) (sample, error) {
+	var s sample
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
+		"CDNPURGE_DISTRIBUTION_ID=" + distributionID,
+		"CDNPURGE_SLACK_SIGNING_SECRET=" + signingSecret,
+		"CDNPURGE_SLACK_CHANNEL=deploys",
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+	}
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			p.Process.Kill()
+			p.Wait()
+		}
+	}()
+	if emulated {
+		emuAddr, err := freeAddr()
+		if err != nil {
+			return s, err
+		}
+		emu := exec.CommandContext(ctx, bootstrap, "emulate", "--addr", emuAddr, "--distribution", distributionID, "--complete-after", "1h")
+		emu.Env = env
+		if err := emu.Start(); err != nil {
+			return s, err
+		}
+		procs = append(procs, emu)
+		if err := waitListening(emuAddr); err != nil {
+			return s, err
+		}
+		env = append(env, "CDNPURGE_CLOUDFRONT_ENDPOINT=http://"+emuAddr)
+	}
+	rieAddr, err := freeAddr()
+	if err != nil {
+		return s, err
+	}
+	apiAddr, err := freeAddr()
+	if err != nil {
+		return s, err
+	}
+	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, "--log-level", "info", bootstrap)
+	cmd.Env = env
+	logs := &lineLog{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		return s, err
+	}
+	procs = append(procs, cmd)
+	if err := waitListening(rieAddr); err != nil {
+		return s, err
+	}
+	invokeURL := "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
+	client := &http.Client{Timeout: 30 * time.Second}
+	for i := 0; i <= warm; i++ {
+		payload, err := signedEvent(fixture, fmt.Sprintf("coldstart.%d.%d.%d", time.Now().UnixNano(), run, i))
+		if err != nil {
+			return s, err
+		}
+		start := time.Now()
+		resp, err := client.Post(invokeURL, "application/json", bytes.NewReader(payload))
+		if err != nil {
+			return s, fmt.Errorf("invoke %d: %w\n%s", i, err, logs.String())
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		if err != nil {
+			return s, err
+		}
+		if err := checkReply(raw); err != nil {
+			return s, fmt.Errorf("invoke %d: %w\n%s", i, err, logs.String())
+		}
+		if i == 0 {
+			s.cold = took
+		} else {
+			s.warm = append(s.warm, took)
+		}
+	}
+	// RIE logs the reports just after it answers.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		text := logs.String()
+		initM, doneM := initRE.FindStringSubmatch(text), rtdoneRE.FindStringSubmatch(text)
+		if initM != nil && doneM != nil {
+			s.init = parseMS(initM[1])
+			s.first = parseMS(doneM[1])
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			return s, errors.New("aws-lambda-rie logged no INIT REPORT or INVOKE RTDONE:\n" + text)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// signedEvent is the fixture's Function URL event carrying a slash command
+// signed as Slack signs it, base64-encoded as Function URLs send forms.
+func signedEvent(fixture []byte, triggerID string) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(fixture, &ev); err != nil {
+		return nil, err
+	}
+	body := url.Values{
+		"team_id": {"T0001"}, "team_domain": {"example"}, "channel_id": {"C2147483705"}, "channel_name": {"deploys"},
+		"user_id": {"U2147483697"}, "user_name": {"steve"}, "command": {"/cdn-purge"},
+		"text": {"/blog/* /index.html <https://www.example.com/news/post?id=1&amp;ref=x|www.example.com/news/post>"},
+		// Loopback and refused without CDNPURGE_DEV_ALLOW_LOOPBACK: the reply
+		// says "check later" and nothing is posted or self-invoked.
+		"response_url": {"http://127.0.0.1:9/commands/T0001/1/RESPONSETOKEN"},
+		"trigger_id":   {triggerID}, "api_app_id": {"A123456"},
+	}.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(signingSecret))
+	io.WriteString(mac, "v0:"+ts+":"+body)
+	headers := ev["headers"].(map[string]any)
+	headers["x-slack-request-timestamp"] = ts
+	headers["x-slack-signature"] = "v0=" + hex.EncodeToString(mac.Sum(nil))
+	ev["body"] = base64.StdEncoding.EncodeToString([]byte(body))
+	ev["isBase64Encoded"] = true
+	return json.Marshal(ev)
+}
+
+func checkReply(raw []byte) error {
+	var out struct {
+		StatusCode int    `json:"statusCode"`
+		Body       string `json:"body"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || out.StatusCode != http.StatusOK || !strings.Contains(out.Body, `"in_channel"`) {
+		return fmt.Errorf("unexpected answer %s", raw)
+	}
+	return nil
+}
+
+// lineLog collects a process's output for the test to read while it runs.
+type lineLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lineLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func parseMS(s string) time.Duration {
+	f, _ := strconv.ParseFloat(s, 64)
+	return time.Duration(f * float64(time.Millisecond))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(ds))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func span(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f..%.2f ms", ms(slices.Min(ds)), ms(slices.Max(ds)))
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitListening(addr string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s", addr)
+}
+
+// findRIE finds aws-lambda-rie on PATH or in GOBIN or GOPATH/bin, where
+// `go install` puts it.
+func findRIE() (string, error) {
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p, nil
+	}
+	out, _ := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	var dirs []string
+	for i := 0; sc.Scan(); i++ {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "":
+		case i == 0:
+			dirs = append(dirs, line)
+		default:
+			for _, p := range filepath.SplitList(line) {
+				dirs = append(dirs, filepath.Join(p, "bin"))
+			}
+		}
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, "aws-lambda-rie")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("aws-lambda-rie is not installed (see README.md, Tests)")
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("run from inside the cdnpurge module")
+	}
+	return filepath.Dir(gomod), nil
+}
