@@ -289,7 +289,7 @@ func TestErrorClassification(t *testing.T) {
 		{"Throttling", create, 400, "Throttling", purge.RateLimited, ""},
 		{"ThrottlingException", create, 400, "ThrottlingException", purge.RateLimited, ""},
 		{"RequestLimitExceeded", create, 400, "RequestLimitExceeded", purge.RateLimited, ""},
-		{"ServiceUnavailable", create, 503, "ServiceUnavailable", purge.Unavailable, "nothing may have been created"},
+		{"ServiceUnavailable", create, 503, "ServiceUnavailable", purge.Unavailable, "nothing was created"},
 		{"ServiceUnavailable on List", list, 503, "ServiceUnavailable", purge.Unavailable, "try again"},
 		{"InternalError", create, 500, "InternalError", purge.Unavailable, ""},
 		{"unknown 5xx code", create, 502, "BadGateway", purge.Unavailable, ""},

@@ -133,7 +133,7 @@ func (c call) code(err error) (purge.Code, string) {
 		case throttlingCodes[code]:
 			return c.throttled()
 		case unavailableCodes[code]:
-			return c.unavailable()
+			return c.serverError()
 		}
 	}
 
@@ -155,7 +155,7 @@ func (c call) code(err error) (purge.Code, string) {
 	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests:
 		return c.throttled()
 	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
-		return c.unavailable()
+		return c.serverError()
 	case errors.As(err, &sendErr), errors.As(err, &netErr):
 		return c.unavailable()
 	}
@@ -199,9 +199,22 @@ func (c call) invalidRequest() (purge.Code, string) {
 	return purge.Invalid, fmt.Sprintf("CloudFront rejected the %s request as invalid", c.op)
 }
 
+// unavailable is for a call that got no answer in time (a deadline, a
+// network failure): the request may have reached CloudFront.
 func (c call) unavailable() (purge.Code, string) {
 	if c.op == "CreateInvalidation" {
-		return purge.Unavailable, "CloudFront did not answer in time; nothing may have been created, try again"
+		return purge.Unavailable, "CloudFront did not answer in time. The invalidation may have been created " +
+			"all the same: check the recent invalidations before you try again"
 	}
 	return purge.Unavailable, "CloudFront did not answer in time; try again"
+}
+
+// serverError is for a call CloudFront answered with a server error (503
+// ServiceUnavailable, other 5xx) on every attempt: it did not do the work.
+func (c call) serverError() (purge.Code, string) {
+	if c.op == "CreateInvalidation" {
+		return purge.Unavailable, "CloudFront is busy right now (it answered with a server error every time we tried); " +
+			"nothing was created, try again in a moment"
+	}
+	return purge.Unavailable, "CloudFront is busy right now (it answered with a server error every time we tried); try again in a moment"
 }
