@@ -54,6 +54,12 @@ func obeysRules(body []byte) string {
 	}
 	wildcards := 0
 	for _, p := range b.Items {
+		if tag, ok := strings.CutPrefix(p, "#"); ok {
+			if tag == "" || len(tag) > 256 || strings.ContainsAny(tag, ",*") || strings.IndexFunc(tag, func(r rune) bool { return r < 33 || r > 126 }) >= 0 {
+				return "bad cache tag " + strconv.Quote(p)
+			}
+			continue
+		}
 		if !strings.HasPrefix(p, "/") || utf8.RuneCountInString(p) > 4000 || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
 			return "bad path " + strconv.Quote(p)
 		}

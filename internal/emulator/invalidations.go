@@ -22,6 +22,7 @@ import (
 // ListInvalidations' default page size.
 const (
 	maxPathsPerBatch       = 3000 // paths in one InvalidationBatch
+	maxTagLength           = 256  // characters of a cache tag, without its "#"
 	maxFilePathsInProgress = 3000 // non-wildcard paths in progress per distribution
 	maxWildcardsInProgress = 15   // wildcard paths in progress per distribution
 	maxPathLength          = 4000 // characters in one path
@@ -369,13 +370,35 @@ func decodeBatch(body []byte) (*batchRequest, error) {
 
 // checkPath applies CloudFront's rules for one invalidation path.
 func checkPath(p string) error {
+	if tag, ok := strings.CutPrefix(p, "#"); ok {
+		return checkTag(tag)
+	}
 	switch {
 	case !strings.HasPrefix(p, "/"):
-		return errors.New(`it must start with "/"`)
+		return errors.New(`it must start with "/" (or "#" for a cache tag)`)
 	case utf8.RuneCountInString(p) > maxPathLength:
 		return fmt.Errorf("it is longer than %d characters", maxPathLength)
 	case strings.Contains(strings.TrimSuffix(p, "*"), "*"):
 		return errors.New(`"*" is allowed only as the last character`)
+	}
+	return nil
+}
+
+// checkTag applies CloudFront's rules for cache-tag items ("#" and then
+// the tag): 1 to 256 visible ASCII characters, no comma, no wildcard.
+func checkTag(tag string) error {
+	switch {
+	case tag == "":
+		return errors.New("the cache tag is empty")
+	case len(tag) > maxTagLength:
+		return fmt.Errorf("the cache tag is longer than %d characters", maxTagLength)
+	case strings.ContainsAny(tag, ",*"):
+		return errors.New("a cache tag may contain neither a comma nor a wildcard")
+	}
+	for i := 0; i < len(tag); i++ {
+		if tag[i] < 33 || tag[i] > 126 {
+			return errors.New("a cache tag may contain only visible ASCII characters")
+		}
 	}
 	return nil
 }

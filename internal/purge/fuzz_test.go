@@ -31,7 +31,7 @@ func FuzzNormalizePath(f *testing.F) {
 // FuzzParseCommand checks that a command either fails with a user message or
 // yields a non-empty minimal cover of valid paths within CloudFront's limits.
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"", "help", "/a /a /b/*", "/blog/* /blog/x https://e.example/x?y", "/a*b", "x y z"} {
+	for _, s := range []string{"", "help", "#News #news /a", "#a,b", "/a /a /b/*", "/blog/* /blog/x https://e.example/x?y", "/a*b", "x y z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -61,6 +61,18 @@ func FuzzParseCommand(f *testing.F) {
 
 func checkCloudFrontPath(t *testing.T, p string) {
 	t.Helper()
+	if IsTag(p) {
+		tag := p[1:]
+		if tag == "" || len(tag) > MaxTagLength || strings.ContainsAny(tag, ",*") || tag != strings.ToLower(tag) {
+			t.Fatalf("%q is not a valid normalized cache tag", p)
+		}
+		for i := 0; i < len(tag); i++ {
+			if tag[i] < 33 || tag[i] > 126 {
+				t.Fatalf("%q has a byte CloudFront refuses in a tag", p)
+			}
+		}
+		return
+	}
 	switch {
 	case !strings.HasPrefix(p, "/"):
 		t.Fatalf("%q does not start with /", p)

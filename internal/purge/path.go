@@ -189,7 +189,8 @@ func minimalCoverSorted(paths []string) []string {
 }
 
 // CountPaths returns how many file and wildcard paths a list holds, the two
-// numbers CloudFront's in-progress limits count.
+// numbers CloudFront's in-progress limits count. A cache tag counts as a
+// file path: one billed path, matched exactly.
 func CountPaths(paths []string) (files, wildcards int) {
 	for _, p := range paths {
 		if IsWildcard(p) {
@@ -201,7 +202,8 @@ func CountPaths(paths []string) (files, wildcards int) {
 	return files, wildcards
 }
 
-// NormalizePaths normalizes each item (see NormalizePath), reduces the list
+// NormalizePaths normalizes each item, a path, URL or cache tag (see
+// NormalizeItem), reduces the list
 // to its minimal cover, and checks it against CloudFront's per-batch limits.
 // The first bad item stops it with an Invalid error naming the item and the
 // rule it breaks.
@@ -211,7 +213,7 @@ func NormalizePaths(items []string) ([]string, error) {
 	}
 	paths := make([]string, 0, len(items))
 	for _, item := range items {
-		p, err := NormalizePath(item)
+		p, err := NormalizeItem(item)
 		if err != nil {
 			return nil, err
 		}
@@ -307,11 +309,23 @@ func mustEncode(c byte) bool {
 // decodeOverEncoded decodes the %XX escapes of characters that CloudFront
 // wants literal: RFC 3986's unreserved characters (the normalization RFC 3986
 // section 6.2.2.2 prescribes) and "*", whose escaped form would silently
-// invalidate nothing. Other escapes stay as the sender wrote them.
+// invalidate nothing. Other escapes stay as the sender wrote them. It
+// decodes until nothing changes: one pass over "/%2%41" leaves "/%2A", an
+// escaped "*" (found by FuzzParseCommand).
 func decodeOverEncoded(p string) string {
-	if !strings.Contains(p, "%") {
-		return p
+	for strings.Contains(p, "%") {
+		q := decodeOverEncodedOnce(p)
+		if q == p {
+			break
+		}
+		p = q
 	}
+	return p
+}
+
+// decodeOverEncodedOnce is one pass of decodeOverEncoded; each pass that
+// changes anything makes the string shorter.
+func decodeOverEncodedOnce(p string) string {
 	b := make([]byte, 0, len(p))
 	for i := 0; i < len(p); i++ {
 		if p[i] == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {

@@ -27,6 +27,8 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/%41%7e%2F", want: "/A~%2F"},
 		{in: "/a%2Ab", wantErr: "only as the last character"},
 		{in: "/%252A", want: "/%252A"},
+		{in: "/%2%41", want: "/*"},
+		{in: "/%2%41x", wantErr: "only as the last character"},
 		{in: "/page?id=1&x=y", want: "/page?id=1&x=y"},
 		{in: "/search?q=*", want: "/search?q=*"},
 		{in: "/a:b@c!$&'()+,;=", want: "/a:b@c!$&'()+,;="},
@@ -268,5 +270,44 @@ func TestConfirmPolicy(t *testing.T) {
 	}
 	if _, err := ParseConfirmMode("sometimes"); err == nil {
 		t.Error("ParseConfirmMode accepted a bad mode")
+	}
+}
+
+func TestCacheTags(t *testing.T) {
+	tests := []struct {
+		in, want, wantErr string
+	}{
+		{in: "#product:tv", want: "#product:tv"},
+		{in: "#Product:TV", want: "#product:tv"},
+		{in: "#a!~", want: "#a!~"},
+		{in: "#" + strings.Repeat("x", MaxTagLength), want: "#" + strings.Repeat("x", MaxTagLength)},
+		{in: "#" + strings.Repeat("x", MaxTagLength+1), wantErr: "at most 256"},
+		{in: "#", wantErr: "empty cache tag"},
+		{in: "#a,b", wantErr: "comma"},
+		{in: "#news*", wantErr: "no wildcard"},
+		{in: "#caf\u00e9", wantErr: "visible ASCII"},
+		{in: "#a\tb", wantErr: "visible ASCII"},
+	}
+	for _, tt := range tests {
+		got, err := NormalizeItem(tt.in)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(ErrorMessage(err), tt.wantErr) || ErrorCode(err) != Invalid {
+				t.Errorf("NormalizeItem(%q) = %q, %v; want error %q", tt.in, got, err, tt.wantErr)
+			}
+		case err != nil || got != tt.want:
+			t.Errorf("NormalizeItem(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	paths, err := NormalizePaths([]string{"#News", "/blog/*", "#news", "#NEWS", "/blog/x", "#sports"})
+	if err != nil || strings.Join(paths, " ") != "#news /blog/* #sports" {
+		t.Fatalf("mixed list = %q, %v", paths, err)
+	}
+	if files, wildcards := CountPaths(paths); files != 2 || wildcards != 1 {
+		t.Fatalf("CountPaths = %d files, %d wildcards", files, wildcards)
+	}
+	// A wildcard never covers a tag: "/*" purges paths, not tags.
+	if got := MinimalCover([]string{"/*", "#news"}); len(got) != 2 {
+		t.Fatalf("MinimalCover dropped a tag under /*: %q", got)
 	}
 }

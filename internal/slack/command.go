@@ -171,7 +171,8 @@ var entityReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 // unlink replaces Slack's link markup, <https://x>, <https://x|label>, and
 // the channel and user mentions (<#C123|name>, <@U123>) that share its form,
 // by what precedes the "|": what the regexp <([^<>|]*)(?:\|[^<>]*)?>,
-// replaced by "$1", does, leftmost first and without overlaps.
+// replaced by "$1", does, leftmost first and without overlaps; a channel
+// mention with a name becomes "#name".
 func unlink(text string) string {
 	var b strings.Builder
 	done := 0 // text[:done] is written to b or replaced
@@ -206,7 +207,14 @@ func unlink(text string) string {
 		}
 		b.Grow(len(text))
 		b.WriteString(text[done:start])
-		b.WriteString(text[start+1 : g])
+		if text[start+1] == '#' && text[g] == '|' {
+			// A channel mention, <#C123|news>: Slack makes one of "#news"
+			// when a channel of that name exists, but in a command "#news"
+			// is a cache tag, so the name is what the user typed.
+			b.WriteString("#" + text[g+1:end])
+		} else {
+			b.WriteString(text[start+1 : g])
+		}
 		done, i = end+1, end+1
 	}
 	if done == 0 {

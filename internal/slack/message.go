@@ -206,6 +206,7 @@ func HelpMessage(command, distributionID string, allowed []string) *slackapi.Web
 		"• `%[1]s` purges everything (`/*`)\n"+
 		"• `%[1]s /blog/* /index.html` purges these paths\n"+
 		"• `%[1]s https://www.example.com/post?id=1` purges a pasted URL\n"+
+		"• `%[1]s #product:tv` purges a cache tag (distributions with cache tags turned on)\n"+
 		"• `%[1]s status [ID]` shows the latest invalidation, or one by ID\n"+
 		"• `%[1]s list` shows recent invalidations\n"+
 		"• `%[1]s help` shows this\n"+

@@ -141,6 +141,8 @@ func TestPlainText(t *testing.T) {
 		{"/blog/*", "/blog/*"},
 		{"<https://www.example.com/a?b=1&amp;c=2>", "https://www.example.com/a?b=1&c=2"},
 		{"<https://www.example.com/a|www.example.com/a> /b", "https://www.example.com/a /b"},
+		{"<#C0NEWS0001|news> /b", "#news /b"},
+		{"<#C0NEWS0001>", "#C0NEWS0001"},
 		{"/a&amp;b /x&lt;y&gt;", "/a&b /x<y>"},
 		{"&amp;lt;", "&lt;"},
 		{"<unclosed", "<unclosed"},
