@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -50,14 +51,21 @@ type Target struct {
 	RoleARN string `yaml:"role_arn"`
 }
 
-var (
-	targetNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-	tenantRE     = regexp.MustCompile(`^dt_[A-Za-z0-9]{1,64}$`)
-	roleARNRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
-	userRE       = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
-	userGroupRE  = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
-	domainRE     = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-)
+type filePatterns struct{ targetName, tenant, roleARN, user, userGroup, domain *regexp.Regexp }
+
+// fileRE holds the patterns the file is checked with. They are compiled on
+// first use, not at start-up: compiling them cost about 1 ms of every Lambda
+// cold start, most of which never reads a file.
+var fileRE = sync.OnceValue(func() *filePatterns {
+	return &filePatterns{
+		targetName: regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`),
+		tenant:     regexp.MustCompile(`^dt_[A-Za-z0-9]{1,64}$`),
+		roleARN:    regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`),
+		user:       regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`),
+		userGroup:  regexp.MustCompile(`^S[A-Z0-9]{2,}$`),
+		domain:     regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`),
+	}
+})
 
 // LoadFile reads and checks a configuration file. Every problem is reported
 // with the file, the field (by line) and what is wrong; unknown fields are
@@ -87,6 +95,7 @@ func ParseFile(name string, data []byte) (*File, error) {
 }
 
 func (f *File) validate(name string, lines lineFinder) error {
+	re := fileRE()
 	var errs []error
 	fail := func(path []string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, lines.line(path), strings.Join(path, "."), fmt.Sprintf(format, args...)))
@@ -99,7 +108,7 @@ func (f *File) validate(name string, lines lineFinder) error {
 	for i, t := range f.Targets {
 		at := func(field string) []string { return []string{"targets", fmt.Sprint(i), field} }
 		switch {
-		case !targetNameRE.MatchString(t.Name):
+		case !re.targetName.MatchString(t.Name):
 			fail(at("name"), "%q is not a target name (lower-case letters, digits, - and _, up to 32)", t.Name)
 		case seen[t.Name]:
 			fail(at("name"), "%q is used by two targets", t.Name)
@@ -112,7 +121,7 @@ func (f *File) validate(name string, lines lineFinder) error {
 			fail(at("tenant"), "set distribution or tenant, not both")
 		case t.Distribution != "" && !IsDistributionID(t.Distribution):
 			fail(at("distribution"), "%q is not a distribution ID (upper-case letters and digits)", t.Distribution)
-		case t.Tenant != "" && !tenantRE.MatchString(t.Tenant):
+		case t.Tenant != "" && !re.tenant.MatchString(t.Tenant):
 			fail(at("tenant"), "%q is not a distribution tenant ID (dt_ then letters and digits)", t.Tenant)
 		}
 		if len(t.Channels) == 0 {
@@ -120,7 +129,7 @@ func (f *File) validate(name string, lines lineFinder) error {
 		}
 		for _, d := range t.Domains {
 			d = strings.ToLower(d)
-			if !domainRE.MatchString(d) {
+			if !re.domain.MatchString(d) {
 				fail(at("domains"), "%q is not a host name", d)
 			} else if other, ok := hosts[d]; ok {
 				fail(at("domains"), "%q also belongs to target %q: a pasted URL must pick one target", d, other)
@@ -128,12 +137,12 @@ func (f *File) validate(name string, lines lineFinder) error {
 			hosts[d] = t.Name
 		}
 		for _, u := range t.Users {
-			if !userRE.MatchString(u) {
+			if !re.user.MatchString(u) {
 				fail(at("users"), "%q is not a Slack user ID (U… or W…)", u)
 			}
 		}
 		for _, g := range t.UserGroups {
-			if !userGroupRE.MatchString(g) {
+			if !re.userGroup.MatchString(g) {
 				fail(at("usergroups"), "%q is not a Slack user group ID (S…)", g)
 			}
 		}
@@ -145,7 +154,7 @@ func (f *File) validate(name string, lines lineFinder) error {
 		if _, err := purge.ParseConfirmMode(string(t.Confirm)); err != nil {
 			fail(at("confirm"), "%v", err)
 		}
-		if t.RoleARN != "" && !roleARNRE.MatchString(t.RoleARN) {
+		if t.RoleARN != "" && !re.roleARN.MatchString(t.RoleARN) {
 			fail(at("role_arn"), "%q is not an IAM role ARN", t.RoleARN)
 		}
 	}
