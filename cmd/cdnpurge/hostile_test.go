@@ -26,21 +26,7 @@ import (
 // second, so that a slow client is cut off quickly.
 func mustStartTunedApp(tb testing.TB, cfg config.Config, logs io.Writer, tune func(*http.Server)) *app {
 	tb.Helper()
-	a, err := newApp(context.Background(), cfg, func(string) string { return "" }, newLogger(env{stderr: logs}, 0), modeServe)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tune(a.server)
-	if err := a.Listen("127.0.0.1:0"); err != nil {
-		tb.Fatal(err)
-	}
-	go a.Serve()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		a.Close(ctx)
-	})
-	return a
+	return mustStartAppIn(tb, cfg, logs, modeServe, func(string) string { return "" }, tune)
 }
 
 // TestServeSettings pins the production server settings that keep slow and

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -275,53 +274,28 @@ func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) string {
 	return "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
 }
 
-// findRIE finds aws-lambda-rie on PATH or in GOBIN/GOPATH/bin, where
-// `go install` puts it.
+// findRIE finds aws-lambda-rie or skips the test with the reason.
 func findRIE(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
+	p, err := testutil.FindRIE()
+	if err != nil {
+		t.Skip(err)
 	}
-	out, _ := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	var dirs []string
-	if len(lines) > 0 && lines[0] != "" {
-		dirs = append(dirs, lines[0])
-	}
-	if len(lines) > 1 {
-		for _, p := range filepath.SplitList(lines[1]) {
-			dirs = append(dirs, filepath.Join(p, "bin"))
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "aws-lambda-rie")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("aws-lambda-rie is not installed (.ci/run installs it with go install)")
-	return ""
+	return p
 }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testutil.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 func waitListening(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := testutil.WaitListening(addr); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("nothing listens on %s", addr)
 }

@@ -88,12 +88,16 @@ func mustStartApp(tb testing.TB, cfg config.Config, logs io.Writer) *app {
 }
 
 // mustStartAppIn is mustStartApp in a mode (serve, lambda) with an
-// environment.
-func mustStartAppIn(tb testing.TB, cfg config.Config, logs io.Writer, mode string, getenv func(string) string) *app {
+// environment; tune, if given, changes the server's settings before it
+// serves.
+func mustStartAppIn(tb testing.TB, cfg config.Config, logs io.Writer, mode string, getenv func(string) string, tune ...func(*http.Server)) *app {
 	tb.Helper()
 	a, err := newApp(context.Background(), cfg, getenv, newLogger(env{stderr: logs}, 0), mode)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	for _, t := range tune {
+		t(a.server)
 	}
 	if err := a.Listen("127.0.0.1:0"); err != nil {
 		tb.Fatal(err)

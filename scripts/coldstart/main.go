@@ -28,7 +28,8 @@
 package main
 
 import (
-	"bufio"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -40,7 +41,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -76,7 +76,7 @@ func run(runs, warm int, baseline bool) error {
 	if err != nil {
 		return err
 	}
-	rie, err := findRIE()
+	rie, err := testutil.FindRIE()
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run in
 		}
 	}()
 	if emulated {
-		emuAddr, err := freeAddr()
+		emuAddr, err := testutil.FreeAddr()
 		if err != nil {
 			return s, err
 		}
@@ -191,16 +191,16 @@ func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run in
 			return s, err
 		}
 		procs = append(procs, emu)
-		if err := waitListening(emuAddr); err != nil {
+		if err := testutil.WaitListening(emuAddr); err != nil {
 			return s, err
 		}
 		env = append(env, "CDNPURGE_CLOUDFRONT_ENDPOINT=http://"+emuAddr)
 	}
-	rieAddr, err := freeAddr()
+	rieAddr, err := testutil.FreeAddr()
 	if err != nil {
 		return s, err
 	}
-	apiAddr, err := freeAddr()
+	apiAddr, err := testutil.FreeAddr()
 	if err != nil {
 		return s, err
 	}
@@ -212,7 +212,7 @@ func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run in
 		return s, err
 	}
 	procs = append(procs, cmd)
-	if err := waitListening(rieAddr); err != nil {
+	if err := testutil.WaitListening(rieAddr); err != nil {
 		return s, err
 	}
 	invokeURL := "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
@@ -340,57 +340,6 @@ func span(ds []time.Duration) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f..%.2f ms", ms(slices.Min(ds)), ms(slices.Max(ds)))
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitListening(addr string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on %s", addr)
-}
-
-// findRIE finds aws-lambda-rie on PATH or in GOBIN or GOPATH/bin, where
-// `go install` puts it.
-func findRIE() (string, error) {
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p, nil
-	}
-	out, _ := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	var dirs []string
-	for i := 0; sc.Scan(); i++ {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-		case i == 0:
-			dirs = append(dirs, line)
-		default:
-			for _, p := range filepath.SplitList(line) {
-				dirs = append(dirs, filepath.Join(p, "bin"))
-			}
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "aws-lambda-rie")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("aws-lambda-rie is not installed (see README.md, Tests)")
 }
 
 func moduleRoot() (string, error) {

@@ -18,6 +18,8 @@
 package main
 
 import (
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -27,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -90,7 +91,14 @@ func run(requests, concurrency int, completeAfter time.Duration, maxGrowth float
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
-	emuAddr, srvAddr := freeAddr(), freeAddr()
+	emuAddr, err := testutil.FreeAddr()
+	if err != nil {
+		return err
+	}
+	srvAddr, err := testutil.FreeAddr()
+	if err != nil {
+		return err
+	}
 	emu := exec.CommandContext(ctx, bin, "emulate", "--addr", emuAddr, "--distribution", distributionID, "--complete-after", completeAfter.String())
 	emu.Env = env
 	srv := exec.CommandContext(ctx, bin, "serve", "--addr", srvAddr)
@@ -108,7 +116,7 @@ func run(requests, concurrency int, completeAfter time.Duration, maxGrowth float
 		defer func() { c.Process.Kill(); c.Wait() }()
 	}
 	for _, a := range []string{emuAddr, srvAddr} {
-		if err := waitListening(a); err != nil {
+		if err := testutil.WaitListening(a); err != nil {
 			return err
 		}
 	}
@@ -232,27 +240,6 @@ func memory(pid int) (rss, hwm float64) {
 		}
 	}
 	return rss, hwm
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitListening(addr string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("nothing listens on %s", addr)
 }
 
 func moduleRoot() (string, error) {
