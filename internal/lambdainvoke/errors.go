@@ -1,11 +1,8 @@
 package lambdainvoke
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"path"
 	"regexp"
@@ -14,8 +11,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/cdnpurge/cdnpurge/internal/awserr"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
@@ -25,35 +22,6 @@ type call struct {
 	invalidationID string
 	hop            int
 	responseURL    string // a secret: only ever used to blot it out
-}
-
-// Error codes Lambda (or the AWS front end before it) returns. The SDK has
-// types for some of them; these match by code whatever the type.
-var (
-	unauthenticatedCodes = codes(
-		"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
-		"MissingAuthenticationToken", "InvalidClientTokenId", "SignatureDoesNotMatch",
-		"ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
-	)
-	permissionCodes = codes("AccessDenied", "AccessDeniedException")
-	throttlingCodes = codes(
-		"TooManyRequestsException", "Throttling", "ThrottlingException", "ThrottledException",
-		"RequestLimitExceeded", "RequestThrottled", "RequestThrottledException",
-	)
-	unavailableCodes = codes(
-		"ServiceException", "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure",
-		"InternalError", "RequestTimeout", "RequestTimeoutException",
-		// The function is being created, updated or woken up.
-		"ResourceNotReadyException", "ResourceConflictException",
-	)
-)
-
-func codes(cs ...string) map[string]bool {
-	m := make(map[string]bool, len(cs))
-	for _, c := range cs {
-		m[c] = true
-	}
-	return m
 }
 
 // wrap adds the call's context to err, for the operator's log.
@@ -102,40 +70,30 @@ func (c call) code(err error) (code purge.Code, msg string, quiet bool) {
 			"the function's recursive loop detection must allow self-invocation", false
 	}
 
-	// then by codes,
+	// then by its own codes,
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); {
-		case code == "ResourceNotFoundException":
+		switch code := apiErr.ErrorCode(); code {
+		case "ResourceNotFoundException":
 			return c.notFound()
-		case permissionCodes[code]:
-			return purge.PermissionDenied, fmt.Sprintf("cdnpurge's IAM role lacks lambda:InvokeFunction on "+
-				"its own function %s, so the invalidation cannot be followed; ask an AWS administrator to allow it",
-				c.function), false
-		case unauthenticatedCodes[code]:
-			return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
-				"check the AWS credentials cdnpurge runs with", true
-		case throttlingCodes[code]:
-			return c.throttled()
-		case unavailableCodes[code]:
+		case "ResourceNotReadyException", "ResourceConflictException":
+			// The function is being created, updated or woken up.
 			return c.unavailable()
 		}
 	}
 
-	// and then by what happened on the way.
-	var (
-		respErr *smithyhttp.ResponseError
-		sendErr *smithyhttp.RequestSendError
-		netErr  net.Error
-	)
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return c.unavailable()
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests:
+	// and then as any AWS service's error.
+	switch awserr.Of(err) {
+	case awserr.PermissionDenied:
+		return purge.PermissionDenied, fmt.Sprintf("cdnpurge's IAM role lacks lambda:InvokeFunction on "+
+			"its own function %s, so the invalidation cannot be followed; ask an AWS administrator to allow it",
+			c.function), false
+	case awserr.Unauthenticated:
+		return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
+			"check the AWS credentials cdnpurge runs with", true
+	case awserr.Throttled:
 		return c.throttled()
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
-		return c.unavailable()
-	case errors.As(err, &sendErr), errors.As(err, &netErr):
+	case awserr.ServerError, awserr.NoAnswer:
 		return c.unavailable()
 	}
 	return purge.Internal, "internal error", false

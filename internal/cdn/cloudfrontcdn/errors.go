@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/cdnpurge/cdnpurge/internal/awserr"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
@@ -42,24 +40,11 @@ func (c call) internal(detail string) *purge.Error {
 	return &purge.Error{Code: purge.Internal, Message: "internal error", Err: c.wrap(fmt.Errorf("%s: %s", c.op, detail))}
 }
 
-// Error codes CloudFront (or the AWS front end before it) returns that the
-// SDK has no type for.
-var (
-	unauthenticatedCodes = codes(
-		"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
-		"IncompleteSignature", "MissingAuthenticationToken", "InvalidAccessKeyId",
-		"UnrecognizedClientException", "InvalidSignatureException",
-	)
-	permissionCodes = codes("AccessDenied", "AccessDeniedException")
-	invalidCodes    = codes(
-		"InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "MissingBody", "MalformedInput",
-		"ValidationError", "ValidationException",
-	)
-	throttlingCodes = codes(
-		"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
-		"RequestThrottled", "RequestThrottledException",
-	)
-	unavailableCodes = codes("ServiceUnavailable", "InternalError", "InternalFailure", "RequestTimeout")
+// Error codes CloudFront returns that the SDK has no type for; the codes
+// every AWS service shares are awserr's.
+var invalidCodes = codes(
+	"InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "MissingBody", "MalformedInput",
+	"ValidationError", "ValidationException",
 )
 
 func codes(cs ...string) map[string]bool {
@@ -124,26 +109,15 @@ func (c call) code(err error) (purge.Code, string) {
 				c.callerReference, c.distributionID)
 		case code == "TooManyInvalidationsInProgress":
 			return c.tooManyInProgress()
-		case unauthenticatedCodes[code]:
-			return c.unauthenticated()
-		case permissionCodes[code]:
-			return c.permissionDenied()
 		case invalidCodes[code]:
 			return c.invalidRequest()
-		case throttlingCodes[code]:
-			return c.throttled()
-		case unavailableCodes[code]:
-			return c.serverError()
 		}
 	}
 
-	// and then by what happened on the way.
+	// then by what happened before a request was sent,
 	var (
 		credsErr  *credentialsError
 		paramsErr smithy.InvalidParamsError
-		respErr   *smithyhttp.ResponseError
-		sendErr   *smithyhttp.RequestSendError
-		netErr    net.Error
 	)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -152,11 +126,19 @@ func (c call) code(err error) (purge.Code, string) {
 		return c.unauthenticated()
 	case errors.As(err, &paramsErr):
 		return c.invalidRequest()
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests:
+	}
+
+	// and then as any AWS service's error.
+	switch awserr.Of(err) {
+	case awserr.Unauthenticated:
+		return c.unauthenticated()
+	case awserr.PermissionDenied:
+		return c.permissionDenied()
+	case awserr.Throttled:
 		return c.throttled()
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
+	case awserr.ServerError:
 		return c.serverError()
-	case errors.As(err, &sendErr), errors.As(err, &netErr):
+	case awserr.NoAnswer:
 		return c.unavailable()
 	}
 	return purge.Internal, "internal error"

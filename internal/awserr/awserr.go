@@ -1,0 +1,90 @@
+// Package awserr sorts the errors every AWS service client can return into
+// a few kinds, by the error codes AWS's front end shares across services and
+// by what happened on the way (no answer, a server error). Each backend
+// (cloudfrontcdn, lambdainvoke) first handles its own service's errors, then
+// asks Kind for the rest and words the message for its users.
+package awserr
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Kind is the class of an AWS error that a service has no special meaning
+// for.
+type Kind int
+
+// The kinds. Unknown is the zero value.
+const (
+	Unknown          Kind = iota
+	Unauthenticated       // credentials missing, invalid or expired
+	PermissionDenied      // the credentials may not do this
+	Throttled             // too many requests: slow down
+	ServerError           // the service answered with a server error: it did not do the work
+	NoAnswer              // no answer in time, or the connection failed: it may have done the work
+)
+
+// Error codes AWS's front end returns for any service.
+var (
+	unauthenticatedCodes = set(
+		"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
+		"IncompleteSignature", "MissingAuthenticationToken", "InvalidAccessKeyId",
+		"UnrecognizedClientException", "InvalidSignatureException",
+	)
+	permissionCodes = set("AccessDenied", "AccessDeniedException")
+	throttlingCodes = set(
+		"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+		"TooManyRequestsException", "RequestThrottled", "RequestThrottledException",
+	)
+	serverErrorCodes = set(
+		"ServiceUnavailable", "ServiceUnavailableException", "InternalError", "InternalFailure",
+		"ServiceException", "RequestTimeout", "RequestTimeoutException",
+	)
+)
+
+func set(cs ...string) map[string]bool {
+	m := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		m[c] = true
+	}
+	return m
+}
+
+// Of returns the kind of err: by its API error code first, then by what
+// happened on the way.
+func Of(err error) Kind {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch code := apiErr.ErrorCode(); {
+		case unauthenticatedCodes[code]:
+			return Unauthenticated
+		case permissionCodes[code]:
+			return PermissionDenied
+		case throttlingCodes[code]:
+			return Throttled
+		case serverErrorCodes[code]:
+			return ServerError
+		}
+	}
+	var (
+		respErr *smithyhttp.ResponseError
+		sendErr *smithyhttp.RequestSendError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return NoAnswer
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests:
+		return Throttled
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
+		return ServerError
+	case errors.As(err, &sendErr), errors.As(err, &netErr):
+		return NoAnswer
+	}
+	return Unknown
+}
