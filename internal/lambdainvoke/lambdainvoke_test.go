@@ -18,18 +18,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/lambdainvoke"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
-// Fake credentials; the tests check that none of them leaks into an error.
+// The fake credentials of testutil; the tests check that none of them leaks
+// into an error.
 const (
-	testAccessKeyID  = "AKIAFAKEKEYID0123456"
-	testSecretKey    = "fakeSecretKey/abcdefghijklmnopqrstuvwxyz0123"
-	testSessionToken = "FakeSessionTokenQWERTYUIOP0123456789"
+	testAccessKeyID  = testutil.AWSAccessKeyID
+	testSecretKey    = testutil.AWSSecretKey
+	testSessionToken = testutil.AWSSessionToken
 	testFunction     = "cdnpurge-Function-AbC123"
 	// responseToken is the secret part of the response_url.
 	responseToken = "xoxSecretResponseToken0123456789"
@@ -41,12 +42,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func testConfig() aws.Config {
-	return aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(testAccessKeyID, testSecretKey, testSessionToken),
-	}
-}
+func testConfig() aws.Config { return testutil.AWSConfig() }
 
 func testRequest() followup.Request {
 	started := time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)

@@ -21,9 +21,22 @@ import (
 // the example ID of the AWS documentation.
 const DistributionID = "EDFDVBD6EXAMPLE"
 
-// AWSSecretKey is the secret key the backends here sign with; tests check
-// that it never leaks.
-const AWSSecretKey = "AWSSECRETKEYNEVERSHOWN"
+// Fake AWS credentials the backends in tests sign with; tests check that
+// none of them leaks into an error, a log line or a message.
+const (
+	AWSAccessKeyID  = "AKIAFAKEKEYID0123456"
+	AWSSecretKey    = "AWSSECRETKEYNEVERSHOWN/abcdefghijklmnopqrstuvwxyz"
+	AWSSessionToken = "FakeSessionTokenQWERTYUIOP0123456789"
+)
+
+// AWSConfig is an AWS configuration with the fake credentials, region
+// us-east-1, and no look-ups of the environment or the metadata service.
+func AWSConfig() aws.Config {
+	return aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(AWSAccessKeyID, AWSSecretKey, AWSSessionToken),
+	}
+}
 
 // MustEmulator starts the CloudFront emulator on a loopback port, knowing
 // DistributionID, and returns its URL. It stops with the test.
@@ -37,10 +50,7 @@ func MustEmulator(tb testing.TB, completeAfter time.Duration) string {
 // NewInvalidator returns the real CloudFront backend aimed at endpoint, with
 // static placeholder credentials.
 func NewInvalidator(endpoint string) *cloudfrontcdn.Invalidator {
-	return cloudfrontcdn.New(aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", AWSSecretKey, ""),
-	}, cloudfrontcdn.Options{Endpoint: endpoint})
+	return cloudfrontcdn.New(AWSConfig(), cloudfrontcdn.Options{Endpoint: endpoint})
 }
 
 // MustEmulatedInvalidator is MustEmulator with the backend aimed at it.

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
@@ -28,11 +27,12 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
-// Fake credentials; the tests check that none of them leaks into an error.
+// The fake credentials of testutil; the tests check that none of them leaks
+// into an error.
 const (
-	testAccessKeyID  = "AKIAFAKEKEYID0123456"
-	testSecretKey    = "fakeSecretKey/abcdefghijklmnopqrstuvwxyz0123"
-	testSessionToken = "FakeSessionTokenQWERTYUIOP0123456789"
+	testAccessKeyID  = testutil.AWSAccessKeyID
+	testSecretKey    = testutil.AWSSecretKey
+	testSessionToken = testutil.AWSSessionToken
 )
 
 func TestMain(m *testing.M) {
@@ -43,12 +43,7 @@ func TestMain(m *testing.M) {
 
 // testConfig is an AWS configuration with static fake credentials and no
 // lookups of the environment.
-func testConfig() aws.Config {
-	return aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(testAccessKeyID, testSecretKey, testSessionToken),
-	}
-}
+func testConfig() aws.Config { return testutil.AWSConfig() }
 
 func TestConformanceEmulator(t *testing.T) {
 	const distributionID = "EDFDVBD6EXAMPLE"
