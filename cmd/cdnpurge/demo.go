@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -234,15 +232,13 @@ func (s *slackStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // sendSigned posts a form signed as Slack signs requests and decodes the reply.
 func sendSigned(ctx context.Context, target, secret, body string) (*slackapi.WebhookMessage, int, error) {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(body))
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Slack-Signature", slack.Signature(secret, ts, body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, 0, err

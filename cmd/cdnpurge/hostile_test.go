@@ -1,11 +1,10 @@
 package main
 
 import (
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+
 	"bufio"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -63,10 +62,8 @@ func TestServeSettings(t *testing.T) {
 func signedCommand(trigger string) (head, body string) {
 	body = commandForm("/slow", "deploys", trigger).Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(lambdaSecret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	head = "POST /slack/commands HTTP/1.1\r\nHost: cdnpurge.test\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
-		"X-Slack-Request-Timestamp: " + ts + "\r\nX-Slack-Signature: v0=" + hex.EncodeToString(mac.Sum(nil)) + "\r\n" +
+		"X-Slack-Request-Timestamp: " + ts + "\r\nX-Slack-Signature: " + slack.Signature(lambdaSecret, ts, body) + "\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
 	return head, body
 }

@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,14 +35,12 @@ import (
 // (which may be anything), with the content type ct ("" for none).
 func hostileRequest(tb testing.TB, target, ts, body, ct string) *http.Request {
 	tb.Helper()
-	mac := hmac.New(sha256.New, []byte(testSecret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Slack-Signature", slack.Signature(testSecret, ts, body))
 	return req
 }
 

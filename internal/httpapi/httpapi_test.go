@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,12 +55,10 @@ func mustForm(tb testing.TB, overrides map[string]string) url.Values {
 func signedRequest(tb testing.TB, target, secret, body string, skew time.Duration) *http.Request {
 	tb.Helper()
 	ts := strconv.FormatInt(time.Now().Add(skew).Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Slack-Signature", slack.Signature(secret, ts, body))
 	return req
 }
 

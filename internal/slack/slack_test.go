@@ -59,6 +59,9 @@ func TestSignMatchesSlackDocs(t *testing.T) {
 	if got := sign(ex.SigningSecret, ex.Timestamp, ex.Body); got != ex.Signature {
 		t.Fatalf("test signer = %s, Slack's example says %s", got, ex.Signature)
 	}
+	if got := Signature(ex.SigningSecret, ex.Timestamp, ex.Body); got != ex.Signature {
+		t.Fatalf("Signature = %s, Slack's example says %s", got, ex.Signature)
+	}
 	// The example is from 2018: Verify must call it stale.
 	if err := Verify(headers(ex.Signature, ex.Timestamp), []byte(ex.Body), ex.SigningSecret); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("Verify(stale docs example) = %v, want ErrBadSignature", err)

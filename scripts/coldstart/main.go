@@ -28,14 +28,13 @@
 package main
 
 import (
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -278,11 +277,9 @@ func signedEvent(fixture []byte, triggerID string) ([]byte, error) {
 		"trigger_id":   {triggerID}, "api_app_id": {"A123456"},
 	}.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(signingSecret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	headers := ev["headers"].(map[string]any)
 	headers["x-slack-request-timestamp"] = ts
-	headers["x-slack-signature"] = "v0=" + hex.EncodeToString(mac.Sum(nil))
+	headers["x-slack-signature"] = slack.Signature(signingSecret, ts, body)
 	ev["body"] = base64.StdEncoding.EncodeToString([]byte(body))
 	ev["isBase64Encoded"] = true
 	return json.Marshal(ev)

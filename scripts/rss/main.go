@@ -18,13 +18,12 @@
 package main
 
 import (
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -199,12 +198,10 @@ func send(client *http.Client, target, responseURL string, i int) (string, error
 		"response_url": {responseURL}, "trigger_id": {"rss." + strconv.FormatInt(time.Now().UnixNano(), 36) + "." + strconv.Itoa(i)},
 	}.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(signingSecret))
-	io.WriteString(mac, "v0:"+ts+":"+body)
 	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Slack-Signature", slack.Signature(signingSecret, ts, body))
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", err
