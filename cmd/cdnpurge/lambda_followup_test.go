@@ -20,45 +20,6 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
-// slackInbox is a stand-in for Slack's response_url.
-type slackInbox struct {
-	URL string
-	got chan *slackapi.WebhookMessage
-}
-
-func newSlackInbox(t *testing.T) *slackInbox {
-	t.Helper()
-	in := &slackInbox{got: make(chan *slackapi.WebhookMessage, 16)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m slackapi.WebhookMessage
-		json.NewDecoder(r.Body).Decode(&m)
-		in.got <- &m
-	}))
-	t.Cleanup(srv.Close)
-	in.URL = srv.URL + "/commands/T1/1/RESPONSETOKEN"
-	return in
-}
-
-func (in *slackInbox) next(t *testing.T) *slackapi.WebhookMessage {
-	t.Helper()
-	select {
-	case m := <-in.got:
-		return m
-	case <-time.After(15 * time.Second):
-		t.Fatal("nothing was posted to response_url")
-		return nil
-	}
-}
-
-func (in *slackInbox) none(t *testing.T, wait time.Duration) {
-	t.Helper()
-	select {
-	case m := <-in.got:
-		t.Fatalf("unexpected post to response_url: %s", m.Text)
-	case <-time.After(wait):
-	}
-}
-
 // invokeAPI is a stand-in for the Lambda Invoke API: it records the
 // asynchronous invocations the function makes of itself.
 type invokeAPI struct {
@@ -105,7 +66,7 @@ func (api *invokeAPI) next(t *testing.T) []byte {
 func TestLambdaFollowsUpThroughSelfInvocation(t *testing.T) {
 	const function = "cdnpurge-test"
 	api := newInvokeAPI(t, function)
-	inbox := newSlackInbox(t)
+	inbox := testutil.NewSlackInbox(t, "RESPONSETOKEN")
 	cfg := lambdaConfig(testutil.MustEmulator(t, 300*time.Millisecond))
 	cfg.DevAllowLoopback = true
 	getenv := func(k string) string {
@@ -132,7 +93,7 @@ func TestLambdaFollowsUpThroughSelfInvocation(t *testing.T) {
 	if _, err := handle(context.Background(), payload); err != nil {
 		t.Fatal(err)
 	}
-	done := inbox.next(t)
+	done := inbox.Next(t)
 	if !done.ReplaceOriginal || !strings.Contains(done.Text, "Purged 1 path") || !strings.Contains(done.Text, fe.Followup.InvalidationID) {
 		t.Fatalf("follow-up post: %+v", done)
 	}
@@ -140,7 +101,7 @@ func TestLambdaFollowsUpThroughSelfInvocation(t *testing.T) {
 	if _, err := handle(context.Background(), payload); err != nil {
 		t.Fatal(err)
 	}
-	inbox.none(t, 300*time.Millisecond)
+	inbox.None(t, 300*time.Millisecond)
 	if strings.Contains(logs.String(), "RESPONSETOKEN") {
 		t.Error("the log shows the response_url token")
 	}
@@ -152,7 +113,7 @@ func TestLambdaFollowsUpThroughSelfInvocation(t *testing.T) {
 func TestLambdaFollowUpHandsOn(t *testing.T) {
 	const function = "cdnpurge-test"
 	api := newInvokeAPI(t, function)
-	inbox := newSlackInbox(t)
+	inbox := testutil.NewSlackInbox(t, "RESPONSETOKEN")
 	emu := testutil.MustEmulator(t, time.Hour)
 	cfg := lambdaConfig(emu)
 	cfg.DevAllowLoopback = true
@@ -178,10 +139,10 @@ func TestLambdaFollowUpHandsOn(t *testing.T) {
 			if err != nil || next.Hop != 1 || next.Followup.InvalidationID != inv.ID {
 				t.Fatalf("hand-on: %+v %v", next, err)
 			}
-			inbox.none(t, 100*time.Millisecond)
+			inbox.None(t, 100*time.Millisecond)
 			continue
 		}
-		msg := inbox.next(t)
+		msg := inbox.Next(t)
 		if !strings.Contains(msg.Text, "Still purging") || !strings.Contains(blocksOf(msg), "/cdn-purge status "+inv.ID) {
 			t.Fatalf("last hop: %s %s", msg.Text, blocksOf(msg))
 		}
@@ -193,7 +154,7 @@ func TestLambdaFollowUpHandsOn(t *testing.T) {
 func TestLambdaFollowUpUnderRIE(t *testing.T) {
 	rie := findRIE(t)
 	bootstrap := buildBootstrap(t)
-	inbox := newSlackInbox(t)
+	inbox := testutil.NewSlackInbox(t, "RESPONSETOKEN")
 	emu := testutil.MustEmulator(t, 200*time.Millisecond)
 	inv, err := testutil.NewInvalidator(emu).CreateInvalidation(context.Background(), batchFor("rie"))
 	if err != nil {
@@ -214,12 +175,12 @@ func TestLambdaFollowUpUnderRIE(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if i == 0 {
-			if msg := inbox.next(t); !strings.Contains(msg.Text, "Purged 1 path") {
+			if msg := inbox.Next(t); !strings.Contains(msg.Text, "Purged 1 path") {
 				t.Fatalf("follow-up: %+v", msg)
 			}
 		}
 	}
-	inbox.none(t, 300*time.Millisecond)
+	inbox.None(t, 300*time.Millisecond)
 }
 
 func blocksOf(m *slackapi.WebhookMessage) string {

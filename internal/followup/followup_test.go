@@ -2,16 +2,10 @@ package followup_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
@@ -19,72 +13,58 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
-// responseURL is a stand-in for Slack's response_url that counts posts.
-func responseURL(t *testing.T) (string, *atomic.Int32, chan *slackapi.WebhookMessage) {
-	var n atomic.Int32
-	got := make(chan *slackapi.WebhookMessage, 8)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m slackapi.WebhookMessage
-		json.NewDecoder(r.Body).Decode(&m)
-		n.Add(1)
-		got <- &m
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/commands/T/1/TOKEN", &n, got
-}
-
-func setup(t *testing.T, completeAfter time.Duration) (*followup.Follower, followup.Request, chan *slackapi.WebhookMessage, *atomic.Int32) {
+func setup(t *testing.T, completeAfter time.Duration) (*followup.Follower, followup.Request, *testutil.SlackInbox) {
 	t.Helper()
 	inv := testutil.MustEmulatedInvalidator(t, completeAfter)
 	created, err := inv.CreateInvalidation(context.Background(), purge.Batch{DistributionID: testutil.DistributionID, CallerReference: "f-" + t.Name(), Paths: []string{"/a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, n, got := responseURL(t)
+	in := testutil.NewSlackInbox(t, "TOKEN")
 	f := &followup.Follower{Invalidator: inv, Poster: &slack.Poster{AllowLoopback: true}, FirstDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
-	req := followup.Request{DistributionID: testutil.DistributionID, InvalidationID: created.ID, ResponseURL: u, UserID: "U1", Started: time.Now()}
-	return f, req, got, n
+	req := followup.Request{DistributionID: testutil.DistributionID, InvalidationID: created.ID, ResponseURL: in.URL, UserID: "U1", Started: time.Now()}
+	return f, req, in
 }
 
 func TestFollow(t *testing.T) {
 	t.Run("completed", func(t *testing.T) {
-		f, req, got, _ := setup(t, 100*time.Millisecond)
+		f, req, in := setup(t, 100*time.Millisecond)
 		out, err := f.Follow(context.Background(), req)
 		if out != followup.Completed || err != nil {
 			t.Fatalf("Follow = %s, %v", out, err)
 		}
-		if m := <-got; !m.ReplaceOriginal || !strings.Contains(m.Text, "Purged 1 path") {
+		if m := in.Next(t); !m.ReplaceOriginal || !strings.Contains(m.Text, "Purged 1 path") {
 			t.Fatalf("post: %+v", m)
 		}
 	})
 	t.Run("gave up at the deadline", func(t *testing.T) {
-		f, req, got, _ := setup(t, time.Hour)
+		f, req, in := setup(t, time.Hour)
 		req.Deadline = time.Now().Add(100 * time.Millisecond)
 		out, err := f.Follow(context.Background(), req)
 		if out != followup.GaveUp || err != nil {
 			t.Fatalf("Follow = %s, %v", out, err)
 		}
-		if m := <-got; !strings.Contains(m.Text, "Still purging") {
+		if m := in.Next(t); !strings.Contains(m.Text, "Still purging") {
 			t.Fatalf("post: %+v", m)
 		}
 	})
 	t.Run("unfinished posts nothing", func(t *testing.T) {
-		f, req, _, n := setup(t, time.Hour)
+		f, req, in := setup(t, time.Hour)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if out, _ := f.Follow(ctx, req); out != followup.Unfinished || n.Load() != 0 {
-			t.Fatalf("Follow = %s with %d posts", out, n.Load())
+		if out, _ := f.Follow(ctx, req); out != followup.Unfinished || in.Count() != 0 {
+			t.Fatalf("Follow = %s with %d posts", out, in.Count())
 		}
 	})
 	t.Run("unknown invalidation", func(t *testing.T) {
-		f, req, _, n := setup(t, 0)
+		f, req, in := setup(t, 0)
 		req.InvalidationID = "INOSUCH"
-		if out, err := f.Follow(context.Background(), req); out != followup.Failed || purge.ErrorCode(err) != purge.NotFound || n.Load() != 0 {
+		if out, err := f.Follow(context.Background(), req); out != followup.Failed || purge.ErrorCode(err) != purge.NotFound || in.Count() != 0 {
 			t.Fatalf("Follow = %s, %v", out, err)
 		}
 	})
 	t.Run("invalid request", func(t *testing.T) {
-		f, req, _, _ := setup(t, 0)
+		f, req, _ := setup(t, 0)
 		req.ResponseURL = ""
 		if out, err := f.Follow(context.Background(), req); out != followup.Failed || err == nil {
 			t.Fatalf("Follow = %s, %v", out, err)
@@ -93,7 +73,7 @@ func TestFollow(t *testing.T) {
 }
 
 func TestPool(t *testing.T) {
-	f, req, got, n := setup(t, 150*time.Millisecond)
+	f, req, in := setup(t, 150*time.Millisecond)
 	p := followup.NewPool(f, 1, nil)
 	if err := p.Schedule(context.Background(), req); err != nil {
 		t.Fatal(err)
@@ -106,12 +86,12 @@ func TestPool(t *testing.T) {
 	if err := p.Schedule(context.Background(), other); !errors.Is(err, followup.ErrPoolFull) {
 		t.Fatalf("a second follow-up in a pool of one: %v", err)
 	}
-	<-got
+	in.Next(t)
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n.Load() != 1 {
-		t.Fatalf("%d posts for one invalidation followed twice", n.Load())
+	if in.Count() != 1 {
+		t.Fatalf("%d posts for one invalidation followed twice", in.Count())
 	}
 	if err := p.Schedule(context.Background(), req); !errors.Is(err, followup.ErrPoolClosed) {
 		t.Fatalf("after Shutdown: %v", err)

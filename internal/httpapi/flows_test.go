@@ -19,51 +19,6 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
-// inbox is a stand-in for Slack's response_url: it records what is posted.
-type inbox struct {
-	mu    sync.Mutex
-	posts []*slackapi.WebhookMessage
-	got   chan *slackapi.WebhookMessage
-	url   string
-}
-
-func newInbox(t *testing.T) *inbox {
-	in := &inbox{got: make(chan *slackapi.WebhookMessage, 16)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m slackapi.WebhookMessage
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("response_url post: %v", err)
-		}
-		in.mu.Lock()
-		in.posts = append(in.posts, &m)
-		in.mu.Unlock()
-		in.got <- &m
-	}))
-	t.Cleanup(srv.Close)
-	in.url = srv.URL + "/commands/T0/1/" + responseSecret
-	return in
-}
-
-func (in *inbox) next(t *testing.T) *slackapi.WebhookMessage {
-	t.Helper()
-	select {
-	case m := <-in.got:
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing was posted to response_url")
-		return nil
-	}
-}
-
-func (in *inbox) none(t *testing.T) {
-	t.Helper()
-	select {
-	case m := <-in.got:
-		t.Fatalf("unexpected post to response_url: %s", m.Text)
-	case <-time.After(100 * time.Millisecond):
-	}
-}
-
 // clock is a settable clock for approval expiry and repeat detection.
 type clock struct {
 	mu sync.Mutex
@@ -78,18 +33,18 @@ func (c *clock) Add(d time.Duration) {
 }
 
 func TestFollowUpReplacesTheMessage(t *testing.T) {
-	in := newInbox(t)
+	in := testutil.NewSlackInbox(t, responseSecret)
 	var pool *followup.Pool
 	f := newFixture(t, func(o *Options) {
 		o.Invalidator = testutil.MustEmulatedInvalidator(t, 300*time.Millisecond)
 		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 50 * time.Millisecond, MaxDelay: 100 * time.Millisecond}, 4, nil)
 		o.Followups = pool
 	})
-	_, m := f.command(t, map[string]string{"response_url": in.url})
+	_, m := f.command(t, map[string]string{"response_url": in.URL})
 	if !strings.Contains(m.Text+blocksText(m), "this message will update") {
 		t.Errorf("the reply does not promise an update: %s", blocksText(m))
 	}
-	done := in.next(t)
+	done := in.Next(t)
 	if !done.ReplaceOriginal || done.ResponseType != "in_channel" || !strings.Contains(done.Text, "Purged 1 path") {
 		t.Fatalf("follow-up: %+v", done)
 	}
@@ -97,9 +52,9 @@ func TestFollowUpReplacesTheMessage(t *testing.T) {
 		t.Errorf("follow-up blocks: %s", blocksText(done))
 	}
 	// The same delivery again: one invalidation, followed once.
-	f.command(t, map[string]string{"response_url": in.url})
+	f.command(t, map[string]string{"response_url": in.URL})
 	pool.Shutdown(context.Background())
-	in.none(t)
+	in.None(t, 100*time.Millisecond)
 }
 
 func TestFollowUpNotPossible(t *testing.T) {
@@ -119,21 +74,21 @@ func TestFollowUpNotPossible(t *testing.T) {
 }
 
 func TestShutdownHandsFollowUpsBack(t *testing.T) {
-	in := newInbox(t)
+	in := testutil.NewSlackInbox(t, responseSecret)
 	var pool *followup.Pool
 	f := newFixture(t, func(o *Options) {
 		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 20 * time.Millisecond}, 4, nil)
 		o.Followups = pool
 	})
-	_, m := f.command(t, map[string]string{"response_url": in.url})
+	_, m := f.command(t, map[string]string{"response_url": in.URL})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	pool.Shutdown(ctx) // the emulated invalidation takes an hour
-	msg := in.next(t)
+	msg := in.Next(t)
 	if !msg.ReplaceOriginal || !strings.Contains(msg.Text, "Still purging") || !strings.Contains(blocksText(msg), "/cdn-purge status "+replyInvalidationID(m)) {
 		t.Fatalf("hand-over message: %s %s", msg.Text, blocksText(msg))
 	}
-	if err := pool.Schedule(context.Background(), followup.Request{DistributionID: testDist, InvalidationID: "I1", ResponseURL: in.url, Started: time.Now()}); err != followup.ErrPoolClosed {
+	if err := pool.Schedule(context.Background(), followup.Request{DistributionID: testDist, InvalidationID: "I1", ResponseURL: in.URL, Started: time.Now()}); err != followup.ErrPoolClosed {
 		t.Fatalf("Schedule after Shutdown = %v", err)
 	}
 }
@@ -200,14 +155,14 @@ func (f *fixture) click(t *testing.T, msg *slackapi.WebhookMessage, actionID, us
 
 func TestApproval(t *testing.T) {
 	const requester, other = "U2147483697", "U0OTHER0001"
-	setup := func(t *testing.T, mustDiffer bool) (*fixture, *inbox, *clock, *slackapi.WebhookMessage) {
-		in := newInbox(t)
+	setup := func(t *testing.T, mustDiffer bool) (*fixture, *testutil.SlackInbox, *clock, *slackapi.WebhookMessage) {
+		in := testutil.NewSlackInbox(t, responseSecret)
 		clk := &clock{t: time.Now()}
 		f := newFixture(t, func(o *Options) {
 			o.Confirm = purge.ConfirmPolicy{Mode: purge.ConfirmFullPurge, ApproverMustDiffer: mustDiffer}
 			o.Now = clk.Now
 		})
-		_, m := f.command(t, map[string]string{"text": "", "channel_id": "C2147483705", "response_url": in.url})
+		_, m := f.command(t, map[string]string{"text": "", "channel_id": "C2147483705", "response_url": in.URL})
 		if m.ResponseType != "in_channel" || !strings.Contains(m.Text, "wants to purge 1 path") || f.count(t) != 0 {
 			t.Fatalf("approval request: %s (invalidations: %d)", m.Text, f.count(t))
 		}
@@ -215,10 +170,10 @@ func TestApproval(t *testing.T) {
 	}
 	t.Run("approved by someone else", func(t *testing.T) {
 		f, in, clk, m := setup(t, true)
-		if status := f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url); status != 200 {
+		if status := f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL); status != 200 {
 			t.Fatalf("click: %d", status)
 		}
-		started := in.next(t)
+		started := in.Next(t)
 		if !started.ReplaceOriginal || !strings.Contains(started.Text, "Purging 1 path") || !strings.Contains(blocksText(started), "approved by <@"+other+">") {
 			t.Fatalf("after approval: %s %s", started.Text, blocksText(started))
 		}
@@ -227,31 +182,31 @@ func TestApproval(t *testing.T) {
 		}
 		// A second, later click on the same (stale) buttons purges nothing new.
 		clk.Add(time.Minute)
-		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url)
-		again := in.next(t)
+		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL)
+		again := in.Next(t)
 		if again.ReplaceOriginal || !strings.Contains(again.Text, "Already approved") || f.count(t) != 1 {
 			t.Fatalf("second click: %+v (invalidations: %d)", again, f.count(t))
 		}
 	})
 	t.Run("requester may not approve", func(t *testing.T) {
 		f, in, _, m := setup(t, true)
-		f.click(t, m, slack.ActionApprove, requester, "C2147483705", in.url)
-		msg := in.next(t)
+		f.click(t, m, slack.ActionApprove, requester, "C2147483705", in.URL)
+		msg := in.Next(t)
 		if msg.ReplaceOriginal || !strings.Contains(msg.Text, "someone else") || f.count(t) != 0 {
 			t.Fatalf("self-approval: %+v", msg)
 		}
 	})
 	t.Run("requester may approve when allowed", func(t *testing.T) {
 		f, in, _, m := setup(t, false)
-		f.click(t, m, slack.ActionApprove, requester, "C2147483705", in.url)
-		if msg := in.next(t); !strings.Contains(msg.Text, "Purging") || f.count(t) != 1 {
+		f.click(t, m, slack.ActionApprove, requester, "C2147483705", in.URL)
+		if msg := in.Next(t); !strings.Contains(msg.Text, "Purging") || f.count(t) != 1 {
 			t.Fatalf("self-approval allowed: %+v", msg)
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {
 		f, in, _, m := setup(t, true)
-		f.click(t, m, slack.ActionCancel, requester, "C2147483705", in.url)
-		msg := in.next(t)
+		f.click(t, m, slack.ActionCancel, requester, "C2147483705", in.URL)
+		msg := in.Next(t)
 		if !msg.ReplaceOriginal || !strings.Contains(msg.Text, "Cancelled by <@"+requester+">") || f.count(t) != 0 {
 			t.Fatalf("cancel: %+v", msg)
 		}
@@ -259,15 +214,15 @@ func TestApproval(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		f, in, clk, m := setup(t, true)
 		clk.Add(DefaultConfirmTTL + time.Second)
-		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url)
-		if msg := in.next(t); !strings.Contains(msg.Text, "expired") || f.count(t) != 0 {
+		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL)
+		if msg := in.Next(t); !strings.Contains(msg.Text, "expired") || f.count(t) != 0 {
 			t.Fatalf("expired: %+v", msg)
 		}
 	})
 	t.Run("other channel", func(t *testing.T) {
 		f, in, _, m := setup(t, true)
-		f.click(t, m, slack.ActionApprove, other, "C0OTHER001", in.url)
-		if msg := in.next(t); !strings.Contains(msg.Text, "does not belong here") || f.count(t) != 0 {
+		f.click(t, m, slack.ActionApprove, other, "C0OTHER001", in.URL)
+		if msg := in.Next(t); !strings.Contains(msg.Text, "does not belong here") || f.count(t) != 0 {
 			t.Fatalf("other channel: %+v", msg)
 		}
 	})
@@ -281,8 +236,8 @@ func TestApproval(t *testing.T) {
 				}
 			}
 		}
-		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.url)
-		if msg := in.next(t); !strings.Contains(msg.Text, "not valid") || f.count(t) != 0 {
+		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL)
+		if msg := in.Next(t); !strings.Contains(msg.Text, "not valid") || f.count(t) != 0 {
 			t.Fatalf("forged: %+v", msg)
 		}
 	})

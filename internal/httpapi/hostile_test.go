@@ -385,14 +385,14 @@ func (s *sink) hosts() []string {
 // sink proves it for any host name, with no network: every connection a
 // Poster opens is diverted to it.
 func TestHostileResponseURL(t *testing.T) {
-	listener := newInbox(t) // a real loopback listener that must receive nothing
+	listener := testutil.NewSlackInbox(t, responseSecret) // a real loopback listener that must receive nothing
 	tests := []struct {
 		name          string
 		responseURL   string
 		allowLoopback bool
 		sent          bool
 	}{
-		{"loopback listener", listener.url, false, false},
+		{"loopback listener", listener.URL, false, false},
 		{"another host", "https://evil.example/commands/T0/1/" + responseSecret, false, false},
 		{"Slack over http", "http://hooks.slack.com/commands/T0/1/" + responseSecret, false, false},
 		{"Slack's name as user info", "https://hooks.slack.com@evil.example/commands/T0/1/x", false, false},
@@ -440,7 +440,7 @@ func TestHostileResponseURL(t *testing.T) {
 			if sent != tt.sent {
 				t.Fatalf("connections to %v, want any: %v", s.hosts(), tt.sent)
 			}
-			listener.none(t)
+			listener.None(t, 100*time.Millisecond)
 		})
 	}
 }
@@ -559,8 +559,8 @@ func TestHostilePanicInBackground(t *testing.T) {
 				tt.mutate(o)
 				pool, _ = o.Followups.(*followup.Pool)
 			})
-			in := newInbox(t)
-			status, m := f.command(t, map[string]string{"response_url": in.url})
+			in := testutil.NewSlackInbox(t, responseSecret)
+			status, m := f.command(t, map[string]string{"response_url": in.URL})
 			if status != http.StatusOK || m.ResponseType != "in_channel" {
 				t.Fatalf("reply: %d %+v", status, m)
 			}
