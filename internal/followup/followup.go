@@ -16,8 +16,6 @@ import (
 	"log/slog"
 	"time"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
@@ -137,19 +135,13 @@ func (f *Follower) post(ctx context.Context, req Request, inv *purge.Invalidatio
 	if inv.CreateTime.IsZero() {
 		inv.CreateTime = req.Started
 	}
-	msg := Message(req, inv, f.now())
+	msg := slack.CompletedMessage(slack.Purge{Invalidation: inv, UserID: req.UserID, ChannelID: req.ChannelID, Requested: req.Requested}, f.now())
 	if err := f.Poster.Post(ctx, req.ResponseURL, msg); err != nil {
 		f.logger().Error("follow-up: Slack did not take the update", "invalidation", inv.ID, "status", inv.Status, "text", msg.Text, "error", err)
 		return fmt.Errorf("follow-up %s: %w", inv.ID, err)
 	}
 	f.logger().Info("follow-up posted", "invalidation", inv.ID, "status", inv.Status, "after", f.now().Sub(req.Started).Round(time.Millisecond))
 	return nil
-}
-
-// Message renders what Follow would post for inv, for callers that show it
-// elsewhere (the demo, the CLI).
-func Message(req Request, inv *purge.Invalidation, now time.Time) *slackapi.WebhookMessage {
-	return slack.CompletedMessage(slack.Purge{Invalidation: inv, UserID: req.UserID, ChannelID: req.ChannelID, Requested: req.Requested}, now)
 }
 
 func (f *Follower) now() time.Time {
