@@ -17,7 +17,8 @@ const (
 
 // Batch is what one CreateInvalidation call asks for.
 type Batch struct {
-	// DistributionID names the CloudFront distribution.
+	// DistributionID names the CloudFront distribution, or a distribution
+	// tenant (see IsTenantID).
 	DistributionID string
 	// CallerReference makes the call idempotent: the same reference with the
 	// same paths returns the existing invalidation; with other paths it is a
@@ -65,7 +66,8 @@ type ListOptions struct {
 // Invalidator creates and reads CDN invalidations. Implementations return
 // errors classified with a Code (see Error) and must be safe for concurrent
 // use. internal/cdn/cdntest holds the conformance suite every implementation
-// must pass.
+// must pass. Every distributionID may also be a distribution tenant ID
+// (see IsTenantID).
 type Invalidator interface {
 	CreateInvalidation(ctx context.Context, batch Batch) (*Invalidation, error)
 	GetInvalidation(ctx context.Context, distributionID, id string) (*Invalidation, error)
