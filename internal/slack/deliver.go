@@ -24,21 +24,34 @@ var slackHooksHosts = map[string]bool{"hooks.slack.com": true, "hooks.slack-gov.
 // response_url cannot make cdnpurge send requests to other hosts. The error
 // names no part of the URL: its path is a secret.
 func CheckURL(rawURL string, allowLoopback bool) error {
+	return checkSlackURL(rawURL, slackHooksHosts, "Slack's hooks host", allowLoopback)
+}
+
+// slackAPIHosts serve Slack's Web API.
+var slackAPIHosts = map[string]bool{"slack.com": true, "slack-gov.com": true}
+
+// CheckAPIURL is CheckURL for the base URL of Slack's Web API: https:// on
+// slack.com, or loopback with allowLoopback.
+func CheckAPIURL(rawURL string, allowLoopback bool) error {
+	return checkSlackURL(rawURL, slackAPIHosts, "Slack's API host", allowLoopback)
+}
+
+func checkSlackURL(rawURL string, hosts map[string]bool, what string, allowLoopback bool) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || u.User != nil {
 		return errors.New("not an absolute URL")
 	}
 	host := strings.ToLower(u.Hostname())
-	if u.Scheme == "https" && slackHooksHosts[host] && (u.Port() == "" || u.Port() == "443") {
+	if u.Scheme == "https" && hosts[host] && (u.Port() == "" || u.Port() == "443") {
 		return nil
 	}
 	if allowLoopback && (u.Scheme == "http" || u.Scheme == "https") && isLoopback(host) {
 		return nil
 	}
 	if allowLoopback {
-		return fmt.Errorf("host %q is neither Slack's hooks host nor loopback", host)
+		return fmt.Errorf("host %q is neither %s nor loopback", host, what)
 	}
-	return fmt.Errorf("host %q is not Slack's hooks host over https", host)
+	return fmt.Errorf("host %q is not %s over https", host, what)
 }
 
 func isLoopback(host string) bool {
