@@ -12,12 +12,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/httpapi"
 	"github.com/cdnpurge/cdnpurge/internal/lambdainvoke"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
@@ -51,7 +55,11 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 	if err != nil {
 		return nil, err
 	}
-	inv := cloudfrontcdn.New(awsCfg, cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint})
+	targets, err := cfg.Targets()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	inv := targetInvalidator(awsCfg, cfg, targets)
 	poster := &slack.Poster{AllowLoopback: cfg.DevAllowLoopback}
 	a := &app{log: log, follower: &followup.Follower{Invalidator: inv, Poster: poster, Logger: log}}
 	var followups followup.Scheduler
@@ -65,16 +73,19 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		a.pool = followup.NewPool(a.follower, 0, log)
 		followups = a.pool
 	}
+	var groups access.GroupMembers
+	if cfg.BotToken != "" {
+		groups = slack.NewUserGroups(cfg.BotToken.Value(), slack.UserGroupsOptions{APIURL: cfg.SlackAPIURL, Logger: log})
+	}
 	a.handler = httpapi.New(httpapi.Options{
-		DistributionID: cfg.DistributionID,
-		SigningSecret:  cfg.SigningSecret.Value(),
-		Channels:       cfg.Channels,
-		Invalidator:    inv,
-		WebhookURL:     cfg.WebhookURL.Value(),
-		Poster:         poster,
-		Logger:         log,
-		Followups:      followups,
-		Confirm:        cfg.Confirm,
+		Targets:       targets,
+		Groups:        groups,
+		SigningSecret: cfg.SigningSecret.Value(),
+		Invalidator:   inv,
+		WebhookURL:    cfg.WebhookURL.Value(),
+		Poster:        poster,
+		Logger:        log,
+		Followups:     followups,
 	})
 	a.server = &http.Server{
 		Handler: a.handler,
@@ -87,6 +98,42 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return a, nil
+}
+
+// targetInvalidator returns the CloudFront backend for the targets: the
+// process's own credentials, and for each target with a role_arn a backend
+// that assumes that role. Each role's credentials come from the SDK's STS
+// AssumeRole provider inside its credentials cache, which refreshes them
+// shortly before they expire, so a warm Lambda or `serve` calls STS about
+// once an hour per role, not per purge.
+func targetInvalidator(awsCfg aws.Config, cfg config.Config, targets *access.Targets) purge.Invalidator {
+	opts := cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint}
+	own := cloudfrontcdn.New(awsCfg, opts)
+	router := purge.Router{Default: own, ByDistribution: map[string]purge.Invalidator{}}
+	byRole := map[string]purge.Invalidator{}
+	var stsClient *sts.Client
+	for _, t := range targets.All() {
+		if t.RoleARN == "" {
+			continue
+		}
+		inv, ok := byRole[t.RoleARN]
+		if !ok {
+			if stsClient == nil {
+				stsClient = sts.NewFromConfig(awsCfg)
+			}
+			roleCfg := awsCfg.Copy()
+			roleCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, t.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = "cdnpurge"
+			}))
+			inv = cloudfrontcdn.New(roleCfg, opts)
+			byRole[t.RoleARN] = inv
+		}
+		router.ByDistribution[t.DistributionID] = inv
+	}
+	if len(byRole) == 0 {
+		return own
+	}
+	return router
 }
 
 // newInvalidator builds the CloudFront backend from the AWS SDK's standard

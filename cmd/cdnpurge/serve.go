@@ -16,7 +16,11 @@ func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, e
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
 	}
-	a, err := newApp(ctx, cfg, e.getenv, newLogger(e, slog.LevelInfo), mode)
+	log := newLogger(e, slog.LevelInfo)
+	if ignored := cfg.Ignored(); len(ignored) > 0 {
+		log.Warn("targets come from the configuration file; these settings are not used", "ignored", ignored)
+	}
+	a, err := newApp(ctx, cfg, e.getenv, log, mode)
 	return cfg, a, err
 }
 
@@ -34,7 +38,6 @@ func runServe(ctx context.Context, e env) error {
 	if err := a.Listen(*addr); err != nil {
 		return err
 	}
-	a.log.Info("serving Slack commands", "addr", a.ln.Addr().String(), "distribution", cfg.DistributionID,
-		"channels", cfg.Channels, "audit_webhook", cfg.WebhookURL != "", "cloudfront_endpoint", cfg.CloudFrontEndpoint)
+	a.log.Info("serving Slack commands", "addr", a.ln.Addr().String(), "targets", a.handler.TargetNames(), "audit_webhook", cfg.WebhookURL != "", "cloudfront_endpoint", cfg.CloudFrontEndpoint)
 	return a.runWithShutdown(ctx)
 }

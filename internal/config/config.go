@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
@@ -27,6 +28,17 @@ const (
 	EnvConfirm            = "CDNPURGE_CONFIRM"              // never | full-purge | always
 	EnvConfirmOver        = "CDNPURGE_CONFIRM_OVER"         // confirm purges of more than N paths
 	EnvApproverMustDiffer = "CDNPURGE_APPROVER_MUST_DIFFER" // 1: the requester may not approve
+	// EnvConfigYAML holds the targets file's YAML itself, for a Lambda whose
+	// configuration arrives in its environment (see EnvConfigFile).
+	EnvConfigYAML = "CDNPURGE_CONFIG_YAML"
+	// EnvBotToken is a Slack bot token (xoxb-…, scope usergroups:read),
+	// needed only by targets limited to Slack user groups.
+	EnvBotToken = "CDNPURGE_SLACK_BOT_TOKEN"
+	// EnvSlackAPIURL replaces Slack's Web API (https://slack.com/api/) with a
+	// stand-in, for local runs and tests; like the other Slack URLs it must
+	// be https on slack.com unless CDNPURGE_DEV_ALLOW_LOOPBACK allows
+	// loopback.
+	EnvSlackAPIURL = "CDNPURGE_SLACK_API_URL"
 )
 
 // Secret is a string that never prints: fmt, %v, %+v, %#v, encoding/json and
@@ -71,6 +83,13 @@ type Config struct {
 	DevAllowLoopback bool
 	// Confirm says which purges wait for an approval click.
 	Confirm purge.ConfirmPolicy
+	// File is the targets file (CDNPURGE_CONFIG or CDNPURGE_CONFIG_YAML);
+	// nil when the environment's single target is the only one.
+	File *File
+	// BotToken lets cdnpurge read Slack user groups; empty for none.
+	BotToken Secret
+	// SlackAPIURL replaces Slack's Web API; empty for Slack's.
+	SlackAPIURL string
 
 	// errs are what FromEnv could not read; Validate reports them.
 	errs []error
@@ -87,6 +106,20 @@ func FromEnv(getenv func(string) string) Config {
 		WebhookURL:         Secret(strings.TrimSpace(getenv(EnvWebhookURL))),
 		CloudFrontEndpoint: strings.TrimSpace(getenv(EnvCloudFrontEndpoint)),
 		DevAllowLoopback:   getenv(EnvDevAllowLoopback) == "1",
+		BotToken:           Secret(strings.TrimSpace(getenv(EnvBotToken))),
+		SlackAPIURL:        strings.TrimSpace(getenv(EnvSlackAPIURL)),
+	}
+	var err error
+	switch path, inline := strings.TrimSpace(getenv(EnvConfigFile)), getenv(EnvConfigYAML); {
+	case path != "" && strings.TrimSpace(inline) != "":
+		c.errs = append(c.errs, fmt.Errorf("%s and %s are both set: give the targets one way", EnvConfigFile, EnvConfigYAML))
+	case path != "":
+		c.File, err = LoadFile(path)
+	case strings.TrimSpace(inline) != "":
+		c.File, err = ParseFile(EnvConfigYAML, []byte(inline))
+	}
+	if err != nil {
+		c.errs = append(c.errs, err)
 	}
 	mode, err := purge.ParseConfirmMode(getenv(EnvConfirm))
 	if err != nil {
@@ -119,31 +152,102 @@ func (c Config) ValidateTarget() error {
 	} else if !IsDistributionID(c.DistributionID) {
 		errs = append(errs, fmt.Errorf("%s=%q does not look like a CloudFront distribution ID (upper-case letters and digits, e.g. E2QWRUHEXAMPLE)", EnvDistributionID, c.DistributionID))
 	}
-	if c.CloudFrontEndpoint != "" {
-		u, err := url.Parse(c.CloudFrontEndpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s=%q is not an http(s) URL", EnvCloudFrontEndpoint, c.CloudFrontEndpoint))
-		}
+	if err := c.validateEndpoint(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
 // Validate checks everything serving slash commands needs. The error lists
 // every problem, each naming its variable; secret values are never quoted.
+// With a targets file, the environment's single target (distribution,
+// channels, confirmation) is not needed, and not used.
 func (c Config) Validate() error {
-	errs := append([]error{c.ValidateTarget()}, c.errs...)
+	errs := append([]error(nil), c.errs...)
+	if c.File == nil {
+		errs = append(errs, c.ValidateTarget())
+		if len(c.Channels) == 0 {
+			errs = append(errs, fmt.Errorf("%s is not set: the channel(s) allowed to purge, by ID or name, comma-separated", EnvChannels))
+		}
+	} else if err := c.validateEndpoint(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.SigningSecret == "" {
 		errs = append(errs, fmt.Errorf("%s is not set: the Slack app's signing secret (Basic Information → App Credentials)", EnvSigningSecret))
-	}
-	if len(c.Channels) == 0 {
-		errs = append(errs, fmt.Errorf("%s is not set: the channel(s) allowed to purge, by ID or name, comma-separated", EnvChannels))
 	}
 	if c.WebhookURL != "" {
 		if err := slack.CheckURL(c.WebhookURL.Value(), c.DevAllowLoopback); err != nil {
 			errs = append(errs, fmt.Errorf("%s is not usable: %w", EnvWebhookURL, err))
 		}
 	}
+	if c.File != nil && c.File.usesUserGroups() && c.BotToken == "" {
+		errs = append(errs, fmt.Errorf("%s is not set: targets with usergroups need a Slack bot token (xoxb-…) with the usergroups:read scope", EnvBotToken))
+	}
+	if c.BotToken != "" && !strings.HasPrefix(c.BotToken.Value(), "xoxb-") {
+		errs = append(errs, fmt.Errorf("%s is not a Slack bot token: it starts with xoxb-", EnvBotToken))
+	}
+	if c.SlackAPIURL != "" {
+		if err := slack.CheckAPIURL(c.SlackAPIURL, c.DevAllowLoopback); err != nil {
+			errs = append(errs, fmt.Errorf("%s is not usable: %w", EnvSlackAPIURL, err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Ignored names the environment settings a targets file overrides, for a
+// warning at start: with a file they are not used.
+func (c Config) Ignored() []string {
+	if c.File == nil {
+		return nil
+	}
+	var out []string
+	if c.DistributionID != "" {
+		out = append(out, EnvDistributionID)
+	}
+	if len(c.Channels) > 0 {
+		out = append(out, EnvChannels)
+	}
+	if c.Confirm != (purge.ConfirmPolicy{Mode: purge.ConfirmNever}) {
+		out = append(out, EnvConfirm)
+	}
+	return out
+}
+
+// Targets returns the targets to serve: the file's, or the environment's
+// single unnamed target. c must be valid.
+func (c Config) Targets() (*access.Targets, error) {
+	if c.File == nil {
+		return access.NewTargets([]access.Target{{DistributionID: c.DistributionID, Channels: c.Channels, Confirm: c.Confirm}}, "")
+	}
+	ts := make([]access.Target, len(c.File.Targets))
+	for i, t := range c.File.Targets {
+		id := t.Distribution
+		if t.Tenant != "" {
+			id = t.Tenant
+		}
+		domains := make([]string, len(t.Domains))
+		for j, d := range t.Domains {
+			domains[j] = strings.ToLower(d)
+		}
+		mode, _ := purge.ParseConfirmMode(string(t.Confirm))
+		ts[i] = access.Target{
+			Name: t.Name, DistributionID: id, Domains: domains, Channels: slack.Channels(t.Channels),
+			Users: t.Users, UserGroups: t.UserGroups, Paths: t.Paths, RoleARN: t.RoleARN,
+			Confirm: purge.ConfirmPolicy{Mode: mode, ApproverMustDiffer: t.ApproverMustDiffer},
+		}
+	}
+	return access.NewTargets(ts, c.File.Default)
+}
+
+func (c Config) validateEndpoint() error {
+	if c.CloudFrontEndpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(c.CloudFrontEndpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s=%q is not an http(s) URL", EnvCloudFrontEndpoint, c.CloudFrontEndpoint)
+	}
+	return nil
 }
 
 // IsDistributionID reports whether s has the shape of a CloudFront

@@ -105,6 +105,7 @@ func (f *File) validate(name string, lines lineFinder) error {
 	}
 	seen := map[string]bool{}
 	hosts := map[string]string{}
+	roles := map[string]struct{ name, role string }{}
 	for i, t := range f.Targets {
 		at := func(field string) []string { return []string{"targets", fmt.Sprint(i), field} }
 		switch {
@@ -112,6 +113,8 @@ func (f *File) validate(name string, lines lineFinder) error {
 			fail(at("name"), "%q is not a target name (lower-case letters, digits, - and _, up to 32)", t.Name)
 		case seen[t.Name]:
 			fail(at("name"), "%q is used by two targets", t.Name)
+		case purge.IsKeyword(t.Name):
+			fail(at("name"), "%q is a word of the command itself (help, status, list, targets, usage): pick another name", t.Name)
 		}
 		seen[t.Name] = true
 		switch {
@@ -157,6 +160,14 @@ func (f *File) validate(name string, lines lineFinder) error {
 		if t.RoleARN != "" && !re.roleARN.MatchString(t.RoleARN) {
 			fail(at("role_arn"), "%q is not an IAM role ARN", t.RoleARN)
 		}
+		// Calls for a distribution go through one set of credentials, so
+		// two targets on one distribution must agree on the role.
+		id := t.Distribution + t.Tenant
+		if other, ok := roles[id]; ok && other.role != t.RoleARN {
+			fail(at("role_arn"), "target %q uses %s through another role_arn (%q): targets on one distribution or tenant must use the same role", other.name, id, other.role)
+		} else if !ok && id != "" {
+			roles[id] = struct{ name, role string }{t.Name, t.RoleARN}
+		}
 	}
 	if f.Default != "" && !seen[f.Default] {
 		fail([]string{"default"}, "%q is not one of the targets", f.Default)
@@ -165,6 +176,15 @@ func (f *File) validate(name string, lines lineFinder) error {
 		fail([]string{"default"}, "not set: with several targets, name the one a command without a target purges")
 	}
 	return errors.Join(errs...)
+}
+
+func (f *File) usesUserGroups() bool {
+	for _, t := range f.Targets {
+		if len(t.UserGroups) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // lineFinder finds the line of a field in the parsed YAML document, for

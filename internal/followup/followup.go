@@ -27,6 +27,9 @@ const MaxWatch = 29 * time.Minute
 // Request is one invalidation to follow. It travels as JSON (the Lambda's
 // self-invocation payload); ResponseURL is a secret and is never logged.
 type Request struct {
+	// Target names the target purged, for the message; empty for the
+	// unnamed single target.
+	Target         string    `json:"target,omitempty"`
 	DistributionID string    `json:"distribution_id"`
 	InvalidationID string    `json:"invalidation_id"`
 	ResponseURL    string    `json:"response_url"`
@@ -135,7 +138,7 @@ func (f *Follower) post(ctx context.Context, req Request, inv *purge.Invalidatio
 	if inv.CreateTime.IsZero() {
 		inv.CreateTime = req.Started
 	}
-	msg := slack.CompletedMessage(slack.Purge{Invalidation: inv, UserID: req.UserID, ChannelID: req.ChannelID, Requested: req.Requested}, f.now())
+	msg := slack.CompletedMessage(slack.Purge{Invalidation: inv, Target: req.Target, UserID: req.UserID, ChannelID: req.ChannelID, Requested: req.Requested}, f.now())
 	if err := f.Poster.Post(ctx, req.ResponseURL, msg); err != nil {
 		f.logger().Error("follow-up: Slack did not take the update", "invalidation", inv.ID, "status", inv.Status, "text", msg.Text, "error", err)
 		return fmt.Errorf("follow-up %s: %w", inv.ID, err)

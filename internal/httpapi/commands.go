@@ -9,6 +9,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -48,15 +49,16 @@ func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
 
 // command turns a verified slash command into its reply.
 func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string, body []byte, rec *record) *slackapi.WebhookMessage {
+	who := access.Who{UserID: form.UserID, ChannelID: form.ChannelID, ChannelName: form.ChannelName}
 	cmd, err := purge.ParseCommand(slack.PlainText(form.Text))
 	if err == nil && cmd.Action == purge.ActionHelp {
 		rec.action = "help"
-		return slack.HelpMessage(form.Command.Command, h.opts.DistributionID, h.opts.Channels)
+		return slack.HelpMessage(form.Command.Command, h.summaries(h.policy.Here(ctx, who)), h.opts.Targets.Default().Name != "", h.channels)
 	}
 	rec.action = actionName(cmd.Action)
-	if !h.opts.Channels.Allows(form.ChannelID, form.ChannelName) {
-		rec.err = purge.Errorf(purge.PermissionDenied, "channel not allowed")
-		return slack.RefusedChannelMessage(h.opts.Channels)
+	if !h.channels.Allows(form.ChannelID, form.ChannelName) {
+		rec.err = &purge.Error{Code: purge.PermissionDenied, Message: "channel not allowed", Err: &access.Refusal{Rule: access.RuleChannels}}
+		return slack.RefusedChannelMessage(h.channels)
 	}
 	if err != nil {
 		rec.err = err
@@ -65,29 +67,64 @@ func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string
 	ctx, cancel := context.WithTimeout(ctx, h.opts.ReplyBudget)
 	defer cancel()
 	switch cmd.Action {
-	case purge.ActionStatus:
-		return h.status(ctx, cmd.ID, rec)
-	case purge.ActionList:
-		return h.list(ctx, rec)
+	case purge.ActionTargets:
+		here := h.policy.Here(ctx, who)
+		return slack.TargetsMessage(h.summaries(here), len(h.opts.Targets.All())-len(here))
+	case purge.ActionUsage:
+		return h.usage(ctx, who, rec)
+	}
+	t, err := h.policy.Resolve(ctx, who, cmd)
+	if err != nil {
+		rec.err = err
+		return slack.ErrorMessage(err)
+	}
+	rec.target = t.Name
+	switch cmd.Action {
+	case purge.ActionStatus, purge.ActionList:
+		if err := h.policy.CheckChannel(ctx, t, who); err != nil {
+			rec.err = err
+			return slack.ErrorMessage(err)
+		}
+		if cmd.Action == purge.ActionStatus {
+			return h.status(ctx, t, cmd.ID, rec)
+		}
+		return h.list(ctx, t, rec)
 	}
 	rec.paths = cmd.Paths
-	token := requestToken(form.TriggerID, timestamp, body)
-	if needed, why := h.opts.Confirm.Needed(cmd.Paths); needed {
-		rec.action = "confirm"
-		return h.askApproval(form, cmd, token, why, rec)
+	if err := h.policy.CheckPurge(ctx, t, who, cmd.Paths); err != nil {
+		rec.err = err
+		return slack.ErrorMessage(err)
 	}
-	p, err := h.purge(ctx, form.UserID, form.ChannelID, token, cmd.Paths, cmd.Requested, form.ResponseURL, rec)
+	token := requestToken(form.TriggerID, timestamp, body)
+	if needed, why := t.Confirm.Needed(cmd.Paths); needed {
+		rec.action = "confirm"
+		return h.askApproval(form, t, cmd, token, why, rec)
+	}
+	p, err := h.purge(ctx, t, form.UserID, form.ChannelID, token, cmd.Paths, cmd.Requested, form.ResponseURL, rec)
 	if err != nil {
 		return slack.ErrorMessage(err)
 	}
 	return slack.StartedMessage(p)
 }
 
-// purge creates the invalidation, starts its audit post and its follow-up,
-// and returns what the started message shows.
-func (h *Handler) purge(ctx context.Context, userID, channelID, token string, paths []string, requested int, responseURL string, rec *record) (slack.Purge, error) {
+// inFlightBudget bounds the look at what is in progress before a purge, so
+// that a slow answer leaves the CreateInvalidation call most of the reply
+// budget. When it runs out, the purge goes ahead and CloudFront's own limit
+// decides.
+const inFlightBudget = 700 * time.Millisecond
+
+// purge creates the invalidation on t, starts its audit post and its
+// follow-up, and returns what the started message shows. Before it submits,
+// it checks CloudFront's in-progress limits, so that a purge that would
+// exceed them is refused with what is in flight instead of CloudFront's bare
+// error.
+func (h *Handler) purge(ctx context.Context, t *access.Target, userID, channelID, token string, paths []string, requested int, responseURL string, rec *record) (slack.Purge, error) {
+	if err := h.checkInFlight(ctx, t, paths); err != nil {
+		rec.err = err
+		return slack.Purge{}, err
+	}
 	inv, err := h.opts.Invalidator.CreateInvalidation(ctx, purge.Batch{
-		DistributionID:  h.opts.DistributionID,
+		DistributionID:  t.DistributionID,
 		CallerReference: purge.SlackCallerReference(userID, token),
 		Paths:           paths,
 	})
@@ -96,15 +133,28 @@ func (h *Handler) purge(ctx context.Context, userID, channelID, token string, pa
 		return slack.Purge{}, err
 	}
 	rec.invalidation = inv.ID
-	p := slack.Purge{Invalidation: inv, UserID: userID, ChannelID: channelID, Requested: requested}
+	p := slack.Purge{Invalidation: inv, Target: t.Name, UserID: userID, ChannelID: channelID, Requested: requested}
 	h.audit(p)
 	if !inv.Done() {
 		p.Following, p.NotFollowing = h.follow(ctx, followup.Request{
-			DistributionID: inv.DistributionID, InvalidationID: inv.ID, ResponseURL: responseURL,
+			Target: t.Name, DistributionID: inv.DistributionID, InvalidationID: inv.ID, ResponseURL: responseURL,
 			UserID: userID, ChannelID: channelID, Requested: requested, Started: h.opts.Now(),
 		})
 	}
 	return p, nil
+}
+
+// checkInFlight refuses a purge that would exceed CloudFront's in-progress
+// limits on t. A failed or slow look lets the purge go ahead.
+func (h *Handler) checkInFlight(ctx context.Context, t *access.Target, paths []string) error {
+	ctx, cancel := context.WithTimeout(ctx, inFlightBudget)
+	defer cancel()
+	load, err := purge.InFlight(ctx, h.opts.Invalidator, t.DistributionID)
+	if err != nil {
+		h.log.WarnContext(ctx, "in-progress limits not checked", "distribution", t.DistributionID, "error", err)
+		return nil
+	}
+	return load.Check(paths)
 }
 
 // audit posts the audit message in the background, so that it never delays
@@ -154,31 +204,33 @@ func (h *Handler) follow(ctx context.Context, req followup.Request) (bool, strin
 	return true, ""
 }
 
-// status answers `/cdn-purge status [ID]`: one invalidation, or the latest.
-func (h *Handler) status(ctx context.Context, id string, rec *record) *slackapi.WebhookMessage {
+// status answers `/cdn-purge status [TARGET] [ID]`: one invalidation, or
+// the latest.
+func (h *Handler) status(ctx context.Context, t *access.Target, id string, rec *record) *slackapi.WebhookMessage {
 	if id == "" {
-		page, err := h.opts.Invalidator.ListInvalidations(ctx, h.opts.DistributionID, purge.ListOptions{MaxItems: 1})
+		page, err := h.opts.Invalidator.ListInvalidations(ctx, t.DistributionID, purge.ListOptions{MaxItems: 1})
 		if err != nil {
 			rec.err = err
 			return slack.ErrorMessage(err)
 		}
 		if len(page.Items) == 0 {
-			return slack.ListMessage(h.opts.DistributionID, nil, h.opts.Now())
+			return slack.ListMessage(t.Name, t.DistributionID, nil, h.opts.Now())
 		}
 		id = page.Items[0].ID
 	}
-	inv, err := h.opts.Invalidator.GetInvalidation(ctx, h.opts.DistributionID, id)
+	inv, err := h.opts.Invalidator.GetInvalidation(ctx, t.DistributionID, id)
 	if err != nil {
 		rec.err = err
 		return slack.ErrorMessage(err)
 	}
 	rec.invalidation = inv.ID
-	return slack.StatusMessage(inv, h.opts.Now())
+	return slack.StatusMessage(t.Name, inv, h.opts.Now())
 }
 
-// list answers `/cdn-purge list`: recent invalidations, newest first.
-func (h *Handler) list(ctx context.Context, rec *record) *slackapi.WebhookMessage {
-	page, err := h.opts.Invalidator.ListInvalidations(ctx, h.opts.DistributionID, purge.ListOptions{MaxItems: listSize})
+// list answers `/cdn-purge list [TARGET]`: recent invalidations, newest
+// first.
+func (h *Handler) list(ctx context.Context, t *access.Target, rec *record) *slackapi.WebhookMessage {
+	page, err := h.opts.Invalidator.ListInvalidations(ctx, t.DistributionID, purge.ListOptions{MaxItems: listSize})
 	if err != nil {
 		rec.err = err
 		return slack.ErrorMessage(err)
@@ -187,7 +239,19 @@ func (h *Handler) list(ctx context.Context, rec *record) *slackapi.WebhookMessag
 	if len(items) > listSize {
 		items = items[:listSize]
 	}
-	return slack.ListMessage(h.opts.DistributionID, items, h.opts.Now())
+	return slack.ListMessage(t.Name, t.DistributionID, items, h.opts.Now())
+}
+
+// summaries describes targets for the help and targets messages.
+func (h *Handler) summaries(ts []*access.Target) []slack.TargetSummary {
+	out := make([]slack.TargetSummary, len(ts))
+	for i, t := range ts {
+		out[i] = slack.TargetSummary{
+			Name: t.Name, DistributionID: t.DistributionID, Default: t == h.opts.Targets.Default(),
+			Domains: t.Domains, Channels: t.Channels, Paths: t.Paths, Confirm: t.Confirm.Mode,
+		}
+	}
+	return out
 }
 
 // requestToken identifies a Slack delivery for CloudFront's idempotency key,
@@ -210,6 +274,10 @@ func actionName(a purge.Action) string {
 		return "status"
 	case purge.ActionList:
 		return "list"
+	case purge.ActionTargets:
+		return "targets"
+	case purge.ActionUsage:
+		return "usage"
 	}
 	return "purge"
 }

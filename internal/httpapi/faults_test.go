@@ -189,7 +189,7 @@ func TestCloudFrontFaultsLoseNothing(t *testing.T) {
 				// the emulator; reconcile once none is, or an invalidation
 				// created after its reply would go unseen.
 				deadline := time.Now().Add(lag + 5*time.Second)
-				for c := emu.InjectedFaults(""); c.Delayed+c.Abandoned < c.Requests; c = emu.InjectedFaults("") {
+				for c := emu.InjectedFaults(emulator.OpCreateInvalidation); c.Delayed+c.Abandoned < c.Requests; c = emu.InjectedFaults(emulator.OpCreateInvalidation) {
 					if time.Now().After(deadline) {
 						t.Fatalf("requests still held in the emulator: %+v", c)
 					}

@@ -7,6 +7,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,11 +15,13 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -39,13 +42,25 @@ const (
 	DefaultConfirmTTL = 15 * time.Minute
 )
 
-// Options configure a Handler. Invalidator, DistributionID, SigningSecret
-// and Channels are required.
+// Options configure a Handler. Invalidator, SigningSecret and either
+// Targets or the single target's DistributionID and Channels are required.
 type Options struct {
+	SigningSecret string
+	Invalidator   purge.Invalidator
+
+	// Targets are the targets and their rules. Nil means the tutorial's
+	// single unnamed target: DistributionID, purged from Channels, with
+	// Confirm.
+	Targets        *access.Targets
 	DistributionID string
-	SigningSecret  string
 	Channels       slack.Channels
-	Invalidator    purge.Invalidator
+	// Confirm says which purges of the single target wait for an approval
+	// click; with Targets, each target has its own.
+	Confirm purge.ConfirmPolicy
+	// Groups answers the targets' user-group rules; nil when no target has
+	// one.
+	Groups access.GroupMembers
+
 	// WebhookURL receives the audit message of every purge; empty for none.
 	WebhookURL string
 	// Poster delivers webhook posts; nil means a default slack.Poster.
@@ -56,8 +71,6 @@ type Options struct {
 	// Followups follows each invalidation to the end and updates the
 	// message; nil for none.
 	Followups followup.Scheduler
-	// Confirm says which purges wait for an approval click.
-	Confirm purge.ConfirmPolicy
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -70,14 +83,22 @@ type Options struct {
 // Handler serves Slack's requests. It keeps no state between requests but
 // the background deliveries still running, which Wait drains.
 type Handler struct {
-	opts Options
-	log  *slog.Logger
-	mux  *http.ServeMux
-	bg   sync.WaitGroup
+	opts   Options
+	policy *access.Policy
+	// channels is every channel some target may be purged from, for the
+	// refusal in a channel that may purge nothing.
+	channels slack.Channels
+	log      *slog.Logger
+	mux      *http.ServeMux
+	bg       sync.WaitGroup
 }
 
 // New returns a Handler for opts.
 func New(opts Options) *Handler {
+	if opts.Targets == nil {
+		// One target cannot be ambiguous, so NewTargets cannot fail.
+		opts.Targets, _ = access.NewTargets([]access.Target{{DistributionID: opts.DistributionID, Channels: opts.Channels, Confirm: opts.Confirm}}, "")
+	}
 	if opts.ReplyBudget <= 0 {
 		opts.ReplyBudget = DefaultReplyBudget
 	}
@@ -96,7 +117,14 @@ func New(opts Options) *Handler {
 	if opts.Poster == nil {
 		opts.Poster = &slack.Poster{}
 	}
-	h := &Handler{opts: opts, log: opts.Logger}
+	h := &Handler{opts: opts, log: opts.Logger, policy: &access.Policy{Targets: opts.Targets, Groups: opts.Groups}}
+	for _, t := range opts.Targets.All() {
+		for _, c := range t.Channels {
+			if !slices.Contains(h.channels, c) {
+				h.channels = append(h.channels, c)
+			}
+		}
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -217,6 +245,7 @@ type record struct {
 	kind                               string // "slash command", "interaction"
 	team, user, channelID, channelName string
 	action                             string
+	target                             string
 	paths                              []string
 	invalidation                       string
 	err                                error
@@ -243,6 +272,7 @@ func (h *Handler) logRecord(ctx context.Context, rec *record) {
 		slog.String("channel_id", rec.channelID),
 		slog.String("channel_name", rec.channelName),
 		slog.String("action", rec.action),
+		slog.String("target", rec.target),
 		slog.Int("paths", len(rec.paths)),
 		slog.String("outcome", outcome),
 		slog.Duration("duration", time.Since(rec.start)),
@@ -259,6 +289,19 @@ func (h *Handler) logRecord(ctx context.Context, rec *record) {
 	}
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("error", rec.err.Error()))
+		if rule := access.RefusedRule(rec.err); rule != "" {
+			attrs = append(attrs, slog.String("rule", rule))
+		}
 	}
 	h.log.LogAttrs(ctx, level, rec.kind, attrs...)
+}
+
+// TargetNames names the targets served, for the start-up log: each by name,
+// or the unnamed single target by its distribution.
+func (h *Handler) TargetNames() []string {
+	var names []string
+	for _, t := range h.opts.Targets.All() {
+		names = append(names, cmp.Or(t.Name, t.DistributionID))
+	}
+	return names
 }

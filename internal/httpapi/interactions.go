@@ -10,6 +10,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
@@ -21,9 +22,9 @@ import (
 const repeatWindow = 20 * time.Second
 
 // askApproval answers a purge that needs a click with the approval request.
-func (h *Handler) askApproval(form slack.Form, cmd purge.Command, token, why string, rec *record) *slackapi.WebhookMessage {
+func (h *Handler) askApproval(form slack.Form, t *access.Target, cmd purge.Command, token, why string, rec *record) *slackapi.WebhookMessage {
 	p := slack.Pending{
-		DistributionID: h.opts.DistributionID, Paths: cmd.Paths, Requested: cmd.Requested,
+		Target: t.Name, DistributionID: t.DistributionID, Paths: cmd.Paths, Requested: cmd.Requested,
 		UserID: form.UserID, ChannelID: form.ChannelID, Token: token,
 		Expires: h.opts.Now().Add(h.opts.ConfirmTTL).Unix(),
 	}
@@ -32,7 +33,7 @@ func (h *Handler) askApproval(form slack.Form, cmd purge.Command, token, why str
 		rec.err = err
 		return slack.ErrorMessage(err)
 	}
-	return slack.ConfirmMessage(p, sealed, why, h.opts.Confirm.ApproverMustDiffer)
+	return slack.ConfirmMessage(p, sealed, why, t.Confirm.ApproverMustDiffer)
 }
 
 // interactions serves Block Kit button clicks: Approve and Cancel on an
@@ -91,21 +92,35 @@ func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, a
 		return ephemeralAnswer(":x: This button is not valid. Nothing was purged.")
 	}
 	rec.paths = p.Paths
-	if cb.Channel.ID != p.ChannelID || !h.opts.Channels.Allows(cb.Channel.ID, cb.Channel.Name) || p.DistributionID != h.opts.DistributionID {
-		rec.err = purge.Errorf(purge.PermissionDenied, "click from another channel or for another distribution")
+	rec.target = p.Target
+	// The click is checked again, as the command was: the target must still
+	// exist with the same distribution, the click must come from the
+	// request's channel, and the approver must be someone who may purge the
+	// target.
+	t := h.opts.Targets.Named(p.Target)
+	if p.Target == "" {
+		t = h.opts.Targets.Default()
+	}
+	who := access.Who{UserID: cb.User.ID, ChannelID: cb.Channel.ID, ChannelName: cb.Channel.Name}
+	if t == nil || t.DistributionID != p.DistributionID || cb.Channel.ID != p.ChannelID || h.policy.CheckChannel(ctx, t, who) != nil {
+		rec.err = purge.Errorf(purge.PermissionDenied, "click from another channel or for another target")
 		return ephemeralAnswer(":no_entry: This approval request does not belong here. Nothing was purged.")
 	}
 	if action.ActionID == slack.ActionCancel {
 		return slack.ClosedMessage(p, ":no_entry_sign: Cancelled by <@"+cb.User.ID+">.")
 	}
-	if h.opts.Confirm.ApproverMustDiffer && cb.User.ID == p.UserID {
+	if t.Confirm.ApproverMustDiffer && cb.User.ID == p.UserID {
 		rec.err = purge.Errorf(purge.PermissionDenied, "requester may not approve")
 		return ephemeralAnswer(":raised_hand: You asked for this purge: someone else in the channel must approve it.")
+	}
+	if err := h.policy.CheckPerson(ctx, t, who); err != nil {
+		rec.err = err
+		return ephemeralAnswer(":no_entry: You may not approve this purge: " + purge.ErrorMessage(err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.opts.ReplyBudget)
 	defer cancel()
 	clicked := h.opts.Now()
-	purged, err := h.purge(ctx, p.UserID, p.ChannelID, p.Token, p.Paths, p.Requested, cb.ResponseURL, rec)
+	purged, err := h.purge(ctx, t, p.UserID, p.ChannelID, p.Token, p.Paths, p.Requested, cb.ResponseURL, rec)
 	if err != nil {
 		msg := slack.ErrorMessage(err)
 		msg.ReplaceOriginal = false

@@ -1,69 +1,151 @@
 package purge
 
-import "strings"
+import (
+	"net/url"
+	"slices"
+	"strings"
+)
 
 // Action is what a command asks for.
 type Action int
 
 // The actions a command text can ask for.
 const (
-	ActionPurge  Action = iota // invalidate Paths
-	ActionHelp                 // explain usage
-	ActionStatus               // show one invalidation: ID, or the latest
-	ActionList                 // show recent invalidations
+	ActionPurge   Action = iota // invalidate Paths
+	ActionHelp                  // explain usage
+	ActionStatus                // show one invalidation: ID, or the latest
+	ActionList                  // show recent invalidations
+	ActionTargets               // show what may be purged here
+	ActionUsage                 // show this month's billed paths per target
 )
 
 // Command is a parsed command text, the part after "/cdn-purge".
 type Command struct {
 	Action Action
+	// Target is the target the command names ("www" in "/cdn-purge www
+	// /blog/*"), lower-cased; empty when it names none.
+	Target string
 	// Paths are normalized and reduced to their minimal cover; set for
 	// ActionPurge only.
 	Paths []string
 	// Requested is how many items the user gave, before duplicates and
 	// covered paths were dropped.
 	Requested int
+	// Hosts are the distinct hosts of the pasted URLs, lower-cased and
+	// without port, sorted: they pick the target when none is named.
+	Hosts []string
 	// ID is the invalidation ActionStatus asks about; empty for the latest.
 	ID string
 }
 
+// The words a command may start with. No target may be named after one.
+var keywords = []string{"help", "status", "list", "targets", "usage"}
+
+// IsKeyword reports whether name is one of the command's own words, which a
+// target name may not be.
+func IsKeyword(name string) bool { return slices.Contains(keywords, strings.ToLower(name)) }
+
 // ParseCommand parses the text of a purge command:
 //
-//	""                   purge everything ("/*"), as the tutorial did
-//	"help"               explain usage
-//	"status [ID]"        one invalidation, or the latest
-//	"list"               recent invalidations
-//	"/a /b/* https://…"  purge these paths or pasted URLs
+//	""                      purge everything ("/*") on the default target
+//	"help"                  explain usage
+//	"targets"               what may be purged here
+//	"usage"                 this month's billed paths
+//	"status [TARGET] [ID]"  one invalidation, or the latest
+//	"list [TARGET]"         recent invalidations
+//	"[TARGET] /a /b/* https://… #tag"  purge these paths, pasted URLs or cache tags
 //
-// Items are separated by white space. A bad item makes the whole command
-// fail with an Invalid error naming it, so that nothing is purged by half.
-// Slack's own text formatting (<url|label>, &amp;) must be undone by the
-// caller.
+// Items are separated by white space. A bare word first (no "/", "#" or
+// scheme) names a target; whether it exists is for the caller to say. A bad
+// item makes the whole command fail with an Invalid error naming it, so that
+// nothing is purged by half. Slack's own text formatting (<url|label>, &amp;)
+// must be undone by the caller.
 func ParseCommand(text string) (Command, error) {
 	items := strings.Fields(text)
-	switch {
-	case len(items) == 0:
+	if len(items) == 0 {
 		return Command{Action: ActionPurge, Paths: []string{FullPurge}, Requested: 1}, nil
-	case len(items) == 1 && strings.EqualFold(items[0], "help"):
-		return Command{Action: ActionHelp}, nil
-	case strings.EqualFold(items[0], "list"):
+	}
+	switch word := strings.ToLower(items[0]); word {
+	case "help", "targets", "usage":
 		if len(items) > 1 {
-			return Command{}, Errorf(Invalid, "list takes nothing after it")
+			return Command{}, Errorf(Invalid, "%s takes nothing after it", word)
 		}
-		return Command{Action: ActionList}, nil
-	case strings.EqualFold(items[0], "status"):
+		return Command{Action: map[string]Action{"help": ActionHelp, "targets": ActionTargets, "usage": ActionUsage}[word]}, nil
+	case "list":
+		cmd := Command{Action: ActionList}
 		switch {
-		case len(items) == 1:
-			return Command{Action: ActionStatus}, nil
-		case len(items) == 2 && isInvalidationID(items[1]):
-			return Command{Action: ActionStatus, ID: items[1]}, nil
+		case len(items) == 2 && isTargetWord(items[1]):
+			cmd.Target = strings.ToLower(items[1])
+		case len(items) > 1:
+			return Command{}, Errorf(Invalid, "list takes at most a target name (like `list www`)")
 		}
-		return Command{}, Errorf(Invalid, "status takes at most one invalidation ID (like I2J0I21PCUYOIK)")
+		return cmd, nil
+	case "status":
+		cmd := Command{Action: ActionStatus}
+		rest := items[1:]
+		if len(rest) > 0 && isTargetWord(rest[0]) {
+			cmd.Target, rest = strings.ToLower(rest[0]), rest[1:]
+		}
+		switch {
+		case len(rest) == 0:
+			return cmd, nil
+		case len(rest) == 1 && isInvalidationID(rest[0]):
+			cmd.ID = rest[0]
+			return cmd, nil
+		}
+		return Command{}, Errorf(Invalid, "status takes at most a target name and one invalidation ID (like `status www I2J0I21PCUYOIK`)")
+	}
+	cmd := Command{Action: ActionPurge}
+	if isTargetWord(items[0]) {
+		cmd.Target, items = strings.ToLower(items[0]), items[1:]
+	}
+	if len(items) == 0 {
+		cmd.Paths, cmd.Requested = []string{FullPurge}, 1
+		return cmd, nil
 	}
 	paths, err := NormalizePaths(items)
 	if err != nil {
 		return Command{}, err
 	}
-	return Command{Action: ActionPurge, Paths: paths, Requested: len(items)}, nil
+	cmd.Paths, cmd.Requested, cmd.Hosts = paths, len(items), urlHosts(items)
+	return cmd, nil
+}
+
+// isTargetWord reports whether a command item reads as a target name rather
+// than a path, URL, tag or invalidation ID: a letter or digit, then letters,
+// digits, "-" and "_", up to 32, not all upper-case (invalidation IDs are).
+// A word that is not a target name (say "index.html") is left for the path
+// rules, which say what is wrong with it.
+func isTargetWord(s string) bool {
+	if s == "" || len(s) > 32 || isInvalidationID(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// urlHosts returns the distinct hosts of the pasted URLs among items.
+// NormalizePaths has already accepted every item, so each URL parses.
+func urlHosts(items []string) []string {
+	var hosts []string
+	for _, item := range items {
+		if !isHTTPURL(item) {
+			continue
+		}
+		if u, err := url.Parse(item); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, strings.ToLower(u.Hostname()))
+		}
+	}
+	slices.Sort(hosts)
+	return slices.Compact(hosts)
 }
 
 // isInvalidationID reports whether s looks like a CloudFront invalidation ID:

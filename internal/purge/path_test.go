@@ -162,24 +162,41 @@ func TestParseCommand(t *testing.T) {
 	tests := []struct {
 		text       string
 		wantAction Action
+		wantTarget string
 		wantPaths  []string
+		wantHosts  []string
+		wantID     string
 		wantErr    string
 	}{
 		{text: "", wantAction: ActionPurge, wantPaths: []string{"/*"}},
 		{text: "   ", wantAction: ActionPurge, wantPaths: []string{"/*"}},
 		{text: "help", wantAction: ActionHelp},
 		{text: " HELP ", wantAction: ActionHelp},
+		{text: "targets", wantAction: ActionTargets},
+		{text: "Usage", wantAction: ActionUsage},
 		{text: "/blog/* /index.html", wantAction: ActionPurge, wantPaths: []string{"/blog/*", "/index.html"}},
 		{text: "/blog/a /blog/*\n/blog/a", wantAction: ActionPurge, wantPaths: []string{"/blog/*"}},
-		{text: "https://www.example.com/blog/post?id=1", wantAction: ActionPurge, wantPaths: []string{"/blog/post?id=1"}},
-		{text: "help /x", wantErr: `"help" must start with /`},
+		{text: "https://www.example.com/blog/post?id=1", wantAction: ActionPurge, wantPaths: []string{"/blog/post?id=1"}, wantHosts: []string{"www.example.com"}},
+		{text: "HTTPS://WWW.Example.com:8443/a https://www.example.com/b http://docs.example.com/", wantAction: ActionPurge,
+			wantPaths: []string{"/a", "/b", "/"}, wantHosts: []string{"docs.example.com", "www.example.com"}},
+		{text: "www /blog/*", wantAction: ActionPurge, wantTarget: "www", wantPaths: []string{"/blog/*"}},
+		{text: "WWW-2 /a #Tag", wantAction: ActionPurge, wantTarget: "www-2", wantPaths: []string{"/a", "#tag"}},
+		{text: "docs", wantAction: ActionPurge, wantTarget: "docs", wantPaths: []string{"/*"}},
+		{text: "help /x", wantErr: "help takes nothing after it"},
+		{text: "targets www", wantErr: "targets takes nothing after it"},
 		{text: "status", wantAction: ActionStatus},
-		{text: "STATUS I2J0I21PCUYOIK", wantAction: ActionStatus},
-		{text: "status i2j0", wantErr: "at most one invalidation ID"},
-		{text: "status A B", wantErr: "at most one invalidation ID"},
+		{text: "STATUS I2J0I21PCUYOIK", wantAction: ActionStatus, wantID: "I2J0I21PCUYOIK"},
+		{text: "status www I2J0I21PCUYOIK", wantAction: ActionStatus, wantTarget: "www", wantID: "I2J0I21PCUYOIK"},
+		{text: "status docs", wantAction: ActionStatus, wantTarget: "docs"},
+		{text: "status A B", wantErr: "at most a target name and one invalidation ID"},
+		{text: "status www docs", wantErr: "at most a target name and one invalidation ID"},
 		{text: "list", wantAction: ActionList},
-		{text: "list 5", wantErr: "list takes nothing"},
+		{text: "list www", wantAction: ActionList, wantTarget: "www"},
+		{text: "list 5", wantErr: "list takes at most a target name"},
 		{text: "/ok /a*b", wantErr: `"/a*b" has * before the end`},
+		{text: "www blog", wantErr: `"blog" must start with / (did you mean /blog?)`},
+		{text: "index.html", wantErr: `"index.html" must start with /`},
+		{text: "_www /a", wantErr: `"_www" must start with /`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -193,8 +210,10 @@ func TestParseCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cmd.Action != tt.wantAction || strings.Join(cmd.Paths, " ") != strings.Join(tt.wantPaths, " ") {
-				t.Errorf("ParseCommand(%q) = %+v, want action %v paths %q", tt.text, cmd, tt.wantAction, tt.wantPaths)
+			if cmd.Action != tt.wantAction || cmd.Target != tt.wantTarget || cmd.ID != tt.wantID ||
+				strings.Join(cmd.Paths, " ") != strings.Join(tt.wantPaths, " ") || strings.Join(cmd.Hosts, " ") != strings.Join(tt.wantHosts, " ") {
+				t.Errorf("ParseCommand(%q) = %+v, want action %v target %q paths %q hosts %q id %q",
+					tt.text, cmd, tt.wantAction, tt.wantTarget, tt.wantPaths, tt.wantHosts, tt.wantID)
 			}
 		})
 	}

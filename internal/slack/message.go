@@ -23,6 +23,10 @@ const maxListedPaths = 20
 // Purge is what the messages about one invalidation show.
 type Purge struct {
 	Invalidation *purge.Invalidation
+	// Target is the name of the target purged; empty for the single target
+	// configured from the environment, which messages name by its
+	// distribution.
+	Target string
 	// UserID is the Slack user who asked; empty when unknown.
 	UserID string
 	// ChannelID is where it was asked.
@@ -114,7 +118,7 @@ type wireContextBlock struct {
 func StartedMessage(p Purge) *slackapi.WebhookMessage {
 	inv := p.Invalidation
 	// Concatenation, not fmt.Sprintf: this is every purge's reply.
-	head := ":broom: Purging " + pathCount(len(inv.Paths)) + " on `" + escape(inv.DistributionID) + "`"
+	head := ":broom: Purging " + pathCount(len(inv.Paths)) + " on " + TargetRef(p.Target, inv.DistributionID)
 	text := head + " (invalidation " + inv.ID + ")"
 	return &slackapi.WebhookMessage{
 		ResponseType: slackapi.ResponseTypeInChannel,
@@ -132,9 +136,9 @@ func CompletedMessage(p Purge, now time.Time) *slackapi.WebhookMessage {
 	inv := p.Invalidation
 	var head string
 	if inv.Done() {
-		head = fmt.Sprintf(":white_check_mark: Purged %s on `%s`", pathCount(len(inv.Paths)), escape(inv.DistributionID))
+		head = fmt.Sprintf(":white_check_mark: Purged %s on %s", pathCount(len(inv.Paths)), TargetRef(p.Target, inv.DistributionID))
 	} else {
-		head = fmt.Sprintf(":hourglass_flowing_sand: Still purging %s on `%s`", pathCount(len(inv.Paths)), escape(inv.DistributionID))
+		head = fmt.Sprintf(":hourglass_flowing_sand: Still purging %s on %s", pathCount(len(inv.Paths)), TargetRef(p.Target, inv.DistributionID))
 		p.Following = false
 		p.NotFollowing = "no longer watched: check with `/cdn-purge status " + inv.ID + "`"
 	}
@@ -154,13 +158,17 @@ func AuditMessage(p Purge) *slackapi.WebhookMessage {
 	inv := p.Invalidation
 	who := "someone"
 	if p.UserID != "" {
-		who = "<@" + escape(p.UserID) + ">"
+		who = "<@" + Escape(p.UserID) + ">"
 	}
 	where := ""
 	if p.ChannelID != "" {
-		where = " in <#" + escape(p.ChannelID) + ">"
+		where = " in <#" + Escape(p.ChannelID) + ">"
 	}
-	text := fmt.Sprintf("%s%s purged %s on `%s` (invalidation `%s`)", who, where, pathCount(len(inv.Paths)), escape(inv.DistributionID), escape(inv.ID))
+	on := "`" + Escape(inv.DistributionID) + "`"
+	if p.Target != "" {
+		on = "`" + Escape(p.Target) + "` (" + on + ")"
+	}
+	text := fmt.Sprintf("%s%s purged %s on %s (invalidation `%s`)", who, where, pathCount(len(inv.Paths)), on, Escape(inv.ID))
 	return &slackapi.WebhookMessage{
 		Text: text,
 		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
@@ -186,34 +194,7 @@ func ErrorMessage(err error) *slackapi.WebhookMessage {
 // RefusedChannelMessage is the ephemeral reply in a channel that may not
 // purge; it names the channels that may.
 func RefusedChannelMessage(allowed []string) *slackapi.WebhookMessage {
-	names := make([]string, len(allowed))
-	for i, c := range allowed {
-		names[i] = channelRef(c)
-	}
-	return EphemeralMessage(":no_entry: This channel may not purge the cache. Nothing was purged.\nAsk in " + strings.Join(names, ", ") + ".")
-}
-
-// HelpMessage explains the command, ephemerally.
-func HelpMessage(command, distributionID string, allowed []string) *slackapi.WebhookMessage {
-	if command == "" {
-		command = "/cdn-purge"
-	}
-	names := make([]string, len(allowed))
-	for i, c := range allowed {
-		names[i] = channelRef(c)
-	}
-	text := fmt.Sprintf("*%[1]s* purges the CloudFront cache of `%[2]s`.\n"+
-		"• `%[1]s` purges everything (`/*`)\n"+
-		"• `%[1]s /blog/* /index.html` purges these paths\n"+
-		"• `%[1]s https://www.example.com/post?id=1` purges a pasted URL\n"+
-		"• `%[1]s #product:tv` purges a cache tag (distributions with cache tags turned on)\n"+
-		"• `%[1]s status [ID]` shows the latest invalidation, or one by ID\n"+
-		"• `%[1]s list` shows recent invalidations\n"+
-		"• `%[1]s help` shows this\n"+
-		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n"+
-		"Allowed in: %[3]s.",
-		command, escape(distributionID), strings.Join(names, ", "))
-	return EphemeralMessage(text)
+	return EphemeralMessage(":no_entry: This channel may not purge the cache. Nothing was purged.\nAsk in " + channelList(allowed) + ".")
 }
 
 // EphemeralMessage is a reply only the requester sees.
@@ -230,12 +211,12 @@ func markdownSection(text string) *slackapi.SectionBlock {
 }
 
 func contextElements(p Purge, status string) []slackapi.MixedElement {
-	parts := []string{"Invalidation `" + escape(p.Invalidation.ID) + "`", status}
+	parts := []string{"Invalidation `" + Escape(p.Invalidation.ID) + "`", status, billedPaths(len(p.Invalidation.Paths))}
 	if p.UserID != "" {
-		parts = append(parts, "requested by <@"+escape(p.UserID)+">")
+		parts = append(parts, "requested by <@"+Escape(p.UserID)+">")
 	}
 	if p.ApprovedBy != "" {
-		parts = append(parts, "approved by <@"+escape(p.ApprovedBy)+">")
+		parts = append(parts, "approved by <@"+Escape(p.ApprovedBy)+">")
 	}
 	if dropped := p.Requested - len(p.Invalidation.Paths); dropped > 0 {
 		parts = append(parts, fmt.Sprintf("%s dropped as duplicate or already covered", pathCount(dropped)))
@@ -245,7 +226,7 @@ func contextElements(p Purge, status string) []slackapi.MixedElement {
 		case p.Following:
 			parts = append(parts, "this message will update when CloudFront is done")
 		case p.NotFollowing != "":
-			parts = append(parts, escape(p.NotFollowing))
+			parts = append(parts, Escape(p.NotFollowing))
 		}
 	}
 	return []slackapi.MixedElement{slackapi.NewTextBlockObject(slackapi.MarkdownType, strings.Join(parts, " · "), false, false)}
@@ -275,13 +256,31 @@ func pathList(paths []string) string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(escape(p))
+		b.WriteString(Escape(p))
 	}
 	b.WriteString("```")
 	if rest := len(paths) - len(shown); rest > 0 {
 		fmt.Fprintf(&b, "\n…and %d more", rest)
 	}
 	return b.String()
+}
+
+// billedPaths says what a purge costs in CloudFront's unit: each path, wildcard
+// or cache tag sent is one billed path.
+func billedPaths(n int) string {
+	if n == 1 {
+		return "1 billed path"
+	}
+	return strconv.Itoa(n) + " billed paths"
+}
+
+// TargetRef names what a message is about: the target by name, or, for the
+// unnamed single target, its distribution ID.
+func TargetRef(target, distributionID string) string {
+	if target != "" {
+		return "`" + Escape(target) + "`"
+	}
+	return "`" + Escape(distributionID) + "`"
 }
 
 func pathCount(n int) string {
@@ -291,13 +290,13 @@ func pathCount(n int) string {
 	return strconv.Itoa(n) + " paths"
 }
 
-// channelRef renders an allowed channel: a mention for an ID, #name for a
+// ChannelRef renders an allowed channel: a mention for an ID, #name for a
 // name.
-func channelRef(c string) string {
+func ChannelRef(c string) string {
 	if isChannelID(c) {
 		return "<#" + c + ">"
 	}
-	return "#" + escape(strings.TrimPrefix(c, "#"))
+	return "#" + Escape(strings.TrimPrefix(c, "#"))
 }
 
 // isChannelID reports whether s looks like a Slack conversation ID
@@ -314,12 +313,12 @@ func isChannelID(s string) bool {
 	return true
 }
 
-// escape applies Slack's three mrkdwn escapes; slack-go has no helper for it.
+// Escape applies Slack's three mrkdwn escapes; slack-go has no helper for it.
 //
 // Performance: the replacer is built once (mrkdwnEscaper), not per call: a
 // reply with a query string in a path rebuilt it per path, 12% of the
 // handler's time.
-func escape(s string) string {
+func Escape(s string) string {
 	if !strings.ContainsAny(s, "&<>") {
 		return s
 	}
@@ -339,8 +338,8 @@ const (
 // someone else can click, with Approve and Cancel buttons carrying the sealed
 // request.
 func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer bool) *slackapi.WebhookMessage {
-	who := "<@" + escape(p.UserID) + ">"
-	head := fmt.Sprintf(":raised_hand: %s wants to purge %s on `%s`: %s.", who, pathCount(len(p.Paths)), escape(p.DistributionID), escape(why))
+	who := "<@" + Escape(p.UserID) + ">"
+	head := fmt.Sprintf(":raised_hand: %s wants to purge %s on %s: %s.", who, pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID), Escape(why))
 	note := "Anyone in this channel may approve."
 	if approverMustDiffer {
 		note = "Someone other than " + who + " must approve."
@@ -364,7 +363,7 @@ func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer bool) *sla
 // ClosedMessage replaces an approval request that ended without a purge
 // (cancelled, expired), so that its buttons go away.
 func ClosedMessage(p Pending, text string) *slackapi.WebhookMessage {
-	head := text + fmt.Sprintf(" Nothing was purged (%s on `%s`).", pathCount(len(p.Paths)), escape(p.DistributionID))
+	head := text + fmt.Sprintf(" Nothing was purged (%s on %s).", pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID))
 	return &slackapi.WebhookMessage{
 		ResponseType:    slackapi.ResponseTypeInChannel,
 		ReplaceOriginal: true,
@@ -375,7 +374,7 @@ func ClosedMessage(p Pending, text string) *slackapi.WebhookMessage {
 
 // StatusMessage shows one invalidation, ephemerally: status, age, paths and
 // who asked when CloudFront's record says so.
-func StatusMessage(inv *purge.Invalidation, now time.Time) *slackapi.WebhookMessage {
+func StatusMessage(target string, inv *purge.Invalidation, now time.Time) *slackapi.WebhookMessage {
 	icon, state := ":hourglass_flowing_sand:", "in progress"
 	if inv.Done() {
 		icon, state = ":white_check_mark:", "completed"
@@ -383,30 +382,30 @@ func StatusMessage(inv *purge.Invalidation, now time.Time) *slackapi.WebhookMess
 	who := "not cdnpurge (console or another tool)"
 	switch source, user := purge.Requester(inv.CallerReference); {
 	case user != "":
-		who = "<@" + escape(user) + ">"
+		who = "<@" + Escape(user) + ">"
 	case source == "cli":
 		who = "the cdnpurge command line"
 	case source == "slack":
 		who = "someone in Slack"
 	}
-	text := fmt.Sprintf("%s Invalidation `%s` on `%s` is %s: created %s ago by %s.\n%s",
-		icon, escape(inv.ID), escape(inv.DistributionID), state, age(now.Sub(inv.CreateTime)), who, pathList(inv.Paths))
+	text := fmt.Sprintf("%s Invalidation `%s` on %s is %s: created %s ago by %s.\n%s",
+		icon, Escape(inv.ID), TargetRef(target, inv.DistributionID), state, age(now.Sub(inv.CreateTime)), who, pathList(inv.Paths))
 	return EphemeralMessage(text)
 }
 
 // ListMessage shows recent invalidations, newest first, ephemerally.
-func ListMessage(distributionID string, items []purge.Summary, now time.Time) *slackapi.WebhookMessage {
+func ListMessage(target, distributionID string, items []purge.Summary, now time.Time) *slackapi.WebhookMessage {
 	if len(items) == 0 {
-		return EphemeralMessage(fmt.Sprintf("No invalidations on `%s` yet.", escape(distributionID)))
+		return EphemeralMessage(fmt.Sprintf("No invalidations on %s yet.", TargetRef(target, distributionID)))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Recent invalidations on `%s`, newest first:", escape(distributionID))
+	fmt.Fprintf(&b, "Recent invalidations on %s, newest first:", TargetRef(target, distributionID))
 	for _, it := range items {
 		icon := ":hourglass_flowing_sand:"
 		if it.Status == purge.StatusCompleted {
 			icon = ":white_check_mark:"
 		}
-		fmt.Fprintf(&b, "\n%s `%s` %s, %s ago", icon, escape(it.ID), it.Status, age(now.Sub(it.CreateTime)))
+		fmt.Fprintf(&b, "\n%s `%s` %s, %s ago", icon, Escape(it.ID), it.Status, age(now.Sub(it.CreateTime)))
 	}
 	b.WriteString("\nDetails: `/cdn-purge status ID`.")
 	return EphemeralMessage(b.String())

@@ -30,6 +30,8 @@ var (
 // an expiry, so that whichever copy of the service receives the click can act
 // on it without any store, and nobody can forge or alter one.
 type Pending struct {
+	// Target is the target's name; empty for the unnamed single target.
+	Target         string   `json:"g,omitempty"`
 	DistributionID string   `json:"d"`
 	Paths          []string `json:"p"`
 	Requested      int      `json:"n,omitempty"`

@@ -1,0 +1,346 @@
+// Package access decides who may purge what. It knows the targets (each a
+// CloudFront distribution or distribution tenant, the hosts that pick it,
+// and its rules) and checks every request against the rules of its target
+// before anything reaches CloudFront: the channel, the person (by user or
+// Slack user group) and the paths. A refusal says which rule refused and
+// what would be allowed instead.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+)
+
+// Target is one thing to purge and the rules for purging it.
+type Target struct {
+	// Name is what a command calls the target ("www"); empty for the
+	// tutorial's single target, configured from the environment.
+	Name string
+	// DistributionID is the CloudFront distribution, or a distribution
+	// tenant (dt_…, see purge.IsTenantID).
+	DistributionID string
+	// Domains are the lower-case hosts whose pasted URLs pick this target.
+	// With none, a pasted URL of any host not claimed by another target may
+	// purge it.
+	Domains []string
+	// Channels may purge the target, by ID or name.
+	Channels slack.Channels
+	// Users and UserGroups, when either is set, are who may purge the
+	// target: a person passes if named in Users or a member of one of
+	// UserGroups. With neither, anyone in an allowed channel may.
+	Users      []string
+	UserGroups []string
+	// Paths, when set, are the only paths the target may purge: each
+	// requested path must be one of them or under one that ends in "*".
+	Paths []string
+	// Confirm says which purges of this target wait for an approval click.
+	Confirm purge.ConfirmPolicy
+	// RoleARN is an IAM role (in another account) to assume for this
+	// target; empty for the process's own credentials.
+	RoleARN string
+}
+
+// Label is how messages name the target: `www`, or the distribution ID of
+// the unnamed single target.
+func (t *Target) Label() string {
+	if t.Name != "" {
+		return "`" + t.Name + "`"
+	}
+	return "`" + slack.Escape(t.DistributionID) + "`"
+}
+
+// Targets is the set of targets, with the default one a command that names
+// none purges. It is read-only once built, so safe for concurrent use.
+type Targets struct {
+	list   []*Target
+	def    *Target
+	byName map[string]*Target
+	byHost map[string]*Target
+}
+
+// NewTargets indexes targets. defaultName may be empty only when there is one
+// target. The configuration file checks the rest (names, hosts, IDs) with
+// line numbers; NewTargets refuses only what would make lookups ambiguous.
+func NewTargets(targets []Target, defaultName string) (*Targets, error) {
+	ts := &Targets{byName: map[string]*Target{}, byHost: map[string]*Target{}}
+	for i := range targets {
+		t := &targets[i]
+		if _, dup := ts.byName[t.Name]; dup {
+			return nil, fmt.Errorf("two targets are named %q", t.Name)
+		}
+		if purge.IsKeyword(t.Name) {
+			return nil, fmt.Errorf("target %q is named after a command word", t.Name)
+		}
+		ts.byName[t.Name] = t
+		for _, d := range t.Domains {
+			if other, dup := ts.byHost[d]; dup {
+				return nil, fmt.Errorf("host %q belongs to targets %q and %q", d, other.Name, t.Name)
+			}
+			ts.byHost[d] = t
+		}
+		ts.list = append(ts.list, t)
+	}
+	switch {
+	case len(ts.list) == 0:
+		return nil, fmt.Errorf("no targets")
+	case defaultName == "" && len(ts.list) == 1:
+		ts.def = ts.list[0]
+	default:
+		ts.def = ts.byName[defaultName]
+		if ts.def == nil || defaultName == "" {
+			return nil, fmt.Errorf("default target %q is not one of the targets", defaultName)
+		}
+	}
+	return ts, nil
+}
+
+// All returns the targets in the order they were configured.
+func (ts *Targets) All() []*Target { return ts.list }
+
+// Default returns the target a command that names none purges.
+func (ts *Targets) Default() *Target { return ts.def }
+
+// Named returns the target called name, or nil.
+func (ts *Targets) Named(name string) *Target {
+	if name == "" {
+		return nil
+	}
+	return ts.byName[name]
+}
+
+// GroupMembers answers whether a Slack user belongs to at least one of some
+// user groups. internal/slack implements it over Slack's Web API.
+type GroupMembers interface {
+	InAnyGroup(ctx context.Context, userID string, groupIDs []string) (bool, error)
+}
+
+// Who is the person asking and where.
+type Who struct {
+	UserID, ChannelID, ChannelName string
+}
+
+// Policy checks requests against the targets' rules.
+type Policy struct {
+	Targets *Targets
+	// Groups answers user-group rules; nil refuses everyone on a target
+	// with UserGroups (the configuration requires a bot token for them).
+	Groups GroupMembers
+}
+
+// The rules a refusal can name.
+const (
+	RuleTarget   = "target"
+	RuleDomains  = "domains"
+	RuleChannels = "channels"
+	RulePeople   = "users/usergroups"
+	RulePaths    = "paths"
+)
+
+// Refusal is the operator's detail of a request a rule refused: the rule's
+// name. It travels as the Err of a *purge.Error with Code PermissionDenied,
+// whose Message, for the chat user, says why and what would be allowed.
+type Refusal struct{ Rule string }
+
+func (r *Refusal) Error() string { return "refused by rule " + r.Rule }
+
+func refusal(rule, format string, args ...any) *purge.Error {
+	return &purge.Error{Code: purge.PermissionDenied, Message: fmt.Sprintf(format, args...), Err: &Refusal{Rule: rule}}
+}
+
+// RefusedRule returns the rule that refused a request, or "" when err is
+// not a refusal.
+func RefusedRule(err error) string {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return r.Rule
+	}
+	return ""
+}
+
+// Resolve picks the target of a command: the one it names, else the one
+// its pasted URLs' hosts belong to, else the default. It checks the domains
+// rule: a pasted URL must be on a host of its target (or, for a target with
+// no domains, on no other target's host), and one command purges one
+// target.
+func (p *Policy) Resolve(ctx context.Context, who Who, cmd purge.Command) (*Target, error) {
+	ts := p.Targets
+	t := ts.Default()
+	if cmd.Target != "" {
+		if t = ts.Named(cmd.Target); t == nil {
+			return nil, p.unknownTarget(ctx, who, cmd.Target)
+		}
+	} else if len(cmd.Hosts) > 0 {
+		var found *Target
+		for _, h := range cmd.Hosts {
+			ht := ts.byHost[h]
+			if ht == nil {
+				continue
+			}
+			if found != nil && found != ht {
+				return nil, refusal(RuleDomains, "These URLs are on hosts of different targets (%s and %s): purge one target per command. Nothing was purged.", found.Label(), ht.Label())
+			}
+			found = ht
+		}
+		if found != nil {
+			t = found
+		}
+	}
+	for _, h := range cmd.Hosts {
+		switch owner := ts.byHost[h]; {
+		case owner == t:
+		case owner != nil:
+			return nil, refusal(RuleDomains, "`%s` belongs to target %s, not %s (rule: domains). Nothing was purged.", slack.Escape(h), owner.Label(), t.Label())
+		case len(t.Domains) > 0:
+			return nil, refusal(RuleDomains, "`%s` is not a host of %s (rule: domains): its URLs must be on %s. Nothing was purged.", slack.Escape(h), t.Label(), codeList(t.Domains))
+		}
+	}
+	return t, nil
+}
+
+func (p *Policy) unknownTarget(ctx context.Context, who Who, name string) error {
+	msg := fmt.Sprintf("There is no target named `%s` (rule: target).", slack.Escape(name))
+	if here := p.Here(ctx, who); len(here) > 0 {
+		msg += " You may purge here: " + labels(here) + "."
+	}
+	if p.Targets.Default().Name == "" {
+		msg = fmt.Sprintf("`%s` is not a path: paths start with / (did you mean `/%s`?).", slack.Escape(name), slack.Escape(name))
+		return &purge.Error{Code: purge.Invalid, Message: msg}
+	}
+	return refusal(RuleTarget, "%s Paths start with /. Nothing was purged.", msg)
+}
+
+// CheckChannel checks the channels rule alone: what reading a target's
+// invalidations (status, list) needs.
+func (p *Policy) CheckChannel(ctx context.Context, t *Target, who Who) error {
+	if t.Channels.Allows(who.ChannelID, who.ChannelName) {
+		return nil
+	}
+	where := "this channel"
+	if who.ChannelName != "" && who.ChannelName != "directmessage" && who.ChannelName != "privategroup" {
+		where = "#" + slack.Escape(who.ChannelName)
+	}
+	names := make([]string, len(t.Channels))
+	for i, c := range t.Channels {
+		names[i] = slack.ChannelRef(c)
+	}
+	msg := fmt.Sprintf("%s may not be purged from %s (rule: channels); it may be from %s.", t.Label(), where, strings.Join(names, ", "))
+	if here := p.Here(ctx, who); len(here) > 0 {
+		msg += " Here you may purge: " + labels(here) + "."
+	}
+	return refusal(RuleChannels, "%s Nothing was purged.", msg)
+}
+
+// CheckPerson checks the users/usergroups rule: whether who may purge t
+// (or approve a purge of it).
+func (p *Policy) CheckPerson(ctx context.Context, t *Target, who Who) error {
+	if len(t.Users) == 0 && len(t.UserGroups) == 0 || slices.Contains(t.Users, who.UserID) {
+		return nil
+	}
+	if len(t.UserGroups) > 0 {
+		if p.Groups == nil {
+			return &purge.Error{Code: purge.Internal, Message: "this target is limited to Slack user groups, and cdnpurge has no bot token to check them", Err: fmt.Errorf("target %q: usergroups without a GroupMembers", t.Name)}
+		}
+		in, err := p.Groups.InAnyGroup(ctx, who.UserID, t.UserGroups)
+		if err != nil {
+			return err
+		}
+		if in {
+			return nil
+		}
+	}
+	var who2 []string
+	for _, u := range t.Users {
+		who2 = append(who2, "<@"+slack.Escape(u)+">")
+	}
+	for _, g := range t.UserGroups {
+		who2 = append(who2, "members of <!subteam^"+slack.Escape(g)+">")
+	}
+	return refusal(RulePeople, "Only %s may purge %s (rule: users/usergroups). Nothing was purged.", orList(who2), t.Label())
+}
+
+// CheckPaths checks the paths rule: with Paths set, every requested path
+// must be one of them or lie under one ending in "*". A cache tag can reach
+// any path, so a target limited to paths refuses tags.
+func (p *Policy) CheckPaths(t *Target, paths []string) error {
+	if len(t.Paths) == 0 {
+		return nil
+	}
+	for _, path := range paths {
+		if purge.IsTag(path) {
+			return refusal(RulePaths, "`%s` is a cache tag, and %s may purge only paths under %s (rule: paths): a tag can reach any path. Nothing was purged.", slack.Escape(path), t.Label(), codeList(t.Paths))
+		}
+		if hasDotSegment(path) {
+			return refusal(RulePaths, "`%s` has a . or .. segment, and %s may purge only paths under %s (rule: paths). Nothing was purged.", slack.Escape(path), t.Label(), codeList(t.Paths))
+		}
+		if !slices.ContainsFunc(t.Paths, func(allowed string) bool { return purge.Covers(allowed, path) }) {
+			return refusal(RulePaths, "`%s` is outside what %s may purge (rule: paths): %s. Nothing was purged.", slack.Escape(path), t.Label(), codeList(t.Paths))
+		}
+	}
+	return nil
+}
+
+// hasDotSegment reports whether a path has a "." or ".." segment, which could
+// step out of an allowed prefix ("/blog/../admin/*").
+func hasDotSegment(path string) bool {
+	path, _, _ = strings.Cut(path, "?")
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckPurge checks every rule of t for a purge of paths by who.
+func (p *Policy) CheckPurge(ctx context.Context, t *Target, who Who, paths []string) error {
+	if err := p.CheckChannel(ctx, t, who); err != nil {
+		return err
+	}
+	if err := p.CheckPerson(ctx, t, who); err != nil {
+		return err
+	}
+	return p.CheckPaths(t, paths)
+}
+
+// Here returns the targets who may purge from where they are: those whose
+// channels and people rules both allow. A user-group lookup that fails
+// leaves its target out.
+func (p *Policy) Here(ctx context.Context, who Who) []*Target {
+	var out []*Target
+	for _, t := range p.Targets.All() {
+		if t.Channels.Allows(who.ChannelID, who.ChannelName) && p.CheckPerson(ctx, t, who) == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func labels(ts []*Target) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.Label()
+	}
+	return strings.Join(s, ", ")
+}
+
+func codeList(items []string) string {
+	s := make([]string, len(items))
+	for i, it := range items {
+		s[i] = "`" + slack.Escape(it) + "`"
+	}
+	return strings.Join(s, ", ")
+}
+
+// orList joins "a", "a or b", "a, b or c".
+func orList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}

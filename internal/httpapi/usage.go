@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/access"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+)
+
+// usage answers `/cdn-purge usage`: this month's billed paths of each
+// target that may be purged from this channel, one row per distribution
+// (targets that share one share its row), grouped by the AWS account that
+// pays. CloudFront is the record: every invalidation of the month counts,
+// whoever made it. The rows are counted at once, within the reply budget;
+// what the budget did not reach is shown as "at least".
+func (h *Handler) usage(ctx context.Context, who access.Who, rec *record) *slackapi.WebhookMessage {
+	now := h.opts.Now()
+	since := purge.MonthStart(now)
+	var accounts []slack.UsageAccount
+	accountIndex := map[string]int{}
+	type rowAt struct{ account, row int }
+	rowIndex := map[string]rowAt{}
+	for _, t := range h.opts.Targets.All() {
+		if !t.Channels.Allows(who.ChannelID, who.ChannelName) {
+			continue
+		}
+		if at, ok := rowIndex[t.DistributionID]; ok {
+			r := &accounts[at.account].Rows[at.row]
+			r.Targets = append(r.Targets, t.Name)
+			continue
+		}
+		acct := accountOf(t.RoleARN)
+		ai, ok := accountIndex[acct]
+		if !ok {
+			ai = len(accounts)
+			accountIndex[acct] = ai
+			accounts = append(accounts, slack.UsageAccount{Account: acct})
+		}
+		rowIndex[t.DistributionID] = rowAt{ai, len(accounts[ai].Rows)}
+		accounts[ai].Rows = append(accounts[ai].Rows, slack.UsageRow{Targets: []string{t.Name}, DistributionID: t.DistributionID})
+	}
+	var wg sync.WaitGroup
+	for ai := range accounts {
+		for ri := range accounts[ai].Rows {
+			r := &accounts[ai].Rows[ri]
+			wg.Go(func() {
+				r.Usage, r.Err = purge.Usage(ctx, h.opts.Invalidator, r.DistributionID, since)
+			})
+		}
+	}
+	wg.Wait()
+	for _, a := range accounts {
+		for _, r := range a.Rows {
+			if r.Err != nil {
+				rec.err = r.Err
+				h.log.WarnContext(ctx, "usage not counted", "distribution", r.DistributionID, "error", r.Err)
+			}
+		}
+	}
+	return slack.UsageMessage(since.Format("January 2006"), accounts)
+}
+
+// accountOf returns the AWS account ID of an IAM role ARN
+// (arn:aws:iam::123456789012:role/name), or "" for none: the targets that
+// use the service's own credentials.
+func accountOf(roleARN string) string {
+	parts := strings.SplitN(roleARN, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}

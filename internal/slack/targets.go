@@ -1,0 +1,188 @@
+package slack
+
+import (
+	"fmt"
+	"strings"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+)
+
+// TargetSummary is what the help, targets and usage messages show of one
+// target.
+type TargetSummary struct {
+	// Name is empty for the unnamed single target.
+	Name           string
+	DistributionID string
+	Default        bool
+	Domains        []string
+	// Channels are where it may be purged from.
+	Channels []string
+	// Paths are the only paths it may purge; none means any.
+	Paths []string
+	// Confirm says when a purge waits for approval; "" or "never" for never.
+	Confirm purge.ConfirmMode
+}
+
+func (t TargetSummary) ref() string { return TargetRef(t.Name, t.DistributionID) }
+
+// line renders a target for a list: name, what it is, and its limits.
+func (t TargetSummary) line() string {
+	parts := []string{t.ref()}
+	if t.Name != "" {
+		kind := "distribution"
+		if purge.IsTenantID(t.DistributionID) {
+			kind = "tenant"
+		}
+		parts[0] += " (" + kind + " `" + Escape(t.DistributionID) + "`"
+		if t.Default {
+			parts[0] += ", the default"
+		}
+		parts[0] += ")"
+	}
+	if len(t.Channels) > 0 {
+		parts = append(parts, "from "+channelList(t.Channels))
+	}
+	if len(t.Domains) > 0 {
+		parts = append(parts, "URLs on "+Escape(strings.Join(t.Domains, ", ")))
+	}
+	if len(t.Paths) > 0 {
+		parts = append(parts, "only "+codeJoin(t.Paths))
+	}
+	switch t.Confirm {
+	case purge.ConfirmAlways:
+		parts = append(parts, "every purge needs an approval")
+	case purge.ConfirmFullPurge:
+		parts = append(parts, "`/*` needs an approval")
+	}
+	return "• " + strings.Join(parts, " · ")
+}
+
+func channelList(channels []string) string {
+	names := make([]string, len(channels))
+	for i, c := range channels {
+		names[i] = ChannelRef(c)
+	}
+	return strings.Join(names, ", ")
+}
+
+func codeJoin(items []string) string {
+	s := make([]string, len(items))
+	for i, it := range items {
+		s[i] = "`" + Escape(it) + "`"
+	}
+	return strings.Join(s, ", ")
+}
+
+// HelpMessage explains the command, ephemerally, with the targets the
+// person may purge from here (here), how to name targets when they have
+// names, and the channels any target may be purged from (everywhere).
+func HelpMessage(command string, here []TargetSummary, named bool, everywhere []string) *slackapi.WebhookMessage {
+	if command == "" {
+		command = "/cdn-purge"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%[1]s* purges the CloudFront cache.\n"+
+		"• `%[1]s` purges everything (`/*`)\n"+
+		"• `%[1]s /blog/* /index.html` purges these paths\n"+
+		"• `%[1]s https://www.example.com/post?id=1` purges a pasted URL\n"+
+		"• `%[1]s #product:tv` purges a cache tag (distributions with cache tags turned on)\n", command)
+	if named {
+		fmt.Fprintf(&b, "• `%[1]s www /blog/*` purges on the target `www`; a pasted URL picks its target by host\n"+
+			"• `%[1]s targets` shows what you may purge here\n", command)
+	}
+	fmt.Fprintf(&b, "• `%[1]s status [ID]` shows the latest invalidation, or one by ID\n"+
+		"• `%[1]s list` shows recent invalidations\n"+
+		"• `%[1]s usage` shows this month's billed paths and their estimated cost\n"+
+		"• `%[1]s help` shows this\n"+
+		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n", command)
+	b.WriteString(targetsHere(here))
+	if len(here) == 0 && len(everywhere) > 0 {
+		b.WriteString(" Purges are allowed in " + channelList(everywhere) + ".")
+	}
+	return EphemeralMessage(b.String())
+}
+
+// TargetsMessage answers `/cdn-purge targets`: what the person may purge
+// from here, and how many other targets there are.
+func TargetsMessage(here []TargetSummary, others int) *slackapi.WebhookMessage {
+	text := targetsHere(here)
+	if others > 0 {
+		text += fmt.Sprintf("\n%d other target(s) may be purged from other channels or by other people.", others)
+	}
+	return EphemeralMessage(text)
+}
+
+func targetsHere(here []TargetSummary) string {
+	if len(here) == 0 {
+		return "You may purge nothing from here."
+	}
+	lines := make([]string, len(here))
+	for i, t := range here {
+		lines[i] = t.line()
+	}
+	return "You may purge from here:\n" + strings.Join(lines, "\n")
+}
+
+// UsageRow is one line of the usage message: the targets of one
+// distribution (or tenant) and its billed paths this month.
+type UsageRow struct {
+	Targets        []string
+	DistributionID string
+	Usage          purge.MonthUsage
+	// Err is why the row could not be counted; its user-safe message is shown.
+	Err error
+}
+
+// UsageAccount is the usage of the targets in one AWS account, which
+// CloudFront bills together: its first 1,000 paths a month are free.
+type UsageAccount struct {
+	// Account names the account: "" for the service's own, else the AWS
+	// account ID of the targets' role.
+	Account string
+	Rows    []UsageRow
+}
+
+// UsageMessage answers `/cdn-purge usage`: this month's billed paths per
+// target and, per AWS account, the estimated cost beyond the free paths.
+func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessage {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Invalidation paths billed in %s* (every invalidation counts, whoever made it; a wildcard or a cache tag is one path):", month)
+	for _, acct := range accounts {
+		if acct.Account != "" {
+			fmt.Fprintf(&b, "\n_AWS account %s_", Escape(acct.Account))
+		}
+		total, complete := 0, true
+		for _, r := range acct.Rows {
+			names := make([]string, len(r.Targets))
+			for i, n := range r.Targets {
+				names[i] = TargetRef(n, r.DistributionID)
+			}
+			label := strings.Join(names, ", ")
+			if r.Targets[0] != "" {
+				label += " (`" + Escape(r.DistributionID) + "`)"
+			}
+			if r.Err != nil {
+				complete = false
+				fmt.Fprintf(&b, "\n• %s: not counted: %s", label, purge.ErrorMessage(r.Err))
+				continue
+			}
+			atLeast := ""
+			if !r.Usage.Complete {
+				atLeast, complete = "at least ", false
+			}
+			total += r.Usage.Paths
+			fmt.Fprintf(&b, "\n• %s: %s%s in %d invalidation(s)", label, atLeast, pathCount(r.Usage.Paths), r.Usage.Invalidations)
+		}
+		billable, dollars := purge.EstimatedCost(total)
+		atLeast := ""
+		if !complete {
+			atLeast = "at least "
+		}
+		fmt.Fprintf(&b, "\nTotal: %s%s; %s%d beyond the %d free, about $%.2f at $%.3f a path.",
+			atLeast, pathCount(total), atLeast, billable, purge.FreePathsPerMonth, dollars, purge.PricePerPath)
+	}
+	b.WriteString("\nThe free paths and the price are per AWS account; other distributions in the same account share them.")
+	return EphemeralMessage(b.String())
+}
