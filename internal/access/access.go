@@ -106,6 +106,29 @@ func (ts *Targets) All() []*Target { return ts.list }
 // Default returns the target a command that names none purges.
 func (ts *Targets) Default() *Target { return ts.def }
 
+// defaultFor returns the target a command from who's channel purges when it
+// names none: the default, unless its channels rule refuses that channel and
+// exactly one other target allows it; then that one, so that in a team's own
+// channel `/cdn-purge /guide/*` purges the team's site.
+func (ts *Targets) defaultFor(who Who) *Target {
+	if ts.def.Channels.Allows(who.ChannelID, who.ChannelName) {
+		return ts.def
+	}
+	var only *Target
+	for _, t := range ts.list {
+		if t.Channels.Allows(who.ChannelID, who.ChannelName) {
+			if only != nil {
+				return ts.def
+			}
+			only = t
+		}
+	}
+	if only == nil {
+		return ts.def
+	}
+	return only
+}
+
 // Named returns the target called name, or nil.
 func (ts *Targets) Named(name string) *Target {
 	if name == "" {
@@ -164,13 +187,14 @@ func RefusedRule(err error) string {
 }
 
 // Resolve picks the target of a command: the one it names, else the one
-// its pasted URLs' hosts belong to, else the default. It checks the domains
+// its pasted URLs' hosts belong to, else the default (or, in a channel the
+// default may not be purged from, the one target that may). It checks the domains
 // rule: a pasted URL must be on a host of its target (or, for a target with
 // no domains, on no other target's host), and one command purges one
 // target.
 func (p *Policy) Resolve(ctx context.Context, who Who, cmd purge.Command) (*Target, error) {
 	ts := p.Targets
-	t := ts.Default()
+	t := ts.defaultFor(who)
 	if cmd.Target != "" {
 		if t = ts.Named(cmd.Target); t == nil {
 			return nil, p.unknownTarget(ctx, who, cmd.Target)

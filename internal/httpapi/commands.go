@@ -111,7 +111,7 @@ func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string
 // that a slow answer leaves the CreateInvalidation call most of the reply
 // budget. When it runs out, the purge goes ahead and CloudFront's own limit
 // decides.
-const inFlightBudget = 700 * time.Millisecond
+const inFlightBudget = 300 * time.Millisecond
 
 // purge creates the invalidation on t, starts its audit post and its
 // follow-up, and returns what the started message shows. Before it submits,

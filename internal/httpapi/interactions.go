@@ -33,7 +33,7 @@ func (h *Handler) askApproval(form slack.Form, t *access.Target, cmd purge.Comma
 		rec.err = err
 		return slack.ErrorMessage(err)
 	}
-	return slack.ConfirmMessage(p, sealed, why, t.Confirm.ApproverMustDiffer)
+	return slack.ConfirmMessage(p, sealed, why, t.Confirm.ApproverMustDiffer, len(t.Users)+len(t.UserGroups) > 0)
 }
 
 // interactions serves Block Kit button clicks: Approve and Cancel on an

@@ -181,8 +181,11 @@ func AuditMessage(p Purge) *slackapi.WebhookMessage {
 // user-safe message of err (see purge.ErrorMessage), never its detail.
 func ErrorMessage(err error) *slackapi.WebhookMessage {
 	icon := ":x:"
-	if purge.Temporary(err) {
+	switch {
+	case purge.Temporary(err):
 		icon = ":warning:"
+	case purge.ErrorCode(err) == purge.PermissionDenied:
+		icon = ":no_entry:"
 	}
 	msg := purge.ErrorMessage(err)
 	if purge.ErrorCode(err) == purge.Invalid {
@@ -337,12 +340,18 @@ const (
 // ConfirmMessage asks the channel to approve a purge: in_channel, so that
 // someone else can click, with Approve and Cancel buttons carrying the sealed
 // request.
-func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer bool) *slackapi.WebhookMessage {
+// With approversLimited, only the people the target's rules allow may
+// approve, and the message says so.
+func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer, approversLimited bool) *slackapi.WebhookMessage {
 	who := "<@" + Escape(p.UserID) + ">"
 	head := fmt.Sprintf(":raised_hand: %s wants to purge %s on %s: %s.", who, pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID), Escape(why))
-	note := "Anyone in this channel may approve."
+	anyone := "Anyone in this channel"
+	if approversLimited {
+		anyone = "Anyone who may purge " + TargetRef(p.Target, p.DistributionID)
+	}
+	note := anyone + " may approve."
 	if approverMustDiffer {
-		note = "Someone other than " + who + " must approve."
+		note = anyone + " other than " + who + " may approve."
 	}
 	note += fmt.Sprintf(" The request expires %s.", time.Unix(p.Expires, 0).UTC().Format("15:04 MST"))
 	approve := slackapi.NewButtonBlockElement(ActionApprove, sealed, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Approve", false, false))

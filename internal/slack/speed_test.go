@@ -125,7 +125,7 @@ func TestMarshalMessage(t *testing.T) {
 		"error":      ErrorMessage(purge.Errorf(purge.Invalid, "bad <path> & more")),
 		"refused":    RefusedChannelMessage([]string{"deploys", "C0DEPLOY01"}),
 		"help":       HelpMessage("/cdn-purge", []TargetSummary{{DistributionID: "EDFDVBD6EXAMPLE", Channels: []string{"deploys"}}}, false, []string{"deploys"}),
-		"confirm":    ConfirmMessage(pending, "sealed-value", "a purge of everything", true),
+		"confirm":    ConfirmMessage(pending, "sealed-value", "a purge of everything", true, false),
 		"closed":     ClosedMessage(pending, "Cancelled."),
 		"status":     StatusMessage("", inv, now),
 		"list":       ListMessage("", "EDFDVBD6EXAMPLE", []purge.Summary{{ID: "I1", Status: purge.StatusCompleted, CreateTime: now}}, now),
