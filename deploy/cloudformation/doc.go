@@ -5,6 +5,15 @@
 // check the security-relevant properties (least-privilege IAM, NoEcho
 // secrets, the public URL's two permissions) and run cfn-lint on it.
 //
+// Optional parameters add targets: a targets file (TargetsConfig inline, or
+// TargetsConfigFile in the zip), the distributions, distribution tenants and
+// cross-account roles it names (AdditionalDistributionIds,
+// DistributionTenantIds, AssumeRoleArns), each granted on exactly its ARNs,
+// and SlackBotToken for user-group restrictions. Left empty, the stack is
+// the tutorial's, with the same permissions. The tests evaluate the
+// template for sample parameter values (resolve_test.go) and check what each
+// deployment grants and sets.
+//
 // Deploy it with the AWS CLI from the module root:
 //
 //	go run ./deploy/build

@@ -3,9 +3,13 @@ package cloudformation
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -187,6 +191,13 @@ func TestParameters(t *testing.T) {
 		{"SlackUrl", true}, // a webhook URL lets anyone holding it post
 		{"CodeS3Bucket", false},
 		{"CodeS3Key", false},
+		// The targets beyond the tutorial's: configuration, not secrets.
+		{"TargetsConfig", false},
+		{"TargetsConfigFile", false},
+		{"AdditionalDistributionIds", false},
+		{"DistributionTenantIds", false},
+		{"AssumeRoleArns", false},
+		{"SlackBotToken", true}, // acts as the Slack app
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,6 +233,35 @@ func TestParameterPatterns(t *testing.T) {
 		{"SlackUrl", "http://hooks.slack.com/services/T000/B000/XXXX", false},
 		{"SlackUrl", "https://hooks.slack.com.evil.example/services/x", false},
 		{"SlackUrl", "https://example.com/hooks.slack.com/", false},
+		// For a list, the pattern is checked entry by entry, and "" is the
+		// one entry of the empty default (TestDeploymentRefused shows that an
+		// empty entry in a non-empty list is refused by a rule).
+		{"AdditionalDistributionIds", "", true},
+		{"AdditionalDistributionIds", "E3ABCDEXAMPLE", true},
+		{"AdditionalDistributionIds", "e3abcdexample", false},
+		{"AdditionalDistributionIds", "E3ABCDEXAMPLE/*", false},
+		{"AdditionalDistributionIds", "*", false},
+		{"DistributionTenantIds", "", true},
+		{"DistributionTenantIds", "dt_2wjDZi3hD1ivOXf6rpZJO1AB", true},
+		{"DistributionTenantIds", "dt_", false},
+		{"DistributionTenantIds", "2wjDZi3hD1ivOXf6rpZJO1AB", false},
+		{"DistributionTenantIds", "E3ABCDEXAMPLE", false},
+		{"DistributionTenantIds", "dt_*", false},
+		{"DistributionTenantIds", "dt_" + strings.Repeat("a", 65), false},
+		{"AssumeRoleArns", "", true},
+		{"AssumeRoleArns", "arn:aws:iam::210987654321:role/cdnpurge-target", true},
+		{"AssumeRoleArns", "arn:aws:iam::210987654321:role/teams/web/cdnpurge", true},
+		{"AssumeRoleArns", "arn:aws-cn:iam::210987654321:role/cdnpurge-target", true},
+		{"AssumeRoleArns", "arn:aws:iam::210987654321:role/*", false},
+		{"AssumeRoleArns", "arn:aws:iam::*:role/cdnpurge-target", false},
+		{"AssumeRoleArns", "arn:aws:iam::210987654321:user/cdnpurge", false},
+		{"AssumeRoleArns", "arn:aws:sts::210987654321:assumed-role/cdnpurge/s", false},
+		{"AssumeRoleArns", "cdnpurge-target", false},
+		{"SlackBotToken", "", true}, // no user-group restrictions
+		{"SlackBotToken", "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx", true},
+		{"SlackBotToken", "xoxp-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx", false},
+		{"SlackBotToken", "xoxb-", false},
+		{"SlackBotToken", " xoxb-1234", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.param+"/"+tt.value, func(t *testing.T) {
@@ -237,7 +277,7 @@ func TestParameterPatterns(t *testing.T) {
 			if got := re.MatchString(tt.value); got != tt.want {
 				t.Errorf("AllowedPattern %q matches %q = %v, want %v", pattern, tt.value, got, tt.want)
 			}
-			if tt.param == "DistributionId" {
+			if (tt.param == "DistributionId" || tt.param == "AdditionalDistributionIds") && tt.value != "" {
 				// The stack must accept exactly what the function accepts at start.
 				if cfg := config.IsDistributionID(tt.value); cfg != tt.want {
 					t.Errorf("config.IsDistributionID(%q) = %v, but the template says %v", tt.value, cfg, tt.want)
@@ -266,14 +306,7 @@ func TestFunction(t *testing.T) {
 		{[]string{"Role"}, getAtt("FunctionRole", "Arn")},
 		{[]string{"LoggingConfig", "LogFormat"}, "JSON"},
 		{[]string{"LoggingConfig", "LogGroup"}, ref(logGroupID)},
-		// Exactly the four variables from the four parameters: in particular
-		// no CDNPURGE_DEV_ALLOW_LOOPBACK or CDNPURGE_CLOUDFRONT_ENDPOINT.
-		{[]string{"Environment", "Variables"}, map[string]any{
-			config.EnvDistributionID: ref("DistributionId"),
-			config.EnvSigningSecret:  ref("SigningKey"),
-			config.EnvChannels:       ref("SlackChannel"),
-			config.EnvWebhookURL:     ref("SlackUrl"),
-		}},
+		// The environment depends on the parameters: see TestDeployments.
 		{[]string{"Code", "S3Bucket"}, ref("CodeS3Bucket")},
 		{[]string{"Code", "S3Key"}, ref("CodeS3Key")},
 	}
@@ -336,97 +369,322 @@ func iamStatements(t *testing.T, tmpl map[string]any) []statement {
 	return out
 }
 
-func TestRoleLeastPrivilege(t *testing.T) {
+// tutorialParams are the parameters of a stack deployed the tutorial's way:
+// its four, plus where the code is.
+func tutorialParams() map[string]string {
+	return map[string]string{
+		"DistributionId": "E2QWRUHEXAMPLE",
+		"SigningKey":     "8f742231b10e8888abcd99yyyzzz85a5",
+		"SlackChannel":   "C0DEPLOY01",
+		"SlackUrl":       "https://hooks.slack.com/services/T000/B000/XXXX",
+		"CodeS3Bucket":   "artifacts-example",
+	}
+}
+
+// with returns the tutorial's parameters plus the given name, value pairs.
+func with(kv ...string) map[string]string {
+	p := tutorialParams()
+	for i := 0; i+1 < len(kv); i += 2 {
+		p[kv[i]] = kv[i+1]
+	}
+	return p
+}
+
+// The environment of a stack with only the tutorial's parameters: exactly
+// its four variables (in particular no CDNPURGE_DEV_ALLOW_LOOPBACK or
+// CDNPURGE_CLOUDFRONT_ENDPOINT).
+func tutorialEnv(kv ...string) map[string]any {
+	p := tutorialParams()
+	env := map[string]any{
+		config.EnvDistributionID: p["DistributionId"],
+		config.EnvSigningSecret:  p["SigningKey"],
+		config.EnvChannels:       p["SlackChannel"],
+		config.EnvWebhookURL:     p["SlackUrl"],
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		env[kv[i]] = kv[i+1]
+	}
+	return env
+}
+
+// grants maps each IAM action a deployment allows to the resources it is
+// allowed on, sorted. A resource known only once deployed is written as
+// its !GetAtt.
+type grants map[string][]string
+
+var (
+	invalidationActions = []string{"cloudfront:CreateInvalidation", "cloudfront:GetInvalidation", "cloudfront:ListInvalidations"}
+	// Service Authorization Reference, Amazon CloudFront: the tenant
+	// operations have their own actions, on the distribution-tenant type.
+	tenantInvalidationActions = []string{
+		"cloudfront:CreateInvalidationForDistributionTenant",
+		"cloudfront:GetInvalidationForDistributionTenant",
+		"cloudfront:ListInvalidationsForDistributionTenant",
+	}
+)
+
+// grant returns g with actions allowed on resources.
+func (g grants) grant(actions []string, resources ...string) grants {
+	out := grants{}
+	for a, r := range g {
+		out[a] = slices.Clone(r)
+	}
+	for _, a := range actions {
+		out[a] = append(out[a], resources...)
+		slices.Sort(out[a])
+	}
+	return out
+}
+
+// tutorialGrants are the permissions of a stack with only the tutorial's
+// parameters: invalidations on its one distribution, writing its own log
+// group, invoking itself. Nothing else.
+func tutorialGrants(partition string) grants {
+	return grants{
+		"logs:CreateLogStream":  {"!GetAtt " + logGroupID + ".Arn"},
+		"logs:PutLogEvents":     {"!GetAtt " + logGroupID + ".Arn"},
+		"lambda:InvokeFunction": {"!GetAtt " + functionID + ".Arn"},
+	}.grant(invalidationActions, distributionARN(partition, tutorialParams()["DistributionId"]))
+}
+
+func distributionARN(partition, id string) string {
+	return "arn:" + partition + ":cloudfront::" + testAccountID + ":distribution/" + id
+}
+
+func tenantARN(partition, id string) string {
+	return "arn:" + partition + ":cloudfront::" + testAccountID + ":distribution-tenant/" + id
+}
+
+const (
+	roleA = "arn:aws:iam::210987654321:role/cdnpurge-target"
+	roleB = "arn:aws:iam::210987654322:role/teams/web/cdnpurge"
+
+	sampleConfigYAML = "default: www\ntargets:\n  - name: www\n    distribution: E2QWRUHEXAMPLE\n  - name: shop\n    tenant: dt_2wjDZi3hD1ivOXf6rpZJO1AB\n"
+	sampleBotToken   = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
+)
+
+// deployments are stacks as users deploy them: the values, and what the
+// function gets. Each is also linted (TestCFNLint).
+var deployments = []struct {
+	name      string
+	params    map[string]string
+	partition string
+	grants    grants
+	env       map[string]any
+}{
+	{
+		// Deploying with only the tutorial's parameters gives exactly the
+		// permissions and variables the stack gave before it knew targets.
+		name:      "tutorial's parameters only",
+		params:    tutorialParams(),
+		partition: "aws",
+		grants:    tutorialGrants("aws"),
+		env:       tutorialEnv(),
+	},
+	{
+		name: "distributions, tenants and roles",
+		params: with(
+			"TargetsConfig", sampleConfigYAML,
+			"SlackBotToken", sampleBotToken,
+			"AdditionalDistributionIds", "E3ABCDEXAMPLE,E4ABCDEXAMPLE",
+			"DistributionTenantIds", "dt_2wjDZi3hD1ivOXf6rpZJO1AB,dt_other1",
+			"AssumeRoleArns", roleA+","+roleB,
+		),
+		partition: "aws",
+		grants: tutorialGrants("aws").
+			grant(invalidationActions, distributionARN("aws", "E3ABCDEXAMPLE"), distributionARN("aws", "E4ABCDEXAMPLE")).
+			grant(tenantInvalidationActions, tenantARN("aws", "dt_2wjDZi3hD1ivOXf6rpZJO1AB"), tenantARN("aws", "dt_other1")).
+			grant([]string{"sts:AssumeRole"}, roleA, roleB),
+		env: tutorialEnv(config.EnvConfigYAML, sampleConfigYAML, config.EnvBotToken, sampleBotToken),
+	},
+	{
+		// Each list grants on its own: tenants alone add only the tenant
+		// actions.
+		name: "one tenant, configuration file in the zip",
+		params: with(
+			"TargetsConfigFile", "/var/task/cdnpurge.yaml",
+			"DistributionTenantIds", "dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+		),
+		partition: "aws",
+		grants:    tutorialGrants("aws").grant(tenantInvalidationActions, tenantARN("aws", "dt_2wjDZi3hD1ivOXf6rpZJO1AB")),
+		env:       tutorialEnv(config.EnvConfigFile, "/var/task/cdnpurge.yaml"),
+	},
+	{
+		name:      "one role in another account",
+		params:    with("TargetsConfig", sampleConfigYAML, "AssumeRoleArns", roleA),
+		partition: "aws",
+		grants:    tutorialGrants("aws").grant([]string{"sts:AssumeRole"}, roleA),
+		env:       tutorialEnv(config.EnvConfigYAML, sampleConfigYAML),
+	},
+	{
+		// CloudFormation trims each entry of a list.
+		name:      "spaces around entries",
+		params:    with("AdditionalDistributionIds", " E3ABCDEXAMPLE , E4ABCDEXAMPLE "),
+		partition: "aws",
+		grants:    tutorialGrants("aws").grant(invalidationActions, distributionARN("aws", "E3ABCDEXAMPLE"), distributionARN("aws", "E4ABCDEXAMPLE")),
+		env:       tutorialEnv(),
+	},
+	{
+		// The built ARNs carry a literal partition; CloudFront has two.
+		name: "China partition",
+		params: with(
+			"AdditionalDistributionIds", "E3ABCDEXAMPLE,E4ABCDEXAMPLE",
+			"DistributionTenantIds", "dt_2wjDZi3hD1ivOXf6rpZJO1AB",
+		),
+		partition: "aws-cn",
+		grants: tutorialGrants("aws-cn").
+			grant(invalidationActions, distributionARN("aws-cn", "E3ABCDEXAMPLE"), distributionARN("aws-cn", "E4ABCDEXAMPLE")).
+			grant(tenantInvalidationActions, tenantARN("aws-cn", "dt_2wjDZi3hD1ivOXf6rpZJO1AB")),
+		env: tutorialEnv(),
+	},
+}
+
+// TestDeployments deploys the template on paper (see resolve) for each
+// entry of deployments and checks what the function gets: exactly the
+// expected IAM grants, each on exactly the expected ARNs, and exactly the
+// expected environment.
+func TestDeployments(t *testing.T) {
 	tmpl := mustDecode(t)
-	roles := resourcesOfType(tmpl, "AWS::IAM::Role")
-	if len(roles) != 1 {
-		t.Fatalf("IAM roles = %v, want one", roles)
-	}
-	role := at(tmpl, "Resources", roles[0], "Properties")
-	if v := at(role, "ManagedPolicyArns"); v != nil {
-		// AWSLambdaBasicExecutionRole, the usual one, grants logs on "*".
-		t.Errorf("ManagedPolicyArns = %v, want none", v)
-	}
-	if got := at(role, "AssumeRolePolicyDocument", "Statement", "0", "Principal", "Service"); got != "lambda.amazonaws.com" {
-		t.Errorf("role is assumable by %v, want lambda.amazonaws.com", got)
-	}
+	for _, tt := range deployments {
+		t.Run(tt.name, func(t *testing.T) {
+			d := mustResolve(t, tmpl, tt.params, tt.partition)
 
-	distributionARN := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${DistributionId}"}
-	logGroupARN := func(v any) bool {
-		// The group's Arn attribute, or an ARN built from its name.
-		sub, _ := at(v, "Fn::Sub").(string)
-		return reflect.DeepEqual(v, getAtt(logGroupID, "Arn")) || strings.Contains(sub, "${"+logGroupID+"}")
-	}
-	want := []struct {
-		action   string
-		resource func(any) bool
-	}{
-		{"cloudfront:CreateInvalidation", func(v any) bool { return reflect.DeepEqual(v, distributionARN) }},
-		{"cloudfront:GetInvalidation", func(v any) bool { return reflect.DeepEqual(v, distributionARN) }},
-		{"cloudfront:ListInvalidations", func(v any) bool { return reflect.DeepEqual(v, distributionARN) }},
-		{"logs:CreateLogStream", logGroupARN},
-		{"logs:PutLogEvents", logGroupARN},
-		// The follow-up's asynchronous self-invocation: the function's own
-		// (unqualified) ARN, nothing else.
-		{"lambda:InvokeFunction", func(v any) bool { return reflect.DeepEqual(v, getAtt(functionID, "Arn")) }},
-	}
-
-	stmts := iamStatements(t, tmpl)
-	granted := map[string]bool{}
-	for _, s := range stmts {
-		t.Run(s.where, func(t *testing.T) {
-			for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
-				if _, ok := s.body[k]; ok {
-					t.Errorf("uses %s: an allow-list is easier to audit", k)
+			t.Run("role", func(t *testing.T) {
+				roles := resourcesOfType(d, "AWS::IAM::Role")
+				if !slices.Equal(roles, []string{roleID}) {
+					t.Fatalf("IAM roles = %v, want [%s]", roles, roleID)
 				}
-			}
-			if s.body["Effect"] != "Allow" {
-				t.Errorf("Effect = %v, want Allow", s.body["Effect"])
-			}
-			resources := list(s.body["Resource"])
-			if len(resources) == 0 {
-				t.Errorf("has no Resource")
-			}
-			for _, r := range resources {
-				// A literal ARN or one built with Fn::Sub; the log group's
-				// Arn attribute ends in ":*" but names one group.
-				str, ok := r.(string)
-				if !ok {
-					str, _ = at(r, "Fn::Sub").(string)
+				role := at(d, "Resources", roleID, "Properties")
+				if v := at(role, "ManagedPolicyArns"); v != nil {
+					// AWSLambdaBasicExecutionRole, the usual one, grants logs on "*".
+					t.Errorf("ManagedPolicyArns = %v, want none", v)
 				}
-				if strings.Contains(str, "*") {
-					t.Errorf("Resource %q has a wildcard", str)
+				if got := at(role, "AssumeRolePolicyDocument", "Statement", "0", "Principal", "Service"); got != "lambda.amazonaws.com" {
+					t.Errorf("role is assumable by %v, want lambda.amazonaws.com", got)
 				}
-			}
-			for _, a := range list(s.body["Action"]) {
-				action, _ := a.(string)
-				if action == "*" || strings.HasSuffix(action, ":*") || action == "" {
-					t.Errorf("Action %#v is a wildcard or not a string", a)
-					continue
-				}
-				i := slices.IndexFunc(want, func(w struct {
-					action   string
-					resource func(any) bool
-				}) bool {
-					return w.action == action
-				})
-				if i < 0 {
-					t.Errorf("grants %s, which cdnpurge does not need", action)
-					continue
-				}
-				granted[action] = true
-				for _, r := range resources {
-					if !want[i].resource(r) {
-						t.Errorf("%s on %#v, want it on its own resource only", action, r)
+				for _, id := range resourcesOfType(d, "AWS::IAM::Policy") {
+					if got := list(at(d, "Resources", id, "Properties", "Roles")); !reflect.DeepEqual(got, []any{ref(roleID)}) {
+						t.Errorf("policy %s is attached to %#v, want [%s]", id, got, roleID)
 					}
 				}
-			}
+			})
+
+			t.Run("IAM grants", func(t *testing.T) {
+				got := grants{}
+				for _, s := range iamStatements(t, d) {
+					for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
+						if _, ok := s.body[k]; ok {
+							t.Errorf("%s uses %s: an allow-list is easier to audit", s.where, k)
+						}
+					}
+					if s.body["Effect"] != "Allow" {
+						t.Errorf("%s: Effect = %v, want Allow", s.where, s.body["Effect"])
+					}
+					if c := s.body["Condition"]; c != nil {
+						t.Errorf("%s: Condition = %#v, want none", s.where, c)
+					}
+					var resources []string
+					for _, r := range list(s.body["Resource"]) {
+						resources = append(resources, grantTarget(t, s.where, r))
+					}
+					if len(resources) == 0 {
+						t.Errorf("%s has no Resource", s.where)
+					}
+					for _, a := range list(s.body["Action"]) {
+						action, _ := a.(string)
+						if action == "" || strings.Contains(action, "*") {
+							t.Errorf("%s: Action %#v is a wildcard or not a string", s.where, a)
+							continue
+						}
+						got = got.grant([]string{action}, resources...)
+					}
+				}
+				if !reflect.DeepEqual(got, tt.grants) {
+					t.Errorf("grants:\n%s\nwant exactly:\n%s", formatGrants(got), formatGrants(tt.grants))
+				}
+			})
+
+			t.Run("environment", func(t *testing.T) {
+				got := at(d, "Resources", functionID, "Properties", "Environment", "Variables")
+				if !reflect.DeepEqual(got, tt.env) {
+					t.Errorf("environment = %#v, want exactly %#v", got, tt.env)
+				}
+			})
 		})
 	}
-	for _, w := range want {
-		if !granted[w.action] {
-			t.Errorf("%s is not granted", w.action)
+}
+
+// grantTarget renders one Resource of a deployed policy statement, with
+// the IAM policy variables replaced as IAM replaces them for the function's
+// role, and checks that it names one thing: no wildcard, no variable left,
+// no ARN cut short by an empty ID.
+func grantTarget(t *testing.T, where string, r any) string {
+	t.Helper()
+	switch v := r.(type) {
+	case string:
+		arn := iamPolicyVariables.Replace(v)
+		switch {
+		case strings.ContainsAny(arn, "*?"):
+			t.Errorf("%s: Resource %q has a wildcard", where, v)
+		case strings.Contains(arn, "${"):
+			t.Errorf("%s: Resource %q has a policy variable IAM may not resolve to one value", where, v)
+		case !strings.HasPrefix(arn, "arn:"), strings.HasSuffix(arn, "/"), strings.HasSuffix(arn, ":"):
+			t.Errorf("%s: Resource %q is not a whole ARN", where, v)
 		}
+		return arn
+	case map[string]any:
+		// The log group's Arn attribute ends in ":*" but names one group
+		// and its streams; the function's names the function.
+		if ga := list(v["Fn::GetAtt"]); len(v) == 1 && len(ga) == 2 {
+			return fmt.Sprintf("!GetAtt %v.%v", ga[0], ga[1])
+		}
+	}
+	t.Errorf("%s: Resource %#v is not an ARN or a resource's Arn attribute", where, r)
+	return fmt.Sprintf("%#v", r)
+}
+
+func formatGrants(g grants) string {
+	var b strings.Builder
+	for _, a := range slices.Sorted(maps.Keys(g)) {
+		fmt.Fprintf(&b, "  %s on %s\n", a, strings.Join(g[a], ", "))
+	}
+	return b.String()
+}
+
+// TestDeploymentRefused checks that values which would grant more than
+// intended, or name nothing, fail the deployment instead: CloudFormation
+// checks parameter constraints and rules before it creates anything.
+func TestDeploymentRefused(t *testing.T) {
+	tmpl := mustDecode(t)
+	tests := []struct {
+		name    string
+		params  map[string]string
+		without string // a parameter left out
+		wantErr string
+	}{
+		{"empty entry between commas", with("AdditionalDistributionIds", "E3ABCDEXAMPLE,,E4ABCDEXAMPLE"), "", "rule NoEmptyAdditionalDistributionId"},
+		{"comma at the end of tenants", with("DistributionTenantIds", "dt_abc,"), "", "rule NoEmptyDistributionTenantId"},
+		{"comma at the start of roles", with("AssumeRoleArns", ","+roleA), "", "rule NoEmptyAssumeRoleArn"},
+		{"lower-case distribution ID", with("AdditionalDistributionIds", "e3abcdexample"), "", "AllowedPattern"},
+		{"wildcard distribution", with("AdditionalDistributionIds", "*"), "", "AllowedPattern"},
+		{"tenant ID without dt_", with("DistributionTenantIds", "2wjDZi3hD1ivOXf6rpZJO1AB"), "", "AllowedPattern"},
+		{"distribution ID given as a tenant", with("DistributionTenantIds", "E3ABCDEXAMPLE"), "", "AllowedPattern"},
+		{"any role in an account", with("AssumeRoleArns", "arn:aws:iam::210987654321:role/*"), "", "AllowedPattern"},
+		{"a role name in any account", with("AssumeRoleArns", "arn:aws:iam::*:role/cdnpurge-target"), "", "AllowedPattern"},
+		{"a user, not a role", with("AssumeRoleArns", "arn:aws:iam::210987654321:user/cdnpurge"), "", "AllowedPattern"},
+		{"both configuration sources", with("TargetsConfig", sampleConfigYAML, "TargetsConfigFile", "/var/task/cdnpurge.yaml"), "", "rule OneTargetsConfigSource"},
+		{"user token, not a bot token", with("SlackBotToken", "xoxp-1234567890-0987654321-AbCdEf"), "", "AllowedPattern"},
+		{"configuration over Lambda's 4 KB", with("TargetsConfig", strings.Repeat("#", 4097)), "", "MaxLength"},
+		{"tutorial parameter missing", tutorialParams(), "SigningKey", "SigningKey: a value is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			delete(tt.params, tt.without)
+			_, err := resolve(tmpl, tt.params, "aws")
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("deploying: error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }
 
@@ -568,30 +826,84 @@ func TestPublicURLPermissions(t *testing.T) {
 }
 
 // TestCFNLint runs cfn-lint so that CI catches what AWS's own schemas and
-// rules would refuse at deploy time. Warnings fail too: the template has
-// none, and a new one deserves a look.
+// rules would refuse at deploy time: once on the template as written, and
+// once with each deployment's parameter values (cfn-lint's --parameter-files),
+// with which it also checks that the values fit the parameters' types and
+// that required ones are given. (cfn-lint 1.x does not check a value against
+// AllowedPattern nor evaluate Rules; TestDeploymentRefused does.) Warnings
+// fail too: the template has none, and a new one deserves a look.
 func TestCFNLint(t *testing.T) {
 	bin, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		t.Skip("cfn-lint not found on PATH (pip install cfn-lint): the template is not linted")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	// The file, not Template, so cfn-lint reports lines of the real file.
-	cmd := exec.CommandContext(ctx, bin, "--format", "parseable", "--", "template.yaml")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		// cfn-lint's exit code is a bit set: 2 errors, 4 warnings,
-		// 8 informational (not failed on), 1 a crash.
-		if code := exit.ExitCode(); code&(1|2|4) != 0 {
-			t.Errorf("cfn-lint exit %d:\n%s", code, out.String())
+	tmpl := mustDecode(t)
+	runs := []struct {
+		name   string
+		params map[string]string
+	}{{"as written", nil}}
+	for _, d := range deployments {
+		if d.partition == "aws" { // cfn-lint's regions are in the aws partition
+			runs = append(runs, struct {
+				name   string
+				params map[string]string
+			}{d.name, d.params})
 		}
-	default:
-		t.Fatalf("cfn-lint: %v\n%s", err, out.String())
 	}
+	for _, run := range runs {
+		t.Run(run.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"--format", "parseable"}
+			if run.params != nil {
+				args = append(args, "--parameter-files", mustParameterFile(t, tmpl, run.params))
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			// The file, not Template, so cfn-lint reports lines of the real file.
+			cmd := exec.CommandContext(ctx, bin, append(args, "--", "template.yaml")...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			var exit *exec.ExitError
+			switch {
+			case err == nil:
+			case errors.As(err, &exit):
+				// cfn-lint's exit code is a bit set: 2 errors, 4 warnings,
+				// 8 informational (not failed on), 1 a crash.
+				if code := exit.ExitCode(); code&(1|2|4) != 0 {
+					t.Errorf("cfn-lint exit %d:\n%s", code, out.String())
+				}
+			default:
+				t.Fatalf("cfn-lint: %v\n%s", err, out.String())
+			}
+		})
+	}
+}
+
+// mustParameterFile writes values as a CloudFormation parameter file
+// ([{"ParameterKey": ..., "ParameterValue": ...}]), a list parameter's value
+// as a JSON list, and returns its path.
+func mustParameterFile(tb testing.TB, tmpl map[string]any, values map[string]string) string {
+	tb.Helper()
+	var entries []map[string]any
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		var v any = values[name]
+		if at(tmpl, "Parameters", name, "Type") == "CommaDelimitedList" {
+			var l []string
+			for _, e := range strings.Split(values[name], ",") {
+				l = append(l, strings.TrimSpace(e))
+			}
+			v = l
+		}
+		entries = append(entries, map[string]any{"ParameterKey": name, "ParameterValue": v})
+	}
+	data, err := json.Marshal(entries)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "parameters.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
