@@ -29,6 +29,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cdnpurge/cdnpurge/internal/config"
 )
 
 const (
@@ -46,8 +48,9 @@ var zipTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 func main() {
 	arch := flag.String("arch", "arm64", "target architecture: arm64 (Graviton, what the template deploys) or amd64")
 	out := flag.String("o", "function.zip", "path of the zip to write")
+	configFile := flag.String("config", "", "a targets file (YAML) to check and ship in the zip as "+configName+"; deploy with TargetsConfigFile="+configPathInLambda)
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./deploy/build [-arch arm64|amd64] [-o function.zip]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./deploy/build [-arch arm64|amd64] [-o function.zip] [-config cdnpurge.yaml]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -57,12 +60,15 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	a, err := buildZip(ctx, *arch, *out)
+	a, err := buildZip(ctx, *arch, *out, *configFile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		os.Exit(1)
 	}
 	fmt.Print(a)
+	if *configFile != "" {
+		fmt.Printf("  targets %s, checked (deploy with TargetsConfigFile=%s)\n", configName, configPathInLambda)
+	}
 }
 
 // artifact describes a written zip.
@@ -80,10 +86,30 @@ func (a artifact) String() string {
 		hex.EncodeToString(a.SHA256[:]), base64.StdEncoding.EncodeToString(a.SHA256[:]))
 }
 
-// buildZip compiles the binary for linux/arch and writes the zip to out.
-func buildZip(ctx context.Context, arch, out string) (artifact, error) {
+// The targets file in the zip, and where Lambda unpacks it: the function's
+// code lives in /var/task (LAMBDA_TASK_ROOT).
+const (
+	configName         = "cdnpurge.yaml"
+	configPathInLambda = "/var/task/" + configName
+)
+
+// buildZip compiles the binary for linux/arch and writes the zip to out,
+// with the targets file configFile when it is not empty. The file is checked
+// first, as the function will check it at start, so that a mistake stops
+// the build instead of every cold start.
+func buildZip(ctx context.Context, arch, out, configFile string) (artifact, error) {
 	if arch != "arm64" && arch != "amd64" {
 		return artifact{}, fmt.Errorf("-arch %q: want arm64 or amd64 (the architectures Lambda runs)", arch)
+	}
+	var targets []byte
+	if configFile != "" {
+		if _, err := config.LoadFile(configFile); err != nil {
+			return artifact{}, err
+		}
+		var err error
+		if targets, err = os.ReadFile(configFile); err != nil {
+			return artifact{}, err
+		}
 	}
 	root, err := moduleRoot(ctx)
 	if err != nil {
@@ -123,7 +149,7 @@ func buildZip(ctx context.Context, arch, out string) (artifact, error) {
 		return artifact{}, err
 	}
 	var buf bytes.Buffer
-	if err := writeZip(&buf, binary); err != nil {
+	if err := writeZip(&buf, binary, targets); err != nil {
 		return artifact{}, err
 	}
 	if err := writeFileAtomic(out, buf.Bytes()); err != nil {
@@ -132,9 +158,10 @@ func buildZip(ctx context.Context, arch, out string) (artifact, error) {
 	return artifact{Path: out, Size: int64(buf.Len()), SHA256: sha256.Sum256(buf.Bytes())}, nil
 }
 
-// writeZip writes a zip holding one entry, bootstrap, with a fixed time and
-// mode 0755, so that the bytes depend only on the binary.
-func writeZip(w io.Writer, binary []byte) error {
+// writeZip writes a zip holding bootstrap, with a fixed time and mode 0755,
+// and, when targets is not nil, the targets file (mode 0644), so that the
+// bytes depend only on the binary and the file.
+func writeZip(w io.Writer, binary, targets []byte) error {
 	zw := zip.NewWriter(w)
 	// Best compression: the zip is built once and downloaded at every cold
 	// start, and Lambda's limit counts its compressed size.
@@ -151,6 +178,17 @@ func writeZip(w io.Writer, binary []byte) error {
 	}
 	if _, err := f.Write(binary); err != nil {
 		return err
+	}
+	if targets != nil {
+		h := &zip.FileHeader{Name: configName, Method: zip.Deflate, Modified: zipTime}
+		h.SetMode(0o644)
+		f, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(targets); err != nil {
+			return err
+		}
 	}
 	return zw.Close()
 }

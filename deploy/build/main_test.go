@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,8 +43,38 @@ func TestBuildAMD64(t *testing.T) {
 }
 
 func TestBuildRejectsUnknownArch(t *testing.T) {
-	if _, err := buildZip(t.Context(), "386", filepath.Join(t.TempDir(), "function.zip")); err == nil {
+	if _, err := buildZip(t.Context(), "386", filepath.Join(t.TempDir(), "function.zip"), ""); err == nil {
 		t.Fatal("buildZip accepted -arch 386")
+	}
+}
+
+// TestBuildShipsTargetsFile checks -config: a good file lands in the zip as
+// cdnpurge.yaml, byte for byte, and a bad one stops the build before it
+// compiles anything, naming the file and line.
+func TestBuildShipsTargetsFile(t *testing.T) {
+	good := filepath.Join("..", "..", "internal", "config", "testdata", "three-targets.yaml")
+	var buf bytes.Buffer
+	if err := writeZip(&buf, []byte("\x7fELF not really"), mustRead(t, good)); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 2 || zr.File[1].Name != configName || zr.File[1].Mode().Perm() != 0o644 {
+		t.Fatalf("zip entries: %v", zr.File)
+	}
+	rc, _ := zr.File[1].Open()
+	got, _ := io.ReadAll(rc)
+	if !bytes.Equal(got, mustRead(t, good)) {
+		t.Fatal("the targets file in the zip differs from the one given")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("default: www\ntargets:\n  - name: www\n    distribution: nope\n    channels: [x]\n"), 0o644)
+	_, err = buildZip(t.Context(), "arm64", filepath.Join(t.TempDir(), "function.zip"), bad)
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4: targets.0.distribution") {
+		t.Fatalf("bad targets file: %v", err)
 	}
 }
 
@@ -51,7 +82,7 @@ func TestBuildRejectsUnknownArch(t *testing.T) {
 func TestWriteZipDeterministic(t *testing.T) {
 	var a, b bytes.Buffer
 	for _, buf := range []*bytes.Buffer{&a, &b} {
-		if err := writeZip(buf, []byte("\x7fELF not really")); err != nil {
+		if err := writeZip(buf, []byte("\x7fELF not really"), []byte("targets: []\n")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,7 +95,7 @@ func TestWriteZipDeterministic(t *testing.T) {
 func mustBuild(tb testing.TB, arch string) artifact {
 	tb.Helper()
 	out := filepath.Join(tb.TempDir(), "function.zip")
-	a, err := buildZip(tb.Context(), arch, out)
+	a, err := buildZip(tb.Context(), arch, out, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
