@@ -124,6 +124,9 @@ func targetInvalidator(awsCfg aws.Config, cfg config.Config, targets *access.Tar
 			roleCfg := awsCfg.Copy()
 			roleCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, t.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = "cdnpurge"
+				// An hour is every role's default MaximumSessionDuration;
+				// the SDK's own default is 15 minutes.
+				o.Duration = time.Hour
 			}))
 			inv = cloudfrontcdn.New(roleCfg, opts)
 			byRole[t.RoleARN] = inv
