@@ -12,6 +12,7 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
 // defaultDistributionID is the example ID of the AWS documentation, used by
@@ -27,21 +28,25 @@ func (s *stringList) Set(v string) error {
 	return nil
 }
 
-// runEmulate is `cdnpurge emulate`: a local CloudFront API.
+// runEmulate is `cdnpurge emulate`: a local CloudFront API, for
+// distributions and for distribution tenants.
 func runEmulate(ctx context.Context, e env) error {
 	fs := newFlagSet("emulate", e)
 	addr := fs.String("addr", "127.0.0.1:4510", "address to listen on, HOST:PORT")
-	var dists stringList
+	var dists, tenants stringList
 	fs.Var(&dists, "distribution", "a distribution ID that exists (repeatable; default "+defaultDistributionID+")")
+	fs.Var(&tenants, "tenant", "a distribution tenant ID that exists, "+purge.TenantPrefix+"... (repeatable; default none), "+
+		"for the ...ForDistributionTenant operations")
 	completeAfter := fs.Duration("complete-after", 5*time.Second, "how long an invalidation stays InProgress")
 	var rates emulator.FaultRates
 	fs.Float64Var(&rates.Unavailable, "fail-rate", 0, "share of requests answered 503 ServiceUnavailable, 0 to 1 (injected before the operation: nothing is created)")
 	fs.Float64Var(&rates.Throttle, "throttle-rate", 0, "share of requests answered 400 Throttling, \"Rate exceeded\", 0 to 1")
-	fs.Float64Var(&rates.Busy, "busy-rate", 0, "share of CreateInvalidation requests answered TooManyInvalidationsInProgress, 0 to 1")
+	fs.Float64Var(&rates.Busy, "busy-rate", 0, "share of CreateInvalidation (and CreateInvalidationForDistributionTenant) requests answered TooManyInvalidationsInProgress, 0 to 1")
 	fs.DurationVar(&rates.Latency, "latency", 0, "delay added to every request, before it is served")
 	fs.DurationVar(&rates.LatencyJitter, "latency-jitter", 0, "a further random delay, uniform in [0, D)")
 	seed := fs.Uint64("seed", 1, "seed of the random source that picks the faults: the same seed and order of requests give the same faults")
-	faultOps := fs.String("fault-operations", "", "comma-separated operations the faults apply to (CreateInvalidation, GetInvalidation, ListInvalidations); empty for all")
+	faultOps := fs.String("fault-operations", "", "comma-separated operations the faults apply to ("+
+		strings.Join(emulator.Operations(), ", ")+"); empty for all")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -57,12 +62,17 @@ func runEmulate(ctx context.Context, e env) error {
 			return fmt.Errorf("%w: --distribution %q is not a distribution ID (upper-case letters and digits)", errUsage, d)
 		}
 	}
+	for _, t := range tenants {
+		if !isTenantID(t) {
+			return fmt.Errorf("%w: --tenant %q is not a distribution tenant ID (%s and then letters and digits)", errUsage, t, purge.TenantPrefix)
+		}
+	}
 	log := newLogger(e, slog.LevelInfo)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	emu := emulator.New(emulator.Options{Distributions: dists, CompleteAfter: *completeAfter, Logger: log, Faults: faults})
+	emu := emulator.New(emulator.Options{Distributions: dists, Tenants: tenants, CompleteAfter: *completeAfter, Logger: log, Faults: faults})
 	srv := &http.Server{
 		Handler:           emu,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -70,6 +80,12 @@ func runEmulate(ctx context.Context, e env) error {
 	fmt.Fprintf(e.stdout, "CloudFront emulator on http://%s (distributions: %s; invalidations complete after %s)\n"+
 		"Try: aws cloudfront create-invalidation --endpoint-url http://%[1]s --distribution-id %[4]s --paths '/*'\n",
 		ln.Addr(), strings.Join(dists, ", "), *completeAfter, dists[0])
+	if len(tenants) > 0 {
+		fmt.Fprintf(e.stdout, "Distribution tenants: %s\n"+
+			"Try: aws cloudfront create-invalidation-for-distribution-tenant --endpoint-url http://%s --id %s "+
+			"--invalidation-batch 'Paths={Quantity=1,Items=[/*]},CallerReference=try-1'\n",
+			strings.Join(tenants, ", "), ln.Addr(), tenants[0])
+	}
 	if rates != (emulator.FaultRates{}) {
 		ops := *faultOps
 		if ops == "" {
@@ -103,6 +119,22 @@ func runEmulate(ctx context.Context, e env) error {
 		return err
 	}
 	return nil
+}
+
+// isTenantID reports whether id is shaped like a distribution tenant ID:
+// purge.TenantPrefix and then letters and digits, as CloudFront issues them
+// (dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB).
+func isTenantID(id string) bool {
+	rest, ok := strings.CutPrefix(id, purge.TenantPrefix)
+	if !ok || rest == "" {
+		return false
+	}
+	for _, c := range []byte(rest) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // emulatorFaults turns the fault flags of `emulate` into emulator.Faults:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -148,46 +149,152 @@ func TestAWSCLI(t *testing.T) {
 			clock.Advance(time.Second)
 		}
 		slices.Reverse(ids)
-		// --page-size 2 makes the CLI page with MaxItems and Marker and
-		// merge the pages.
-		for _, args := range [][]string{nil, {"--page-size", "2"}, {"--page-size", "1"}} {
-			var list struct {
-				InvalidationList struct {
-					Items []struct{ Id, Status, CreateTime string }
-				}
-			}
-			cli.mustRunJSON(t, &list, append([]string{"list-invalidations", "--distribution-id", testDistribution}, args...)...)
-			var got []string
-			for _, s := range list.InvalidationList.Items {
-				got = append(got, s.Id)
-			}
-			if !slices.Equal(got, ids) {
-				t.Errorf("list-invalidations %v: %q, want %q", args, got, ids)
-			}
-		}
+		cli.checkList(t, ids, "list-invalidations", "--distribution-id", testDistribution)
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		tests := []struct {
-			name string
-			args []string
-			want string
-		}{
+		cli.checkErrors(t, []cliErrorCase{
 			{"unknown distribution", []string{"create-invalidation", "--distribution-id", "E2NOPE", "--paths", "/a"}, "NoSuchDistribution"},
 			{"unknown invalidation", []string{"get-invalidation", "--distribution-id", testDistribution, "--id", "I0000000000000"}, "NoSuchInvalidation"},
 			{"bad path", []string{"create-invalidation", "--distribution-id", testDistribution, "--paths", "/a*b"}, "InvalidArgument"},
+		})
+	})
+}
+
+// checkList runs a list command of the CLI whole and page by page, and
+// checks that it lists the invalidations want, newest first, each time.
+func (c *awsCLI) checkList(t *testing.T, want []string, args ...string) {
+	t.Helper()
+	// --page-size makes the CLI page with MaxItems and Marker and merge the
+	// pages.
+	for _, page := range [][]string{nil, {"--page-size", "2"}, {"--page-size", "1"}} {
+		var list struct {
+			InvalidationList struct {
+				Items []struct{ Id, Status, CreateTime string }
+			}
 		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				_, err := cli.run(t, tt.args...)
-				ce, ok := errors.AsType[*cliError](err)
-				if !ok {
-					t.Fatalf("aws %v succeeded, want %s", tt.args, tt.want)
-				}
-				if !strings.Contains(ce.stderr, "("+tt.want+")") {
-					t.Errorf("stderr lacks (%s): %s", tt.want, ce.stderr)
-				}
-			})
+		c.mustRunJSON(t, &list, append(slices.Clone(args), page...)...)
+		var got []string
+		for _, s := range list.InvalidationList.Items {
+			got = append(got, s.Id)
 		}
+		if !slices.Equal(got, want) {
+			t.Errorf("aws cloudfront %s %v: %q, want %q", strings.Join(args, " "), page, got, want)
+		}
+	}
+}
+
+// cliErrorCase is a CLI command that must fail with an error code.
+type cliErrorCase struct {
+	name string
+	args []string
+	want string // the error code the CLI prints, e.g. NoSuchInvalidation
+}
+
+// checkErrors runs each case and checks that the CLI failed with its code,
+// which it can only print if it parsed the ErrorResponse.
+func (c *awsCLI) checkErrors(t *testing.T, tests []cliErrorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.run(t, tt.args...)
+			ce, ok := errors.AsType[*cliError](err)
+			if !ok {
+				t.Fatalf("aws %v succeeded, want %s", tt.args, tt.want)
+			}
+			if !strings.Contains(ce.stderr, "("+tt.want+")") {
+				t.Errorf("stderr lacks (%s): %s", tt.want, ce.stderr)
+			}
+		})
+	}
+}
+
+// TestAWSCLITenant drives the distribution-tenant operations with the AWS
+// CLI, whose requests and parsers come from AWS's own service model: the
+// emulator's routes and documents for tenants are what AWS sends and reads.
+func TestAWSCLITenant(t *testing.T) {
+	clock := newFakeClock()
+	e, srv := MustStartEmulator(t, emulator.Options{CompleteAfter: time.Minute, Now: clock.Now})
+	cli := MustAWSCLI(t, srv)
+	// The tenant command has no --paths shorthand: the batch is spelled out.
+	tenantBatchJSON := func(ref string, paths ...string) string {
+		b, err := json.Marshal(map[string]any{
+			"CallerReference": ref,
+			"Paths":           map[string]any{"Quantity": len(paths), "Items": paths},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	create := func(t *testing.T, ref string, paths ...string) (location string, inv cliInvalidation) {
+		t.Helper()
+		var out struct {
+			Location     string          `json:"Location"`
+			Invalidation cliInvalidation `json:"Invalidation"`
+		}
+		cli.mustRunJSON(t, &out, "create-invalidation-for-distribution-tenant", "--id", testTenant,
+			"--invalidation-batch", tenantBatchJSON(ref, paths...))
+		return out.Location, out.Invalidation
+	}
+
+	location, inv := create(t, "tenant-1", "/a", "/b*", "#product")
+	if !invalidationIDPattern.MatchString(inv.ID) || inv.Status != "InProgress" ||
+		!slices.Equal(inv.InvalidationBatch.Paths.Items, []string{"/a", "/b*", "#product"}) ||
+		inv.InvalidationBatch.Paths.Quantity != 3 || inv.InvalidationBatch.CallerReference != "tenant-1" {
+		t.Errorf("create-invalidation-for-distribution-tenant printed %+v", inv)
+	}
+	if want := srv.URL + tenantPath + "/" + inv.ID; location != want {
+		t.Errorf("Location = %q, want %q", location, want)
+	}
+	if ct, err := time.Parse(time.RFC3339, inv.CreateTime); err != nil || !ct.Equal(clock.Now()) {
+		t.Errorf("CreateTime = %q (%v), want %v", inv.CreateTime, err, clock.Now())
+	}
+	// The CLI signs with SigV4 as every AWS SDK does.
+	if got := e.AccessKeyOf(inv.ID); got != "AKIDEXAMPLE" {
+		t.Errorf("AccessKeyOf(%s) = %q, want the CLI's AKIDEXAMPLE", inv.ID, got)
+	}
+	if _, again := create(t, "tenant-1", "/b*", "#product", "/a"); again.ID != inv.ID {
+		t.Errorf("repeat with the same caller reference: Id %s, want %s", again.ID, inv.ID)
+	}
+
+	t.Run("get-invalidation-for-distribution-tenant", func(t *testing.T) {
+		for _, want := range []string{"InProgress", "Completed"} {
+			var got struct{ Invalidation cliInvalidation }
+			cli.mustRunJSON(t, &got, "get-invalidation-for-distribution-tenant",
+				"--distribution-tenant-id", testTenant, "--id", inv.ID)
+			if got.Invalidation.ID != inv.ID || got.Invalidation.Status != want ||
+				got.Invalidation.InvalidationBatch.CallerReference != "tenant-1" {
+				t.Errorf("get: %+v, want Id %s Status %s", got.Invalidation, inv.ID, want)
+			}
+			clock.Advance(time.Minute)
+		}
+	})
+
+	t.Run("list-invalidations-for-distribution-tenant", func(t *testing.T) {
+		ids := []string{inv.ID}
+		for i := range 2 {
+			clock.Advance(time.Second)
+			_, more := create(t, fmt.Sprint("tenant-more-", i), "/c")
+			ids = append(ids, more.ID)
+		}
+		slices.Reverse(ids)
+		cli.checkList(t, ids, "list-invalidations-for-distribution-tenant", "--id", testTenant)
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		cli.checkErrors(t, []cliErrorCase{
+			{"unknown tenant", []string{"create-invalidation-for-distribution-tenant", "--id", "dt_NoSuchTenant",
+				"--invalidation-batch", tenantBatchJSON("r", "/a")}, "EntityNotFound"},
+			{"unknown tenant on get", []string{"get-invalidation-for-distribution-tenant", "--distribution-tenant-id", "dt_NoSuchTenant",
+				"--id", inv.ID}, "EntityNotFound"},
+			{"unknown tenant on list", []string{"list-invalidations-for-distribution-tenant", "--id", "dt_NoSuchTenant"}, "EntityNotFound"},
+			{"unknown invalidation", []string{"get-invalidation-for-distribution-tenant", "--distribution-tenant-id", testTenant,
+				"--id", "I0000000000000"}, "NoSuchInvalidation"},
+			{"caller reference reused", []string{"create-invalidation-for-distribution-tenant", "--id", testTenant,
+				"--invalidation-batch", tenantBatchJSON("tenant-1", "/other")}, "InvalidationBatchAlreadyExists"},
+			{"bad path", []string{"create-invalidation-for-distribution-tenant", "--id", testTenant,
+				"--invalidation-batch", tenantBatchJSON("r", "/a*b")}, "InvalidArgument"},
+		})
 	})
 }

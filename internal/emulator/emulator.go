@@ -12,13 +12,17 @@ import (
 	"time"
 )
 
-// Options configures an Emulator. The zero value is usable: no distributions,
-// invalidations that complete at once, the real clock, no logging and no
-// injected faults.
+// Options configures an Emulator. The zero value is usable: no distributions
+// or tenants, invalidations that complete at once, the real clock, no logging
+// and no injected faults.
 type Options struct {
 	// Distributions are the IDs of the distributions that exist; any other
 	// ID gets NoSuchDistribution. More can be added with AddDistribution.
 	Distributions []string
+	// Tenants are the IDs of the distribution tenants that exist (dt_...);
+	// any other ID gets EntityNotFound from the tenant operations. More can
+	// be added with AddTenant.
+	Tenants []string
 	// CompleteAfter is how long an invalidation stays InProgress after its
 	// creation before it is Completed. Zero completes it at once.
 	CompleteAfter time.Duration
@@ -40,9 +44,9 @@ type Emulator struct {
 	log           *slog.Logger
 	faults        *faultInjector // nil when no faults are configured
 
-	mu    sync.Mutex
-	dists map[string]*distribution // by distribution ID
-	ids   map[string]bool          // every invalidation ID issued, for uniqueness
+	mu     sync.Mutex
+	owners map[resource]*distribution // the distributions and tenants that exist
+	byID   map[string]*invalidation   // every invalidation, whoever owns it: IDs are unique
 }
 
 // New returns an Emulator configured by opts.
@@ -52,8 +56,8 @@ func New(opts Options) *Emulator {
 		now:           opts.Now,
 		log:           opts.Logger,
 		faults:        newFaultInjector(opts.Faults),
-		dists:         make(map[string]*distribution),
-		ids:           make(map[string]bool),
+		owners:        make(map[resource]*distribution),
+		byID:          make(map[string]*invalidation),
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -64,24 +68,78 @@ func New(opts Options) *Emulator {
 	for _, id := range opts.Distributions {
 		e.AddDistribution(id)
 	}
+	for _, id := range opts.Tenants {
+		e.AddTenant(id)
+	}
 	return e
 }
 
 // AddDistribution makes a distribution with the given ID exist. Adding an ID
 // that already exists changes nothing.
-func (e *Emulator) AddDistribution(id string) {
+func (e *Emulator) AddDistribution(id string) { e.add(resource{kindDistribution, id}) }
+
+// AddTenant makes a distribution tenant with the given ID (dt_...) exist,
+// with invalidations of its own, under the same rules and limits as a
+// distribution's. Adding an ID that already exists changes nothing.
+func (e *Emulator) AddTenant(id string) { e.add(resource{kindTenant, id}) }
+
+func (e *Emulator) add(res resource) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.dists[id]; !ok {
-		e.dists[id] = newDistribution()
+	if _, ok := e.owners[res]; !ok {
+		e.owners[res] = newDistribution()
 	}
 }
 
+// The kinds of resource that own invalidations, as the API's paths name
+// them: /2020-05-31/{kind}/{id}/invalidation.
+const (
+	kindDistribution = "distribution"
+	kindTenant       = "distribution-tenant"
+)
+
+// resource is what owns invalidations: a distribution, or a distribution
+// tenant of a multi-tenant distribution.
+type resource struct {
+	kind string // kindDistribution or kindTenant
+	id   string
+}
+
+// noun names the kind of r for messages.
+func (r resource) noun() string {
+	if r.kind == kindTenant {
+		return "distribution tenant"
+	}
+	return "distribution"
+}
+
+// logAttr is r's ID for a log line, under a key that says its kind.
+func (r resource) logAttr() slog.Attr {
+	if r.kind == kindTenant {
+		return slog.String("distribution_tenant_id", r.id)
+	}
+	return slog.String("distribution_id", r.id)
+}
+
+// tenantSuffix turns an invalidation operation's name into the name of its
+// distribution-tenant twin: CreateInvalidation and
+// CreateInvalidationForDistributionTenant.
+const tenantSuffix = "ForDistributionTenant"
+
 // operation is a request resolved to one CloudFront API operation.
 type operation struct {
-	name           string // CloudFront's operation name, e.g. CreateInvalidation
-	distributionID string
+	action string // OpCreateInvalidation, OpGetInvalidation or OpListInvalidations
+	resource
 	invalidationID string // GetInvalidation only
+}
+
+// name is CloudFront's name of the operation, e.g. CreateInvalidation or
+// CreateInvalidationForDistributionTenant; "" if the request was not routed.
+func (op operation) name() string {
+	if op.kind == kindTenant {
+		return op.action + tenantSuffix
+	}
+	return op.action
 }
 
 // ServeHTTP answers one CloudFront API request.
@@ -96,15 +154,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// operations, and before the handler, so that a fault leaves the
 	// emulator's state untouched.
 	if err == nil && e.faults != nil {
-		r, err = e.faults.inject(w, r, op.name)
+		r, err = e.faults.inject(w, r, op.name())
 	}
 	if err == nil {
-		switch op.name {
-		case "CreateInvalidation":
+		switch op.action {
+		case OpCreateInvalidation:
 			err = e.createInvalidation(w, r, op)
-		case "GetInvalidation":
+		case OpGetInvalidation:
 			err = e.getInvalidation(w, r, op)
-		case "ListInvalidations":
+		case OpListInvalidations:
 			err = e.listInvalidations(w, r, op)
 		}
 	}
@@ -113,7 +171,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("request_id", requestID),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.String("operation", op.name),
+		slog.String("operation", op.name()),
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("code", err.code))
@@ -126,28 +184,32 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.log.LogAttrs(r.Context(), slog.LevelDebug, "cloudfront emulator request", attrs...)
 }
 
-// route resolves a request to an operation. A path it does not know is
-// NotFound; a known path with the wrong method is MethodNotAllowed.
+// route resolves a request to an operation: the three invalidation
+// operations under /2020-05-31/distribution/{Id}/invalidation, and their
+// distribution-tenant twins under
+// /2020-05-31/distribution-tenant/{Id}/invalidation. A path it does not know
+// is NotFound; a known path with the wrong method is MethodNotAllowed.
 func route(r *http.Request) (operation, *apiError) {
 	notFound := newAPIError(http.StatusNotFound, codeNotFound,
 		"The resource %s is not part of the CloudFront API this emulator serves.", r.URL.Path)
 	seg := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
-	if len(seg) < 4 || len(seg) > 5 || seg[0] != apiVersion || seg[1] != "distribution" || seg[3] != "invalidation" {
+	if len(seg) < 4 || len(seg) > 5 || seg[0] != apiVersion ||
+		(seg[1] != kindDistribution && seg[1] != kindTenant) || seg[3] != "invalidation" {
 		return operation{}, notFound
 	}
-	distID, uerr := url.PathUnescape(seg[2])
-	if uerr != nil || distID == "" {
+	id, uerr := url.PathUnescape(seg[2])
+	if uerr != nil || id == "" {
 		return operation{}, notFound
 	}
-	op := operation{distributionID: distID}
+	op := operation{resource: resource{kind: seg[1], id: id}}
 	var allow string
 	if len(seg) == 4 {
 		switch r.Method {
 		case http.MethodPost:
-			op.name = "CreateInvalidation"
+			op.action = OpCreateInvalidation
 			return op, nil
 		case http.MethodGet:
-			op.name = "ListInvalidations"
+			op.action = OpListInvalidations
 			return op, nil
 		}
 		allow = http.MethodGet + ", " + http.MethodPost
@@ -158,7 +220,7 @@ func route(r *http.Request) (operation, *apiError) {
 		}
 		op.invalidationID = invID
 		if r.Method == http.MethodGet {
-			op.name = "GetInvalidation"
+			op.action = OpGetInvalidation
 			return op, nil
 		}
 		allow = http.MethodGet

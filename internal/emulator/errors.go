@@ -10,6 +10,7 @@ import (
 // CloudFront's front door says about a route or method it does not serve.
 const (
 	codeNoSuchDistribution             = "NoSuchDistribution"
+	codeEntityNotFound                 = "EntityNotFound"
 	codeNoSuchInvalidation             = "NoSuchInvalidation"
 	codeMissingBody                    = "MissingBody"
 	codeMalformedInput                 = "MalformedInput"
@@ -62,9 +63,17 @@ func (e *apiError) wrap(err error) *apiError {
 	return e
 }
 
-func errNoSuchDistribution(id string) *apiError {
+// errNotFound is CloudFront's answer for a distribution that does not exist,
+// NoSuchDistribution, or for a distribution tenant, EntityNotFound: the
+// tenant operations know no NoSuchDistribution (API reference,
+// CreateInvalidationForDistributionTenant "Errors"). Both are 404.
+func errNotFound(res resource) *apiError {
+	if res.kind == kindTenant {
+		return newAPIError(http.StatusNotFound, codeEntityNotFound,
+			"The specified distribution tenant does not exist: %s", res.id)
+	}
 	return newAPIError(http.StatusNotFound, codeNoSuchDistribution,
-		"The specified distribution does not exist: %s", id)
+		"The specified distribution does not exist: %s", res.id)
 }
 
 func errNoSuchInvalidation(id string) *apiError {

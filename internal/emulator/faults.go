@@ -19,11 +19,19 @@ const (
 	OpCreateInvalidation = "CreateInvalidation"
 	OpGetInvalidation    = "GetInvalidation"
 	OpListInvalidations  = "ListInvalidations"
+
+	OpCreateInvalidationForDistributionTenant = OpCreateInvalidation + tenantSuffix
+	OpGetInvalidationForDistributionTenant    = OpGetInvalidation + tenantSuffix
+	OpListInvalidationsForDistributionTenant  = OpListInvalidations + tenantSuffix
 )
 
 // Operations lists the operations the emulator serves.
 func Operations() []string {
-	return []string{OpCreateInvalidation, OpGetInvalidation, OpListInvalidations}
+	return []string{
+		OpCreateInvalidation, OpGetInvalidation, OpListInvalidations,
+		OpCreateInvalidationForDistributionTenant, OpGetInvalidationForDistributionTenant,
+		OpListInvalidationsForDistributionTenant,
+	}
 }
 
 // Faults makes the emulator fail and stall the way CloudFront does at a
@@ -43,8 +51,10 @@ func Operations() []string {
 type Faults struct {
 	// All applies to every operation that has no entry in ByOperation.
 	All FaultRates
-	// ByOperation replaces All for the operations it names (OpCreateInvalidation,
-	// OpGetInvalidation, OpListInvalidations).
+	// ByOperation replaces All for the operations it names (see
+	// Operations). A distribution's operation and its tenant twin are
+	// separate: OpCreateInvalidation does not name
+	// OpCreateInvalidationForDistributionTenant.
 	ByOperation map[string]FaultRates
 	// Seed seeds the random source.
 	Seed uint64
@@ -62,8 +72,9 @@ type FaultRates struct {
 	// retry after a backoff.
 	Throttle float64
 	// Busy is the rate of 400 TooManyInvalidationsInProgress, which SDKs do
-	// not retry. CloudFront returns it from CreateInvalidation only, so it
-	// applies to nothing else.
+	// not retry. CloudFront returns it from CreateInvalidation and
+	// CreateInvalidationForDistributionTenant only, so it applies to nothing
+	// else.
 	Busy float64
 	// Latency is added to every request of the operation, before it runs.
 	Latency time.Duration
@@ -190,7 +201,7 @@ func (fi *faultInjector) decide(op string) (fault, time.Duration) {
 
 	delay := r.Latency + time.Duration(j*float64(r.LatencyJitter))
 	busy := r.Busy
-	if op != OpCreateInvalidation {
+	if op != OpCreateInvalidation && op != OpCreateInvalidationForDistributionTenant {
 		busy = 0
 	}
 	f := faultNone
@@ -313,13 +324,17 @@ func (e *Emulator) InjectedFaults(op string) FaultCounts {
 }
 
 // CallerReferences returns the caller references of the invalidations of
-// distributionID, oldest first, or nil if it does not exist. It reads the
-// emulator's state directly, past any Faults, so that a test or a load run
-// can reconcile what clients were told with what was created.
+// distributionID, or of the distribution tenant with that ID, oldest first,
+// or nil if neither exists. It reads the emulator's state directly, past any
+// Faults, so that a test or a load run can reconcile what clients were told
+// with what was created.
 func (e *Emulator) CallerReferences(distributionID string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	d, ok := e.dists[distributionID]
+	d, ok := e.owners[resource{kindDistribution, distributionID}]
+	if !ok {
+		d, ok = e.owners[resource{kindTenant, distributionID}]
+	}
 	if !ok {
 		return nil
 	}

@@ -29,11 +29,16 @@ type faultAnswer struct {
 	message string
 }
 
-// faultRequest sends one request straight to e's ServeHTTP: a
-// CreateInvalidation with caller reference ref, or a GET of path.
+// faultRequest sends one request to op straight to e's ServeHTTP: a
+// CreateInvalidation with caller reference ref, a ListInvalidations, or a
+// GetInvalidation of an invalidation that does not exist; on testTenant for
+// their ForDistributionTenant twins.
 func faultRequest(tb testing.TB, ctx context.Context, e *emulator.Emulator, op, ref string) faultAnswer {
 	tb.Helper()
-	base := "/2020-05-31/distribution/" + testDistribution + "/invalidation"
+	base := distPath
+	if action, ok := strings.CutSuffix(op, "ForDistributionTenant"); ok {
+		base, op = tenantPath, action
+	}
 	var req *http.Request
 	switch op {
 	case emulator.OpCreateInvalidation:
@@ -62,11 +67,11 @@ func faultRequest(tb testing.TB, ctx context.Context, e *emulator.Emulator, op, 
 	return a
 }
 
-// faultEmulator returns an emulator for testDistribution with faults f whose
-// invalidations never complete, so that nothing but injected faults limits
-// them (paths stay under the 3,000 in progress).
+// faultEmulator returns an emulator for testDistribution and testTenant
+// with faults f whose invalidations never complete, so that nothing but
+// injected faults limits them (paths stay under the 3,000 in progress).
 func faultEmulator(f emulator.Faults) *emulator.Emulator {
-	return emulator.New(emulator.Options{Distributions: []string{testDistribution}, Faults: f})
+	return emulator.New(emulator.Options{Distributions: []string{testDistribution}, Tenants: []string{testTenant}, Faults: f})
 }
 
 // created counts the invalidations e holds.
@@ -103,6 +108,16 @@ func TestFaultRates(t *testing.T) {
 		{"only the operation named", emulator.Faults{
 			ByOperation: map[string]emulator.FaultRates{create: {Unavailable: 1}},
 		}, emulator.OpGetInvalidation, 0, 0, 0},
+		{"tenant create", emulator.Faults{All: emulator.FaultRates{Unavailable: 0.2, Busy: 0.1}},
+			emulator.OpCreateInvalidationForDistributionTenant, 0.2, 0, 0.1},
+		{"busy is not the tenant list's", emulator.Faults{All: emulator.FaultRates{Busy: 1}},
+			emulator.OpListInvalidationsForDistributionTenant, 0, 0, 0},
+		{"the tenant twin is another operation", emulator.Faults{
+			ByOperation: map[string]emulator.FaultRates{create: {Unavailable: 1}},
+		}, emulator.OpCreateInvalidationForDistributionTenant, 0, 0, 0},
+		{"tenant get by name", emulator.Faults{
+			ByOperation: map[string]emulator.FaultRates{emulator.OpGetInvalidationForDistributionTenant: {Throttle: 0.3}},
+		}, emulator.OpGetInvalidationForDistributionTenant, 0, 0.3, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,9 +165,9 @@ func TestFaultRates(t *testing.T) {
 			if all := e.InjectedFaults(""); all != counts {
 				t.Errorf("InjectedFaults(\"\") = %+v, want %+v: only %s was called", all, counts, tt.op)
 			}
-			if tt.op == create {
+			if tt.op == create || tt.op == emulator.OpCreateInvalidationForDistributionTenant {
 				served := n - got["ServiceUnavailable"] - got["Throttling"] - got["TooManyInvalidationsInProgress"]
-				if c := created(t, e); c != served {
+				if c := len(e.CallerReferences(testDistribution)) + len(e.CallerReferences(testTenant)); c != served {
 					t.Errorf("%d invalidations created, want %d: an injected error must leave nothing behind", c, served)
 				}
 			}

@@ -2,9 +2,13 @@ package emulator_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,4 +156,111 @@ func FuzzCreateInvalidationBody(f *testing.F) {
 			t.Fatalf("repeat: HTTP %d, Id %q, want 201 and %q", again.Code, inv2.ID, inv.ID)
 		}
 	})
+}
+
+// routeRE is the emulator's routing written apart from it: the invalidations
+// of a distribution or of a distribution tenant, and one invalidation.
+var routeRE = regexp.MustCompile(`^/2020-05-31/(distribution|distribution-tenant)/([^/]+)/invalidation(?:/([^/]+))?$`)
+
+// FuzzRoute sends any method to any request target and judges the answer by
+// routeRE: NotFound off the routes, MethodNotAllowed for a wrong method,
+// NoSuchDistribution or EntityNotFound (never the other) for an owner that
+// does not exist, and the operation itself otherwise.
+func FuzzRoute(f *testing.F) {
+	for _, seed := range []struct{ method, target string }{
+		{http.MethodPost, distPath},
+		{http.MethodGet, distPath + "?MaxItems=1"},
+		{http.MethodGet, distPath + "/I0000000000000"},
+		{http.MethodPost, tenantPath},
+		{http.MethodGet, tenantPath + "?Marker=x"},
+		{http.MethodGet, tenantPath + "/I0000000000000"},
+		{http.MethodDelete, tenantPath},
+		{http.MethodPut, noTenantPath + "/I1"},
+		{http.MethodGet, "/2020-05-31/distribution-tenant/" + testDistribution + "/invalidation"},
+		{http.MethodGet, "/2020-05-31/distribution/" + testTenant + "/invalidation"},
+		{http.MethodGet, "/2020-05-31/distribution-tenant/dt%5F2wjDZi3hD1ivOXf6rpZJOSNE1AB/invalidation"},
+		{http.MethodGet, "/2020-05-31/distribution-tenant/a%2Fb/invalidation"},
+		{http.MethodGet, "/2020-05-31/distribution-tenant//invalidation"},
+		{http.MethodGet, "/"},
+	} {
+		f.Add(seed.method, seed.target)
+	}
+	body := mustFixture(f, "create_invalidation_request.xml")
+	owners := map[string]string{"distribution": testDistribution, "distribution-tenant": testTenant}
+	notFoundCode := map[string]string{"distribution": "NoSuchDistribution", "distribution-tenant": "EntityNotFound"}
+
+	f.Fuzz(func(t *testing.T, method, target string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || !validMethod(method) {
+			t.Skip("not a request net/http would serve")
+		}
+		e := emulator.New(emulator.Options{Distributions: []string{testDistribution}, Tenants: []string{testTenant}})
+		req := (&http.Request{
+			Method: method, URL: u, RequestURI: target, Host: "cloudfront.example",
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)),
+		}).WithContext(context.Background())
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Header().Get("x-amzn-RequestId") == "" {
+			t.Error("no x-amzn-RequestId header")
+		}
+		var er errorResponse
+		if rec.Code >= 300 {
+			if err := xml.Unmarshal(rec.Body.Bytes(), &er); err != nil {
+				t.Fatalf("HTTP %d with an unparsable error body: %v\n%s", rec.Code, err, rec.Body)
+			}
+		}
+
+		// What the answer must be.
+		m := routeRE.FindStringSubmatch(u.EscapedPath())
+		var id, invID string
+		if m != nil {
+			id, err = url.PathUnescape(m[2])
+			if err == nil && m[3] != "" {
+				invID, err = url.PathUnescape(m[3])
+			}
+		}
+		single := m != nil && m[3] != ""
+		allowed := method == http.MethodGet || (method == http.MethodPost && !single)
+		var wantStatus int
+		var wantCodes []string
+		switch {
+		case m == nil || err != nil || id == "" || (single && invID == ""):
+			wantStatus, wantCodes = 404, []string{"NotFound"}
+		case !allowed:
+			wantStatus, wantCodes = 405, []string{"MethodNotAllowed"}
+		case id != owners[m[1]]:
+			wantStatus, wantCodes = 404, []string{notFoundCode[m[1]]}
+		case single:
+			wantStatus, wantCodes = 404, []string{"NoSuchInvalidation"} // a fresh emulator has none
+		case method == http.MethodPost:
+			wantStatus = 201
+		default: // the query may hold a bad MaxItems or Marker
+			wantStatus = 200
+			if rec.Code == 400 {
+				wantStatus, wantCodes = 400, []string{"InvalidArgument"}
+			}
+		}
+		if rec.Code != wantStatus || (wantCodes != nil && !slices.Contains(wantCodes, er.Code)) {
+			t.Fatalf("%s %q: HTTP %d %q, want %d %v", method, target, rec.Code, er.Code, wantStatus, wantCodes)
+		}
+		if allow := rec.Header().Get("Allow"); rec.Code == 405 && (allow == "" || slices.Contains(strings.Split(allow, ", "), method)) {
+			t.Errorf("405 for %s with Allow %q", method, rec.Header().Get("Allow"))
+		}
+	})
+}
+
+// validMethod reports whether m is an HTTP token, as net/http requires of a
+// method.
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for _, c := range []byte(m) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

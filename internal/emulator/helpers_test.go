@@ -26,6 +26,10 @@ import (
 // testDistribution is the distribution every test emulator knows.
 const testDistribution = "EDFDVBD6EXAMPLE"
 
+// testTenant is the distribution tenant every test emulator knows, with an
+// ID shaped like CloudFront's.
+const testTenant = "dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB"
+
 // fakeClock is a clock the tests move by hand.
 type fakeClock struct {
 	mu sync.Mutex
@@ -50,11 +54,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // MustStartEmulator serves an emulator with opts on a loopback httptest
 // server, closed when the test ends. Without Distributions in opts, it knows
-// testDistribution.
+// testDistribution; without Tenants, testTenant.
 func MustStartEmulator(tb testing.TB, opts emulator.Options) (*emulator.Emulator, *httptest.Server) {
 	tb.Helper()
 	if opts.Distributions == nil {
 		opts.Distributions = []string{testDistribution}
+	}
+	if opts.Tenants == nil {
+		opts.Tenants = []string{testTenant}
 	}
 	e := emulator.New(opts)
 	srv := httptest.NewServer(e)
@@ -110,6 +117,13 @@ func batch(ref string, paths ...string) *cloudfront.CreateInvalidationInput {
 			Paths:           &types.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths},
 		},
 	}
+}
+
+// tenantBatch returns a CreateInvalidationForDistributionTenant input for
+// testTenant.
+func tenantBatch(ref string, paths ...string) *cloudfront.CreateInvalidationForDistributionTenantInput {
+	b := batch(ref, paths...)
+	return &cloudfront.CreateInvalidationForDistributionTenantInput{Id: aws.String(testTenant), InvalidationBatch: b.InvalidationBatch}
 }
 
 // MustCreate creates an invalidation through the SDK and fails the test on

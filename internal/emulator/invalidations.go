@@ -23,8 +23,8 @@ import (
 const (
 	maxPathsPerBatch       = 3000 // paths in one InvalidationBatch
 	maxTagLength           = 256  // characters of a cache tag, without its "#"
-	maxFilePathsInProgress = 3000 // non-wildcard paths in progress per distribution
-	maxWildcardsInProgress = 15   // wildcard paths in progress per distribution
+	maxFilePathsInProgress = 3000 // non-wildcard paths in progress per distribution or tenant
+	maxWildcardsInProgress = 15   // wildcard paths in progress per distribution or tenant
 	maxPathLength          = 4000 // characters in one path
 	defaultMaxItems        = 100  // ListInvalidations page size when MaxItems is absent
 )
@@ -49,7 +49,9 @@ const (
 	maxPathInErrorMessage = 80
 )
 
-// distribution holds the invalidations of one distribution.
+// distribution holds the invalidations of one distribution, or of one
+// distribution tenant: a tenant keeps its own, under the same rules and
+// limits.
 type distribution struct {
 	invalidations []*invalidation          // oldest first
 	byID          map[string]*invalidation // by invalidation ID
@@ -70,8 +72,9 @@ type invalidation struct {
 	callerReference string
 	paths           []string
 	created         time.Time
-	files           int // paths not ending in '*'
-	wildcards       int // paths ending in '*'
+	files           int    // paths not ending in '*'
+	wildcards       int    // paths ending in '*'
+	accessKeyID     string // that signed the request that created it; "" if unsigned
 }
 
 // status reports the invalidation's status at now.
@@ -94,20 +97,22 @@ func (e *Emulator) invalidationXML(inv *invalidation, now time.Time) invalidatio
 	}
 }
 
-// distribution returns the distribution with the given ID. The caller must
-// hold e.mu.
-func (e *Emulator) distribution(id string) (*distribution, *apiError) {
-	d, ok := e.dists[id]
+// owner returns the invalidations of res, or the error CloudFront answers
+// when res does not exist: NoSuchDistribution, or EntityNotFound for a
+// distribution tenant. The caller must hold e.mu.
+func (e *Emulator) owner(res resource) (*distribution, *apiError) {
+	d, ok := e.owners[res]
 	if !ok {
-		return nil, errNoSuchDistribution(id)
+		return nil, errNotFound(res)
 	}
 	return d, nil
 }
 
-// createInvalidation serves POST /2020-05-31/distribution/{Id}/invalidation.
+// createInvalidation serves POST /2020-05-31/distribution/{Id}/invalidation
+// and POST /2020-05-31/distribution-tenant/{Id}/invalidation.
 func (e *Emulator) createInvalidation(w http.ResponseWriter, r *http.Request, op operation) *apiError {
 	e.mu.Lock()
-	_, aerr := e.distribution(op.distributionID)
+	_, aerr := e.owner(op.resource)
 	e.mu.Unlock()
 	if aerr != nil {
 		return aerr
@@ -125,14 +130,16 @@ func (e *Emulator) createInvalidation(w http.ResponseWriter, r *http.Request, op
 	if aerr != nil {
 		return aerr
 	}
+	batch.accessKeyID = accessKeyID(r)
 
-	inv, created, aerr := e.addInvalidation(op.distributionID, batch)
+	inv, created, aerr := e.addInvalidation(op.resource, batch)
 	if aerr != nil {
 		return aerr
 	}
 	if created {
+		// Not the access key ID: AWS keys stay out of logs.
 		e.log.LogAttrs(r.Context(), slog.LevelInfo, "cloudfront emulator created invalidation",
-			slog.String("distribution_id", op.distributionID),
+			op.logAttr(),
 			slog.String("invalidation_id", inv.id),
 			slog.Int("paths", len(inv.paths)))
 	}
@@ -144,7 +151,7 @@ func (e *Emulator) createInvalidation(w http.ResponseWriter, r *http.Request, op
 	w.Header().Set("Location", (&url.URL{
 		Scheme: scheme,
 		Host:   r.Host,
-		Path:   "/" + apiVersion + "/distribution/" + op.distributionID + "/invalidation/" + inv.id,
+		Path:   "/" + apiVersion + "/" + op.kind + "/" + op.id + "/invalidation/" + inv.id,
 	}).String())
 	// A repeated CallerReference with the same paths also answers 201: the
 	// API reference documents no other success status for CreateInvalidation.
@@ -154,10 +161,10 @@ func (e *Emulator) createInvalidation(w http.ResponseWriter, r *http.Request, op
 // addInvalidation stores a new invalidation for batch, or returns the one
 // already created with the same CallerReference and paths. created reports
 // whether it is new.
-func (e *Emulator) addInvalidation(distributionID string, batch *invalidation) (inv *invalidation, created bool, _ *apiError) {
+func (e *Emulator) addInvalidation(res resource, batch *invalidation) (inv *invalidation, created bool, _ *apiError) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	d, aerr := e.distribution(distributionID)
+	d, aerr := e.owner(res)
 	if aerr != nil {
 		return nil, false, aerr
 	}
@@ -180,13 +187,13 @@ func (e *Emulator) addInvalidation(distributionID string, batch *invalidation) (
 	}
 	if wildcards+batch.wildcards > maxWildcardsInProgress {
 		return nil, false, newAPIError(http.StatusBadRequest, codeTooManyInvalidationsInProgress,
-			"Processing your request would exceed the maximum of %d wildcard invalidation paths in progress for this distribution (%d in progress, %d requested).",
-			maxWildcardsInProgress, wildcards, batch.wildcards)
+			"Processing your request would exceed the maximum of %d wildcard invalidation paths in progress for this %s (%d in progress, %d requested).",
+			maxWildcardsInProgress, res.noun(), wildcards, batch.wildcards)
 	}
 	if files+batch.files > maxFilePathsInProgress {
 		return nil, false, newAPIError(http.StatusBadRequest, codeTooManyInvalidationsInProgress,
-			"Processing your request would exceed the maximum of %d file invalidation paths in progress for this distribution (%d in progress, %d requested).",
-			maxFilePathsInProgress, files, batch.files)
+			"Processing your request would exceed the maximum of %d file invalidation paths in progress for this %s (%d in progress, %d requested).",
+			maxFilePathsInProgress, res.noun(), files, batch.files)
 	}
 
 	batch.id = e.newInvalidationID()
@@ -194,13 +201,15 @@ func (e *Emulator) addInvalidation(distributionID string, batch *invalidation) (
 	d.invalidations = append(d.invalidations, batch)
 	d.byID[batch.id] = batch
 	d.byRef[batch.callerReference] = batch
+	e.byID[batch.id] = batch
 	return batch, true, nil
 }
 
-// getInvalidation serves GET /2020-05-31/distribution/{Id}/invalidation/{InvId}.
+// getInvalidation serves GET /2020-05-31/distribution/{Id}/invalidation/{InvId}
+// and GET /2020-05-31/distribution-tenant/{DistributionTenantId}/invalidation/{Id}.
 func (e *Emulator) getInvalidation(w http.ResponseWriter, _ *http.Request, op operation) *apiError {
 	e.mu.Lock()
-	d, aerr := e.distribution(op.distributionID)
+	d, aerr := e.owner(op.resource)
 	var inv *invalidation
 	if aerr == nil {
 		inv = d.byID[op.invalidationID]
@@ -215,9 +224,10 @@ func (e *Emulator) getInvalidation(w http.ResponseWriter, _ *http.Request, op op
 	return writeXML(w, http.StatusOK, e.invalidationXML(inv, e.now()))
 }
 
-// listInvalidations serves GET /2020-05-31/distribution/{Id}/invalidation,
-// newest first. Marker is the ID of the last invalidation of the previous
-// page (its NextMarker); the page starts after it.
+// listInvalidations serves GET /2020-05-31/distribution/{Id}/invalidation
+// and GET /2020-05-31/distribution-tenant/{Id}/invalidation, newest first.
+// Marker is the ID of the last invalidation of the previous page (its
+// NextMarker); the page starts after it.
 func (e *Emulator) listInvalidations(w http.ResponseWriter, r *http.Request, op operation) *apiError {
 	q := r.URL.Query()
 	maxItems := defaultMaxItems
@@ -231,7 +241,7 @@ func (e *Emulator) listInvalidations(w http.ResponseWriter, r *http.Request, op 
 	marker := q.Get("Marker")
 
 	e.mu.Lock()
-	d, aerr := e.distribution(op.distributionID)
+	d, aerr := e.owner(op.resource)
 	var all []*invalidation
 	if aerr == nil {
 		all = slices.Clone(d.invalidations)
@@ -246,7 +256,7 @@ func (e *Emulator) listInvalidations(w http.ResponseWriter, r *http.Request, op 
 	if marker != "" {
 		i := slices.IndexFunc(all, func(inv *invalidation) bool { return inv.id == marker })
 		if i < 0 {
-			return errInvalidArgument("Marker %q does not name an invalidation of distribution %s.", marker, op.distributionID)
+			return errInvalidArgument("Marker %q does not name an invalidation of %s %s.", marker, op.noun(), op.id)
 		}
 		start = i + 1
 	}
@@ -427,7 +437,8 @@ func samePaths(a, b []string) bool {
 }
 
 // newInvalidationID returns an unused ID shaped like CloudFront's: "I" and 13
-// random upper-case letters and digits. The caller must hold e.mu.
+// random upper-case letters and digits. The caller must hold e.mu, and keep
+// it until the new invalidation is in e.byID.
 func (e *Emulator) newInvalidationID() string {
 	for {
 		id := make([]byte, 1, 1+invalidationIDLength)
@@ -441,8 +452,7 @@ func (e *Emulator) newInvalidationID() string {
 				}
 			}
 		}
-		if s := string(id); !e.ids[s] {
-			e.ids[s] = true
+		if s := string(id); e.byID[s] == nil {
 			return s
 		}
 	}

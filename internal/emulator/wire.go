@@ -7,7 +7,9 @@ import (
 
 // The wire format of CloudFront API version 2020-05-31, as documented in the
 // Amazon CloudFront API Reference (CreateInvalidation, GetInvalidation,
-// ListInvalidations, InvalidationBatch, InvalidationList, Common Errors).
+// ListInvalidations, InvalidationBatch, InvalidationList, Common Errors). The
+// distribution-tenant twins of the three operations exchange the same
+// documents.
 // aws-sdk-go-v2 generates only the client half of this protocol (serializers
 // for requests, deserializers for responses), so the server half is written
 // here with encoding/xml struct types.

@@ -28,7 +28,12 @@ func mustFixture(tb testing.TB, name string) string {
 	return strings.TrimSuffix(string(b), "\n")
 }
 
-const distPath = "/2020-05-31/distribution/" + testDistribution + "/invalidation"
+const (
+	distPath   = "/2020-05-31/distribution/" + testDistribution + "/invalidation"
+	tenantPath = "/2020-05-31/distribution-tenant/" + testTenant + "/invalidation"
+	// noTenantPath is the invalidations path of a tenant that does not exist.
+	noTenantPath = "/2020-05-31/distribution-tenant/dt_NoSuchTenant/invalidation"
+)
 
 // do sends one raw request to srv and returns the response and its body.
 func do(tb testing.TB, srv *httptest.Server, method, path, body string) (*http.Response, string) {
@@ -162,6 +167,26 @@ func TestWireErrors(t *testing.T) {
 		{"ISO-8859-1 declaration", http.MethodPost, distPath, `<?xml version="1.0" encoding="ISO-8859-1"?>` + good, 400, "MalformedInput", ""},
 		{"body over 16 MiB", http.MethodPost, distPath, strings.Repeat(" ", 16<<20+1), 413, "BatchTooLarge", ""},
 		{"unknown distribution beats a bad body", http.MethodPost, "/2020-05-31/distribution/E2NOPE/invalidation", "junk", 404, "NoSuchDistribution", ""},
+
+		// The distribution-tenant twins: the same rules on their own paths,
+		// and EntityNotFound for a tenant that does not exist.
+		{"tenant create", http.MethodPost, tenantPath, good, 201, "", ""},
+		{"tenant list", http.MethodGet, tenantPath + "?MaxItems=1", "", 200, "", ""},
+		{"tenant unknown invalidation", http.MethodGet, tenantPath + "/I0000000000000", "", 404, "NoSuchInvalidation", ""},
+		{"tenant bad path", http.MethodPost, tenantPath, strings.Replace(good, "/a", "a", 1), 400, "InvalidArgument", ""},
+		{"tenant MaxItems not a number", http.MethodGet, tenantPath + "?MaxItems=abc", "", 400, "InvalidArgument", ""},
+		{"tenant unknown Marker", http.MethodGet, tenantPath + "?Marker=I0000000000000", "", 400, "InvalidArgument", ""},
+		{"unknown tenant create", http.MethodPost, noTenantPath, good, 404, "EntityNotFound", ""},
+		{"unknown tenant list", http.MethodGet, noTenantPath, "", 404, "EntityNotFound", ""},
+		{"unknown tenant get", http.MethodGet, noTenantPath + "/I0000000000000", "", 404, "EntityNotFound", ""},
+		{"unknown tenant beats a bad body", http.MethodPost, noTenantPath, "junk", 404, "EntityNotFound", ""},
+		{"tenant ID on the distribution path", http.MethodGet, "/2020-05-31/distribution/" + testTenant + "/invalidation", "", 404, "NoSuchDistribution", ""},
+		{"distribution ID on the tenant path", http.MethodGet, "/2020-05-31/distribution-tenant/" + testDistribution + "/invalidation", "", 404, "EntityNotFound", ""},
+		{"tenant resource", http.MethodGet, "/2020-05-31/distribution-tenant/" + testTenant, "", 404, "NotFound", ""},
+		{"tenant trailing slash", http.MethodGet, tenantPath + "/", "", 404, "NotFound", ""},
+		{"DELETE on tenant invalidations", http.MethodDelete, tenantPath, "", 405, "MethodNotAllowed", "GET, POST"},
+		{"POST on a tenant invalidation", http.MethodPost, tenantPath + "/I0000000000000", good, 405, "MethodNotAllowed", "GET"},
+		{"PUT on an unknown tenant", http.MethodPut, noTenantPath, good, 405, "MethodNotAllowed", "GET, POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

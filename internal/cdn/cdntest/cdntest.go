@@ -1,13 +1,15 @@
 // Package cdntest is the conformance suite every purge.Invalidator must pass,
 // whether it talks to CloudFront, to cdnpurge's emulator or to moto_server.
 //
-// A backend's test builds a Harness around a distribution that exists and
-// calls RunConformance. The suite checks what the CloudFront API reference
-// promises: CreateInvalidation, GetInvalidation and ListInvalidations
-// results, idempotency by CallerReference, error codes, newest-first listing
-// with paging, and that an invalidation completes. Where a known emulator
-// falls short of the reference, a Harness field names the gap and the suite
-// skips only the check it breaks, saying why.
+// A backend's test builds a Harness around a distribution and a distribution
+// tenant that exist and calls RunConformance. The suite checks what the
+// CloudFront API reference promises: CreateInvalidation, GetInvalidation and
+// ListInvalidations results, idempotency by CallerReference, error codes,
+// newest-first listing with paging, and that an invalidation completes; then
+// it checks all of that again on the tenant, whose invalidations the
+// ...ForDistributionTenant operations serve (see purge.IsTenantID). Where a
+// known emulator falls short of the reference, a Harness field names the gap
+// and the suite skips only the check it breaks, saying why.
 package cdntest
 
 import (
@@ -32,6 +34,11 @@ type Harness struct {
 	// DistributionID names an existing distribution that nothing else
 	// invalidates while the suite runs.
 	DistributionID string
+	// TenantID names an existing distribution tenant (dt_...) that nothing
+	// else invalidates while the suite runs. The suite runs every check
+	// again in the subtest Tenant, with TenantID where DistributionID was.
+	// It is required unless NoTenants is set.
+	TenantID string
 	// CompletesAtOnce is true for backends that report Completed
 	// immediately (moto_server does, contrary to the AWS docs); the suite
 	// then tolerates Completed where it expects InProgress.
@@ -55,18 +62,45 @@ type Harness struct {
 	// invalidations are listed, and skips the order, paging and
 	// unknown-distribution checks of List, naming the gap.
 	LaxList bool
+	// NoTenants is true for moto_server (5.x), which has no distribution
+	// tenants: it serves none of the ...ForDistributionTenant operations.
+	// The suite then skips the Tenant subtest, naming the gap.
+	NoTenants bool
 }
 
 // RunConformance runs the suite against h, one subtest per behavior.
 func RunConformance(t *testing.T, h Harness) {
 	t.Helper()
-	if h.Invalidator == nil || h.DistributionID == "" {
+	switch {
+	case h.Invalidator == nil || h.DistributionID == "":
 		t.Fatal("cdntest: Harness needs an Invalidator and a DistributionID")
+	case h.TenantID == "" && !h.NoTenants:
+		t.Fatal("cdntest: Harness needs a TenantID, or NoTenants for a backend that has no distribution tenants")
+	case h.TenantID != "" && !purge.IsTenantID(h.TenantID):
+		t.Fatalf("cdntest: Harness.TenantID %q is not a distribution tenant ID (%s...)", h.TenantID, purge.TenantPrefix)
+	case purge.IsTenantID(h.DistributionID):
+		t.Fatalf("cdntest: Harness.DistributionID %q is a tenant ID; set it as TenantID", h.DistributionID)
 	}
 	if h.CompleteWithin <= 0 {
 		h.CompleteWithin = 15 * time.Minute
 	}
-	s := &suite{h: h, run: runID(t)}
+	(&suite{h: h, run: runID(t)}).runAll(t)
+	t.Run("Tenant", func(t *testing.T) {
+		if h.NoTenants {
+			t.Skip("Harness.NoTenants: this backend (moto_server) has no distribution tenants; it serves none " +
+				"of CreateInvalidationForDistributionTenant, GetInvalidationForDistributionTenant and " +
+				"ListInvalidationsForDistributionTenant")
+		}
+		th := h
+		th.DistributionID = h.TenantID
+		(&suite{h: th, run: runID(t)}).runAll(t)
+	})
+}
+
+// runAll runs every check, one subtest each, on s.h.DistributionID: a
+// distribution, or in the Tenant subtest a distribution tenant.
+func (s *suite) runAll(t *testing.T) {
+	t.Helper()
 	t.Run("CreateAndGet", s.testCreateAndGet)
 	t.Run("RepeatReturnsSameInvalidation", s.testRepeat)
 	t.Run("SameCallerReferenceOtherPathsConflicts", s.testConflict)
@@ -89,9 +123,10 @@ func ctx(t *testing.T) context.Context {
 	return ctx
 }
 
-// Distribution and invalidation IDs no backend has.
+// Distribution, tenant and invalidation IDs no backend has.
 const (
 	unknownDistributionID = "ENOSUCHDIST0000"
+	unknownTenantID       = purge.TenantPrefix + "NoSuchTenant0000000000000000"
 	unknownInvalidationID = "INOSUCHINVAL0000"
 )
 
@@ -237,21 +272,28 @@ func (s *suite) testConflict(t *testing.T) {
 	}
 }
 
+// testUnknownDistribution checks the answer for a distribution that does
+// not exist (NoSuchDistribution) or, in the Tenant subtest, a tenant that
+// does not exist (EntityNotFound).
 func (s *suite) testUnknownDistribution(t *testing.T) {
+	unknown, what := unknownDistributionID, "an unknown distribution"
+	if purge.IsTenantID(s.h.DistributionID) {
+		unknown, what = unknownTenantID, "an unknown distribution tenant"
+	}
 	b := s.batch()
-	b.DistributionID = unknownDistributionID
+	b.DistributionID = unknown
 	inv, err := s.h.Invalidator.CreateInvalidation(ctx(t), b)
-	wantCode(t, "CreateInvalidation on an unknown distribution", inv, err, purge.NotFound)
+	wantCode(t, "CreateInvalidation on "+what, inv, err, purge.NotFound)
 
-	inv, err = s.h.Invalidator.GetInvalidation(ctx(t), unknownDistributionID, unknownInvalidationID)
-	wantCode(t, "GetInvalidation on an unknown distribution", inv, err, purge.NotFound)
+	inv, err = s.h.Invalidator.GetInvalidation(ctx(t), unknown, unknownInvalidationID)
+	wantCode(t, "GetInvalidation on "+what, inv, err, purge.NotFound)
 
 	if s.h.LaxList {
 		t.Skip("Harness.LaxList: this backend (moto_server) lists an unknown distribution as empty " +
 			"instead of answering NoSuchDistribution")
 	}
-	page, err := s.h.Invalidator.ListInvalidations(ctx(t), unknownDistributionID, purge.ListOptions{})
-	wantCode(t, "ListInvalidations on an unknown distribution", page, err, purge.NotFound)
+	page, err := s.h.Invalidator.ListInvalidations(ctx(t), unknown, purge.ListOptions{})
+	wantCode(t, "ListInvalidations on "+what, page, err, purge.NotFound)
 }
 
 func (s *suite) testUnknownInvalidation(t *testing.T) {

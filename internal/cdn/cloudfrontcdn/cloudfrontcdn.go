@@ -2,6 +2,13 @@
 // on aws-sdk-go-v2. It also talks to any CloudFront-compatible API, such as
 // cdnpurge's own emulator or moto_server, when Options.Endpoint is set.
 //
+// Wherever it takes a distribution ID, a distribution tenant ID (dt_..., see
+// purge.IsTenantID) may stand instead: the calls then go to the tenant's twin
+// operations, CreateInvalidationForDistributionTenant,
+// GetInvalidationForDistributionTenant and
+// ListInvalidationsForDistributionTenant, which take and return the same
+// documents.
+//
 // Transient failures (503 ServiceUnavailable, other 5xx, throttling,
 // connection errors) are retried by the SDK's standard retryer with jittered
 // backoff; the caller's context deadline bounds the whole call, retries
@@ -118,10 +125,11 @@ func New(cfg aws.Config, opts Options) *Invalidator {
 }
 
 // CreateInvalidation asks CloudFront to invalidate batch.Paths on
-// batch.DistributionID. batch.CallerReference is passed through unchanged, so
-// a repeat of the same batch returns the invalidation the first call created.
+// batch.DistributionID, a distribution or a distribution tenant.
+// batch.CallerReference is passed through unchanged, so a repeat of the same
+// batch returns the invalidation the first call created.
 func (i *Invalidator) CreateInvalidation(ctx context.Context, batch purge.Batch) (*purge.Invalidation, error) {
-	c := call{op: "CreateInvalidation", distributionID: batch.DistributionID, callerReference: batch.CallerReference}
+	c := call{op: opName(opCreate, batch.DistributionID), distributionID: batch.DistributionID, callerReference: batch.CallerReference}
 	switch {
 	case batch.DistributionID == "":
 		return nil, c.invalid("no CloudFront distribution ID was given")
@@ -130,68 +138,63 @@ func (i *Invalidator) CreateInvalidation(ctx context.Context, batch purge.Batch)
 	case len(batch.Paths) == 0:
 		return nil, c.invalid("no paths were given to invalidate")
 	}
-	out, err := i.client.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
-		DistributionId: aws.String(batch.DistributionID),
-		InvalidationBatch: &types.InvalidationBatch{
-			CallerReference: aws.String(batch.CallerReference),
-			Paths: &types.Paths{
-				Quantity: aws.Int32(int32(len(batch.Paths))),
-				Items:    batch.Paths,
-			},
+	inv, err := i.create(ctx, batch.DistributionID, &types.InvalidationBatch{
+		CallerReference: aws.String(batch.CallerReference),
+		Paths: &types.Paths{
+			Quantity: aws.Int32(int32(len(batch.Paths))),
+			Items:    batch.Paths,
 		},
 	})
 	if err != nil {
 		return nil, i.classify(c, err)
 	}
-	if out.Invalidation == nil {
+	if inv == nil {
 		return nil, c.internal("CloudFront answered without an invalidation")
 	}
-	return invalidation(batch.DistributionID, out.Invalidation), nil
+	return invalidation(batch.DistributionID, inv), nil
 }
 
-// GetInvalidation returns the invalidation id of distributionID, with its
-// current status.
+// GetInvalidation returns the invalidation id of distributionID, a
+// distribution or a distribution tenant, with its current status.
 func (i *Invalidator) GetInvalidation(ctx context.Context, distributionID, id string) (*purge.Invalidation, error) {
-	c := call{op: "GetInvalidation", distributionID: distributionID, invalidationID: id}
+	c := call{op: opName(opGet, distributionID), distributionID: distributionID, invalidationID: id}
 	switch {
 	case distributionID == "":
 		return nil, c.invalid("no CloudFront distribution ID was given")
 	case id == "":
 		return nil, c.invalid("no invalidation ID was given")
 	}
-	out, err := i.client.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{
-		DistributionId: aws.String(distributionID),
-		Id:             aws.String(id),
-	})
+	inv, err := i.get(ctx, distributionID, id)
 	if err != nil {
 		return nil, i.classify(c, err)
 	}
-	if out.Invalidation == nil {
+	if inv == nil {
 		return nil, c.internal("CloudFront answered without an invalidation")
 	}
-	return invalidation(distributionID, out.Invalidation), nil
+	return invalidation(distributionID, inv), nil
 }
 
 // ListInvalidations returns one page of the invalidations of distributionID,
-// newest first.
+// a distribution or a distribution tenant, newest first.
 func (i *Invalidator) ListInvalidations(ctx context.Context, distributionID string, opts purge.ListOptions) (*purge.Page, error) {
-	c := call{op: "ListInvalidations", distributionID: distributionID}
+	c := call{op: opName(opList, distributionID), distributionID: distributionID}
 	if distributionID == "" {
 		return nil, c.invalid("no CloudFront distribution ID was given")
 	}
-	in := &cloudfront.ListInvalidationsInput{DistributionId: aws.String(distributionID)}
+	var marker *string
+	var maxItems *int32
 	if opts.Marker != "" {
-		in.Marker = aws.String(opts.Marker)
+		marker = aws.String(opts.Marker)
 	}
 	if opts.MaxItems > 0 {
-		in.MaxItems = aws.Int32(int32(min(opts.MaxItems, 1<<31-1)))
+		maxItems = aws.Int32(int32(min(opts.MaxItems, 1<<31-1)))
 	}
-	out, err := i.client.ListInvalidations(ctx, in)
+	l, err := i.list(ctx, distributionID, marker, maxItems)
 	if err != nil {
 		return nil, i.classify(c, err)
 	}
 	page := &purge.Page{}
-	if l := out.InvalidationList; l != nil {
+	if l != nil {
 		page.Items = make([]purge.Summary, 0, len(l.Items))
 		for _, s := range l.Items {
 			page.Items = append(page.Items, purge.Summary{
@@ -205,6 +208,88 @@ func (i *Invalidator) ListInvalidations(ctx context.Context, distributionID stri
 		}
 	}
 	return page, nil
+}
+
+// The invalidation operations on a distribution; opName gives their
+// distribution-tenant twins.
+const (
+	opCreate = "CreateInvalidation"
+	opGet    = "GetInvalidation"
+	opList   = "ListInvalidations"
+)
+
+// opName is the CloudFront operation (and IAM action) that does op on id:
+// op itself for a distribution, its ForDistributionTenant twin for a
+// distribution tenant.
+func opName(op, id string) string {
+	if purge.IsTenantID(id) {
+		return op + "ForDistributionTenant"
+	}
+	return op
+}
+
+// create calls CreateInvalidation, or CreateInvalidationForDistributionTenant
+// when id is a tenant's. The two differ only in their input and output
+// types; the rest of CreateInvalidation is shared.
+func (i *Invalidator) create(ctx context.Context, id string, batch *types.InvalidationBatch) (*types.Invalidation, error) {
+	if purge.IsTenantID(id) {
+		out, err := i.client.CreateInvalidationForDistributionTenant(ctx, &cloudfront.CreateInvalidationForDistributionTenantInput{
+			Id: aws.String(id), InvalidationBatch: batch,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out.Invalidation, nil
+	}
+	out, err := i.client.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(id), InvalidationBatch: batch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Invalidation, nil
+}
+
+// get calls GetInvalidation, or GetInvalidationForDistributionTenant when
+// distributionID is a tenant's.
+func (i *Invalidator) get(ctx context.Context, distributionID, id string) (*types.Invalidation, error) {
+	if purge.IsTenantID(distributionID) {
+		out, err := i.client.GetInvalidationForDistributionTenant(ctx, &cloudfront.GetInvalidationForDistributionTenantInput{
+			DistributionTenantId: aws.String(distributionID), Id: aws.String(id),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out.Invalidation, nil
+	}
+	out, err := i.client.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{
+		DistributionId: aws.String(distributionID), Id: aws.String(id),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Invalidation, nil
+}
+
+// list calls ListInvalidations, or ListInvalidationsForDistributionTenant
+// when id is a tenant's.
+func (i *Invalidator) list(ctx context.Context, id string, marker *string, maxItems *int32) (*types.InvalidationList, error) {
+	if purge.IsTenantID(id) {
+		out, err := i.client.ListInvalidationsForDistributionTenant(ctx, &cloudfront.ListInvalidationsForDistributionTenantInput{
+			Id: aws.String(id), Marker: marker, MaxItems: maxItems,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out.InvalidationList, nil
+	}
+	out, err := i.client.ListInvalidations(ctx, &cloudfront.ListInvalidationsInput{
+		DistributionId: aws.String(id), Marker: marker, MaxItems: maxItems,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.InvalidationList, nil
 }
 
 func invalidation(distributionID string, in *types.Invalidation) *purge.Invalidation {

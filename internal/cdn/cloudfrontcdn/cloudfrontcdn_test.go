@@ -45,16 +45,21 @@ func TestMain(m *testing.M) {
 // lookups of the environment.
 func testConfig() aws.Config { return testutil.AWSConfig() }
 
+// testTenantID is a distribution tenant ID shaped like CloudFront's.
+const testTenantID = "dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB"
+
 func TestConformanceEmulator(t *testing.T) {
 	const distributionID = "EDFDVBD6EXAMPLE"
 	srv := httptest.NewServer(emulator.New(emulator.Options{
 		Distributions: []string{distributionID},
+		Tenants:       []string{testTenantID},
 		CompleteAfter: 200 * time.Millisecond,
 	}))
 	t.Cleanup(srv.Close)
 	cdntest.RunConformance(t, cdntest.Harness{
 		Invalidator:    cloudfrontcdn.New(testConfig(), cloudfrontcdn.Options{Endpoint: srv.URL}),
 		DistributionID: distributionID,
+		TenantID:       testTenantID,
 		CompleteWithin: 10 * time.Second,
 	})
 }
@@ -67,11 +72,13 @@ func TestConformanceMoto(t *testing.T) {
 		Invalidator:    cloudfrontcdn.New(cfg, cloudfrontcdn.Options{Endpoint: endpoint}),
 		DistributionID: distributionID,
 		// moto_server reports every invalidation COMPLETED at once, keeps
-		// no CallerReference index, and its ListInvalidations is a stub.
+		// no CallerReference index, its ListInvalidations is a stub, and it
+		// knows no distribution tenants.
 		CompletesAtOnce:        true,
 		CompleteWithin:         10 * time.Second,
 		IgnoresCallerReference: true,
 		LaxList:                true,
+		NoTenants:              true,
 	})
 }
 
@@ -257,6 +264,21 @@ func TestErrorClassification(t *testing.T) {
 		_, err := i.ListInvalidations(ctx, "EDFDVBD6EXAMPLE", purge.ListOptions{})
 		return err
 	}
+	// The same calls on a distribution tenant.
+	tenantCreate := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+		b := testBatch
+		b.DistributionID = testTenantID
+		_, err := i.CreateInvalidation(ctx, b)
+		return err
+	}
+	tenantGet := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+		_, err := i.GetInvalidation(ctx, testTenantID, "I2J0I21PCUYOIK")
+		return err
+	}
+	tenantList := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+		_, err := i.ListInvalidations(ctx, testTenantID, purge.ListOptions{})
+		return err
+	}
 	tests := []struct {
 		name     string
 		call     func(context.Context, *cloudfrontcdn.Invalidator) error
@@ -289,6 +311,18 @@ func TestErrorClassification(t *testing.T) {
 		{"InternalError", create, 500, "InternalError", purge.Unavailable, ""},
 		{"unknown 5xx code", create, 502, "BadGateway", purge.Unavailable, ""},
 		{"unknown 4xx code", create, 400, "SomethingNew", purge.Internal, "internal error"},
+		// A missing tenant is EntityNotFound: the tenant operations know no
+		// NoSuchDistribution.
+		{"EntityNotFound on tenant", tenantCreate, 404, "EntityNotFound", purge.NotFound, "no distribution tenant " + testTenantID},
+		{"EntityNotFound on tenant Get", tenantGet, 404, "EntityNotFound", purge.NotFound, "no distribution tenant " + testTenantID},
+		{"EntityNotFound on tenant List", tenantList, 404, "EntityNotFound", purge.NotFound, "no distribution tenant " + testTenantID},
+		{"NoSuchInvalidation on tenant", tenantGet, 404, "NoSuchInvalidation", purge.NotFound, "I2J0I21PCUYOIK on distribution tenant " + testTenantID},
+		{"AccessDenied on tenant", tenantCreate, 403, "AccessDenied", purge.PermissionDenied, "cloudfront:CreateInvalidationForDistributionTenant"},
+		{"AccessDenied on tenant List", tenantList, 403, "AccessDenied", purge.PermissionDenied, "cloudfront:ListInvalidationsForDistributionTenant"},
+		{"InvalidationBatchAlreadyExists on tenant", tenantCreate, 409, "InvalidationBatchAlreadyExists", purge.Conflict, "distribution tenant " + testTenantID},
+		{"TooManyInvalidationsInProgress on tenant", tenantCreate, 400, "TooManyInvalidationsInProgress", purge.RateLimited, "distribution tenant " + testTenantID},
+		{"InvalidArgument on tenant", tenantCreate, 400, "InvalidArgument", purge.Invalid, "check the paths"},
+		{"ServiceUnavailable on tenant", tenantCreate, 503, "ServiceUnavailable", purge.Unavailable, "nothing was created"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -483,6 +517,53 @@ func TestContextDeadlineStopsRetries(t *testing.T) {
 			}
 			if n := f.requests(); n >= opts.MaxAttempts {
 				t.Errorf("server saw %d requests: the deadline did not stop the retries", n)
+			}
+		})
+	}
+}
+
+// TestTenantOperations checks that a tenant ID (dt_...) goes to the tenant's
+// operations, on their paths, and a distribution ID to the distribution's.
+func TestTenantOperations(t *testing.T) {
+	const invID = "I2J0I21PCUYOIK"
+	tests := []struct {
+		name       string
+		call       func(context.Context, *cloudfrontcdn.Invalidator) error
+		wantMethod string
+		wantPath   string
+	}{
+		{"create on a distribution", func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+			_, err := i.CreateInvalidation(ctx, testBatch)
+			return err
+		}, http.MethodPost, "/2020-05-31/distribution/EDFDVBD6EXAMPLE/invalidation"},
+		{"create on a tenant", func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+			b := testBatch
+			b.DistributionID = testTenantID
+			_, err := i.CreateInvalidation(ctx, b)
+			return err
+		}, http.MethodPost, "/2020-05-31/distribution-tenant/" + testTenantID + "/invalidation"},
+		{"get on a tenant", func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+			_, err := i.GetInvalidation(ctx, testTenantID, invID)
+			return err
+		}, http.MethodGet, "/2020-05-31/distribution-tenant/" + testTenantID + "/invalidation/" + invID},
+		{"list on a tenant", func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+			_, err := i.ListInvalidations(ctx, testTenantID, purge.ListOptions{MaxItems: 2})
+			return err
+		}, http.MethodGet, "/2020-05-31/distribution-tenant/" + testTenantID + "/invalidation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			requests := make(chan string, 1) // AccessDenied is not retried
+			f := newFake(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+				requests <- r.Method + " " + r.URL.Path
+				errorResponse(w, http.StatusForbidden, "AccessDenied", "no")
+			})
+			err := tt.call(t.Context(), cloudfrontcdn.New(testConfig(), fastOptions(f.URL)))
+			if purge.ErrorCode(err) != purge.PermissionDenied {
+				t.Fatalf("got %v, want the fake's AccessDenied", err)
+			}
+			if got, want := <-requests, tt.wantMethod+" "+tt.wantPath; got != want {
+				t.Errorf("request %s, want %s", got, want)
 			}
 		})
 	}

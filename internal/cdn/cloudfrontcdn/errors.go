@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/smithy-go"
@@ -14,21 +15,34 @@ import (
 
 // call describes one API call, for the context of its errors.
 type call struct {
-	op              string // the CloudFront action, e.g. "CreateInvalidation"
-	distributionID  string
+	op              string // the CloudFront action, e.g. "CreateInvalidation" (see opName)
+	distributionID  string // or a distribution tenant ID
 	invalidationID  string
 	callerReference string
 }
+
+// kind names what distributionID is: "distribution" or, for a tenant ID,
+// "distribution tenant".
+func (c call) kind() string {
+	if purge.IsTenantID(c.distributionID) {
+		return "distribution tenant"
+	}
+	return "distribution"
+}
+
+// creates reports whether the call creates an invalidation, on a
+// distribution or on a tenant.
+func (c call) creates() bool { return strings.HasPrefix(c.op, opCreate) }
 
 // wrap adds the call's context to err, for the operator's log.
 func (c call) wrap(err error) error {
 	switch {
 	case c.invalidationID != "":
-		return fmt.Errorf("distribution %q, invalidation %q: %w", c.distributionID, c.invalidationID, err)
+		return fmt.Errorf("%s %q, invalidation %q: %w", c.kind(), c.distributionID, c.invalidationID, err)
 	case c.callerReference != "":
-		return fmt.Errorf("distribution %q, caller reference %q: %w", c.distributionID, c.callerReference, err)
+		return fmt.Errorf("%s %q, caller reference %q: %w", c.kind(), c.distributionID, c.callerReference, err)
 	default:
-		return fmt.Errorf("distribution %q: %w", c.distributionID, err)
+		return fmt.Errorf("%s %q: %w", c.kind(), c.distributionID, err)
 	}
 }
 
@@ -67,6 +81,7 @@ func (c call) classify(err error) *purge.Error {
 func (c call) code(err error) (purge.Code, string) {
 	var (
 		noDistribution *types.NoSuchDistribution
+		noTenant       *types.EntityNotFound // what the tenant operations answer for an unknown tenant
 		noInvalidation *types.NoSuchInvalidation
 		accessDenied   *types.AccessDenied
 		tooMany        *types.TooManyInvalidationsInProgress
@@ -77,7 +92,7 @@ func (c call) code(err error) (purge.Code, string) {
 	)
 	// What the server said, by the SDK's types first,
 	switch {
-	case errors.As(err, &noDistribution):
+	case errors.As(err, &noDistribution), errors.As(err, &noTenant):
 		return c.noDistribution()
 	case errors.As(err, &noInvalidation):
 		return c.noInvalidation()
@@ -99,14 +114,14 @@ func (c call) code(err error) (purge.Code, string) {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch code := apiErr.ErrorCode(); {
-		case code == "NoSuchDistribution":
+		case code == "NoSuchDistribution", code == "EntityNotFound":
 			return c.noDistribution()
 		case code == "NoSuchInvalidation":
 			return c.noInvalidation()
 		case code == "InvalidationBatchAlreadyExists":
 			return purge.Conflict, fmt.Sprintf("caller reference %q was already used for other paths on "+
-				"distribution %s; CloudFront keeps the first request, so this one was not made",
-				c.callerReference, c.distributionID)
+				"%s %s; CloudFront keeps the first request, so this one was not made",
+				c.callerReference, c.kind(), c.distributionID)
 		case code == "TooManyInvalidationsInProgress":
 			return c.tooManyInProgress()
 		case invalidCodes[code]:
@@ -145,27 +160,29 @@ func (c call) code(err error) (purge.Code, string) {
 }
 
 func (c call) tooManyInProgress() (purge.Code, string) {
-	return purge.RateLimited, fmt.Sprintf("distribution %s has too many invalidations in progress: "+
+	return purge.RateLimited, fmt.Sprintf("%s %s has too many invalidations in progress: "+
 		"CloudFront allows at most 3,000 file paths and 15 wildcard paths in progress at once; "+
-		"try again when the running invalidations complete", c.distributionID)
+		"try again when the running invalidations complete", c.kind(), c.distributionID)
 }
 
 func (c call) throttled() (purge.Code, string) {
 	return purge.RateLimited, "CloudFront is limiting the rate of requests; try again in a minute"
 }
 
+// noDistribution is for NoSuchDistribution and, from the tenant operations,
+// EntityNotFound.
 func (c call) noDistribution() (purge.Code, string) {
-	return purge.NotFound, fmt.Sprintf("CloudFront has no distribution %s; check the distribution ID", c.distributionID)
+	return purge.NotFound, fmt.Sprintf("CloudFront has no %s %s; check the %[1]s ID", c.kind(), c.distributionID)
 }
 
 func (c call) noInvalidation() (purge.Code, string) {
-	return purge.NotFound, fmt.Sprintf("CloudFront has no invalidation %s on distribution %s; check the invalidation ID",
-		c.invalidationID, c.distributionID)
+	return purge.NotFound, fmt.Sprintf("CloudFront has no invalidation %s on %s %s; check the invalidation ID",
+		c.invalidationID, c.kind(), c.distributionID)
 }
 
 func (c call) permissionDenied() (purge.Code, string) {
-	return purge.PermissionDenied, fmt.Sprintf("cdnpurge's IAM role lacks cloudfront:%s on distribution %s; "+
-		"ask an AWS administrator to allow it", c.op, c.distributionID)
+	return purge.PermissionDenied, fmt.Sprintf("cdnpurge's IAM role lacks cloudfront:%s on %s %s; "+
+		"ask an AWS administrator to allow it", c.op, c.kind(), c.distributionID)
 }
 
 func (c call) unauthenticated() (purge.Code, string) {
@@ -174,7 +191,7 @@ func (c call) unauthenticated() (purge.Code, string) {
 }
 
 func (c call) invalidRequest() (purge.Code, string) {
-	if c.op == "CreateInvalidation" {
+	if c.creates() {
 		return purge.Invalid, "CloudFront rejected the invalidation as invalid; check the paths: each must start " +
 			"with /, have * only at the end, and there can be at most 3,000"
 	}
@@ -184,7 +201,7 @@ func (c call) invalidRequest() (purge.Code, string) {
 // unavailable is for a call that got no answer in time (a deadline, a
 // network failure): the request may have reached CloudFront.
 func (c call) unavailable() (purge.Code, string) {
-	if c.op == "CreateInvalidation" {
+	if c.creates() {
 		return purge.Unavailable, "CloudFront did not answer in time. The invalidation may have been created " +
 			"all the same: check the recent invalidations before you try again"
 	}
@@ -194,7 +211,7 @@ func (c call) unavailable() (purge.Code, string) {
 // serverError is for a call CloudFront answered with a server error (503
 // ServiceUnavailable, other 5xx) on every attempt: it did not do the work.
 func (c call) serverError() (purge.Code, string) {
-	if c.op == "CreateInvalidation" {
+	if c.creates() {
 		return purge.Unavailable, "CloudFront is busy right now (it answered with a server error every time we tried); " +
 			"nothing was created, try again in a moment"
 	}

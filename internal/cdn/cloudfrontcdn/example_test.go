@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http/httptest"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -47,4 +48,35 @@ func Example() {
 	// Output:
 	// Completed [/blog/* /index.html]
 	// not_found - CloudFront has no invalidation INOSUCHINVALIDATION on distribution EDFDVBD6EXAMPLE; check the invalidation ID
+}
+
+// A distribution tenant ID (dt_...) stands wherever a distribution ID does:
+// the Invalidator then uses the tenant's operations, such as
+// CreateInvalidationForDistributionTenant.
+func Example_tenant() {
+	e := emulator.New(emulator.Options{Tenants: []string{"dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB"}})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "example-secret", ""),
+	}
+	cdn := cloudfrontcdn.New(cfg, cloudfrontcdn.Options{Endpoint: srv.URL})
+
+	ctx := context.Background()
+	inv, err := cdn.CreateInvalidation(ctx, purge.Batch{
+		DistributionID:  "dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB",
+		CallerReference: "deploy-42",
+		Paths:           []string{"/*"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(inv.DistributionID, inv.Status, e.AccessKeyOf(inv.ID))
+
+	_, err = cdn.ListInvalidations(ctx, "dt_NoSuchTenant", purge.ListOptions{})
+	fmt.Println(purge.ErrorCode(err), "-", purge.ErrorMessage(err))
+	// Output:
+	// dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB Completed AKIDEXAMPLE
+	// not_found - CloudFront has no distribution tenant dt_NoSuchTenant; check the distribution tenant ID
 }
