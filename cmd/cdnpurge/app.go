@@ -151,12 +151,17 @@ func newInvalidator(ctx context.Context, cfg config.Config, getenv func(string) 
 	return cloudfrontcdn.New(awsCfg, cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint}), nil
 }
 
+// localAccessKeyID is the placeholder access key for a local endpoint with
+// no AWS credentials: shaped like a real one (word characters), so that
+// emulators that read it take it as one.
+const localAccessKeyID = "CDNPURGELOCAL"
+
 // loadAWSConfig reads the AWS SDK's standard configuration chain (see
 // newInvalidator for the local-endpoint exception).
 func loadAWSConfig(ctx context.Context, cfg config.Config, getenv func(string) string) (aws.Config, error) {
 	var opts []func(*awsconfig.LoadOptions) error
 	if cfg.CloudFrontEndpoint != "" && getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("cdnpurge-local", "cdnpurge-local", "")))
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(localAccessKeyID, "cdnpurge-local-placeholder", "")))
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

@@ -23,7 +23,7 @@ const usage = `cdnpurge: purge CloudFront caches from Slack.
 Usage:
   cdnpurge demo                       the whole flow on this machine: emulator, server, a signed command
   cdnpurge serve [--addr HOST:PORT]   serve Slack's slash commands over HTTP
-  cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--complete-after D]
+  cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--tenant dt_ID]... [--complete-after D]
                                       a local CloudFront API for the AWS CLI and SDKs
   cdnpurge invalidate [--distribution ID] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...
                                       purge from a terminal or a pipeline; --wait follows it to Completed

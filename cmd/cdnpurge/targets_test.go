@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+)
+
+// The distributions and tenant of the targets below.
+const (
+	ownDist     = "EOWNEXAMPLE01"
+	partnerDist = "EPARTNEREXAMPL"
+	shopTenant  = "dt_shopexample"
+	partnerRole = "arn:aws:iam::210987654321:role/cdnpurge-partner"
+)
+
+// targetsYAML is a targets file as an operator writes it: the service's own
+// distribution, one in a partner's account reached through a role, and a
+// tenant of a multi-tenant distribution.
+const targetsYAML = `default: www
+targets:
+  - name: www
+    distribution: ` + ownDist + `
+    channels: [deploys]
+  - name: partner
+    distribution: ` + partnerDist + `
+    channels: [deploys]
+    role_arn: ` + partnerRole + `
+  - name: shop
+    tenant: ` + shopTenant + `
+    domains: [shop.example.net]
+    channels: [deploys]
+`
+
+// postCommand sends a signed slash command to the server and returns the
+// invalidation its reply names.
+func postCommand(t *testing.T, a *app, text, trigger string) string {
+	t.Helper()
+	body := commandForm(text, "deploys", trigger).Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/slack/commands", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", slack.Signature(lambdaSecret, ts, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m slackapi.WebhookMessage
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%q: %d %v", text, resp.StatusCode, err)
+	}
+	id := invalidationID(&m)
+	if id == "" {
+		t.Fatalf("%q started nothing: %s", text, blocksOf(&m))
+	}
+	return id
+}
+
+// TestTargetRoleAssumedThroughSTS runs `serve` with a target in another
+// account: its purges must be signed with the credentials STS hands out for
+// its role (moto_server stands in for STS, through the SDK's own
+// AWS_ENDPOINT_URL_STS), those credentials must be reused, not fetched per
+// purge, and the other targets keep the service's own credentials.
+func TestTargetRoleAssumedThroughSTS(t *testing.T) {
+	moto := testutil.MustStartMoto(t)
+	t.Setenv("AWS_ENDPOINT_URL_STS", moto)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	emu := emulator.New(emulator.Options{Distributions: []string{ownDist, partnerDist}, Tenants: []string{shopTenant}, CompleteAfter: time.Hour})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	vars := map[string]string{
+		config.EnvConfigYAML:         targetsYAML,
+		config.EnvSigningSecret:      lambdaSecret,
+		config.EnvCloudFrontEndpoint: srv.URL,
+	}
+	getenv := func(k string) string { return vars[k] }
+	cfg := config.FromEnv(getenv)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logs testutil.LockedBuffer
+	a := mustStartAppIn(t, cfg, &logs, modeServe, getenv)
+
+	own := postCommand(t, a, "/own", "sts.1")
+	partner := postCommand(t, a, "partner /theirs", "sts.2")
+	again := postCommand(t, a, "partner /again", "sts.3")
+	tenant := postCommand(t, a, "https://shop.example.net/cart", "sts.4")
+
+	ownKey, partnerKey := emu.AccessKeyOf(own), emu.AccessKeyOf(partner)
+	if ownKey != localAccessKeyID || emu.AccessKeyOf(tenant) != ownKey {
+		t.Errorf("own targets signed with %q and %q, want the service's own %s", ownKey, emu.AccessKeyOf(tenant), localAccessKeyID)
+	}
+	if partnerKey == "" || partnerKey == ownKey || !strings.HasPrefix(partnerKey, "ASIA") {
+		t.Errorf("the partner target signed with %q, want temporary credentials from STS (ASIA…)", partnerKey)
+	}
+	if k := emu.AccessKeyOf(again); k != partnerKey {
+		t.Errorf("second partner purge signed with %q, want the cached %q", k, partnerKey)
+	}
+	for _, c := range []struct{ dist, id string }{{ownDist, own}, {partnerDist, partner}, {partnerDist, again}, {shopTenant, tenant}} {
+		if got := string(awsCLI(t, srv.URL, cliGetArgs(c.dist, c.id)...)); !strings.Contains(got, c.id) {
+			t.Errorf("%s is not on %s: %s", c.id, c.dist, got)
+		}
+	}
+	if strings.Contains(logs.String(), partnerKey) {
+		t.Error("the assumed role's access key is in the log")
+	}
+}
+
+// cliGetArgs are the AWS CLI's arguments to read an invalidation of a
+// distribution or a tenant.
+func cliGetArgs(dist, id string) []string {
+	if strings.HasPrefix(dist, "dt_") {
+		return []string{"get-invalidation-for-distribution-tenant", "--distribution-tenant-id", dist, "--id", id}
+	}
+	return []string{"get-invalidation", "--distribution-id", dist, "--id", id}
+}
+
+// TestLambdaTargetsUnderRIE runs the real bootstrap under aws-lambda-rie
+// with the targets file inline in its environment, as the stack's
+// TargetsConfig parameter sets it, and purges a named target and a tenant
+// picked by a pasted URL.
+func TestLambdaTargetsUnderRIE(t *testing.T) {
+	rie := findRIE(t)
+	bootstrap := buildBootstrap(t)
+	emu := emulator.New(emulator.Options{Distributions: []string{ownDist, partnerDist}, Tenants: []string{shopTenant}, CompleteAfter: time.Hour})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	invoke := startRIE(t, rie, bootstrap, []string{
+		config.EnvCloudFrontEndpoint + "=" + srv.URL,
+		config.EnvConfigYAML + "=" + strings.ReplaceAll(targetsYAML, "    role_arn: "+partnerRole+"\n", ""),
+	})
+	tests := []struct {
+		text, wantOn, wantText string
+	}{
+		{"partner /theirs", partnerDist, "on `partner`"},
+		{"https://shop.example.net/cart #sale", shopTenant, "Purging 2 paths on `shop`"},
+		{"/own", ownDist, "on `www`"},
+	}
+	for i, tt := range tests {
+		c := lambdaCase{path: "/", form: commandForm(tt.text, "deploys", "rie.targets."+strconv.Itoa(i)), base64: true}
+		payload, _ := json.Marshal(c.event(t))
+		resp, err := http.Post(invoke, "application/json", bytes.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var out events.LambdaFunctionURLResponse
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("invoke: %q: %v", raw, err)
+		}
+		body := out.Body
+		if out.IsBase64Encoded {
+			b, _ := base64.StdEncoding.DecodeString(out.Body)
+			body = string(b)
+		}
+		var m slackapi.WebhookMessage
+		json.Unmarshal([]byte(body), &m)
+		id := invalidationID(&m)
+		if out.StatusCode != 200 || id == "" || !strings.Contains(body, tt.wantText) {
+			t.Fatalf("%q: %d %s", tt.text, out.StatusCode, body)
+		}
+		if got := string(awsCLI(t, srv.URL, cliGetArgs(tt.wantOn, id)...)); !strings.Contains(got, id) {
+			t.Errorf("%s is not on %s: %s", id, tt.wantOn, got)
+		}
+	}
+}
