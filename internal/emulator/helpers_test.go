@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 // testDistribution is the distribution every test emulator knows.
@@ -30,26 +30,9 @@ const testDistribution = "EDFDVBD6EXAMPLE"
 // ID shaped like CloudFront's.
 const testTenant = "dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB"
 
-// fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock returns a clock the tests move by hand.
+func newFakeClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // MustStartEmulator serves an emulator with opts on a loopback httptest

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,19 +17,6 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
-
-// clock is a settable clock for approval expiry and repeat detection.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func TestFollowUpReplacesTheMessage(t *testing.T) {
 	in := testutil.NewSlackInbox(t, responseSecret)
@@ -155,9 +141,9 @@ func (f *fixture) click(t *testing.T, msg *slackapi.WebhookMessage, actionID, us
 
 func TestApproval(t *testing.T) {
 	const requester, other = "U2147483697", "U0OTHER0001"
-	setup := func(t *testing.T, mustDiffer bool) (*fixture, *testutil.SlackInbox, *clock, *slackapi.WebhookMessage) {
+	setup := func(t *testing.T, mustDiffer bool) (*fixture, *testutil.SlackInbox, *testutil.Clock, *slackapi.WebhookMessage) {
 		in := testutil.NewSlackInbox(t, responseSecret)
-		clk := &clock{t: time.Now()}
+		clk := testutil.NewClock(time.Now())
 		f := newFixture(t, func(o *Options) {
 			o.Confirm = purge.ConfirmPolicy{Mode: purge.ConfirmFullPurge, ApproverMustDiffer: mustDiffer}
 			o.Now = clk.Now
@@ -181,7 +167,7 @@ func TestApproval(t *testing.T) {
 			t.Fatalf("%d invalidations", f.count(t))
 		}
 		// A second, later click on the same (stale) buttons purges nothing new.
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL)
 		again := in.Next(t)
 		if again.ReplaceOriginal || !strings.Contains(again.Text, "Already approved") || f.count(t) != 1 {
@@ -213,7 +199,7 @@ func TestApproval(t *testing.T) {
 	})
 	t.Run("expired", func(t *testing.T) {
 		f, in, clk, m := setup(t, true)
-		clk.Add(DefaultConfirmTTL + time.Second)
+		clk.Advance(DefaultConfirmTTL + time.Second)
 		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL)
 		if msg := in.Next(t); !strings.Contains(msg.Text, "expired") || f.count(t) != 0 {
 			t.Fatalf("expired: %+v", msg)

@@ -412,7 +412,7 @@ func TestHostileResponseURL(t *testing.T) {
 			s := newSink(t)
 			var pool *followup.Pool
 			poster := &slack.Poster{HTTPClient: s.client(), AllowLoopback: tt.allowLoopback, Attempts: 1}
-			clk := &clock{t: time.Now()}
+			clk := testutil.NewClock(time.Now())
 			f := newFixture(t, func(o *Options) {
 				o.Invalidator = testutil.MustEmulatedInvalidator(t, 50*time.Millisecond)
 				o.Poster = poster

@@ -45,7 +45,7 @@ type targetsFixture struct {
 	*fixture
 	emu   *emulator.Emulator
 	slack *testutil.SlackAPI
-	clock *clock
+	clock *testutil.Clock
 }
 
 func newTargetsFixture(t *testing.T, completeAfter time.Duration) *targetsFixture {
@@ -62,7 +62,7 @@ func newTargetsFixture(t *testing.T, completeAfter time.Duration) *targetsFixtur
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Date(2026, time.November, 25, 12, 0, 0, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, time.November, 25, 12, 0, 0, 0, time.UTC))
 	emu := emulator.New(emulator.Options{Distributions: []string{wwwDist, docsDist}, Tenants: []string{shopTen}, CompleteAfter: completeAfter, Now: clk.Now})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
@@ -316,7 +316,7 @@ func TestTargetsUserGroupsFailClosed(t *testing.T) {
 		t.Errorf("two commands within the TTL asked Slack %d times, want 1", hits)
 	}
 	f.slack.Reply(200, nil, []byte(`{"ok":false,"error":"missing_scope","needed":"usergroups:read"}`))
-	f.clock.Add(10 * time.Minute)
+	f.clock.Advance(10 * time.Minute)
 	before := total(f.invalidations(t))
 	text := blocksText(f.send(t, deploysID, "deploys", bob, "shop /c"))
 	if total(f.invalidations(t)) != before || strings.Contains(text, "Purging") {
@@ -366,9 +366,9 @@ func TestTargetsUsage(t *testing.T) {
 	f := newTargetsFixture(t, 0)
 	ctx := context.Background()
 	// Last month: not counted.
-	f.clock.t = time.Date(2026, time.October, 31, 23, 0, 0, 0, time.UTC)
+	f.clock.Set(time.Date(2026, time.October, 31, 23, 0, 0, 0, time.UTC))
 	f.send(t, deploysID, "deploys", mallory, "/october/a /october/b")
-	f.clock.t = time.Date(2026, time.November, 25, 12, 0, 0, 0, time.UTC)
+	f.clock.Set(time.Date(2026, time.November, 25, 12, 0, 0, 0, time.UTC))
 	f.send(t, deploysID, "deploys", mallory, "/a /b/* #tag")
 	f.send(t, deploysID, "deploys", carol, "shop /x /y")
 	// Made outside cdnpurge (the console, a pipeline): counted, as billed.

@@ -22,16 +22,10 @@ import (
 // emulator's clock.
 var now = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 
-// clock is a clock the tests set by hand, for emulator.Options.Now.
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) Now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
-
 // emulated is an emulator on loopback with the real backend aimed at it.
 type emulated struct {
 	purge.Invalidator
-	clock clock
+	clock *testutil.Clock
 	lists atomic.Int32 // ListInvalidations requests served
 }
 
@@ -40,8 +34,7 @@ type emulated struct {
 // distributions. It stops with the test.
 func mustEmulate(tb testing.TB, opts emulator.Options) *emulated {
 	tb.Helper()
-	e := &emulated{}
-	e.clock.Set(now)
+	e := &emulated{clock: testutil.NewClock(now)}
 	if opts.Distributions == nil {
 		opts.Distributions = []string{testutil.DistributionID}
 	}

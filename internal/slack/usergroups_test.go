@@ -43,30 +43,15 @@ var _ interface {
 	InAnyGroup(ctx context.Context, userID string, groupIDs []string) (bool, error)
 } = (*slack.UserGroups)(nil)
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newFakeClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 const testTTL = time.Minute
 
 // newUserGroups returns a UserGroups with the fake bot token aimed at api,
 // on a fake clock, logging to the returned buffer.
-func newUserGroups(api *testutil.SlackAPI, clock *fakeClock) (*slack.UserGroups, *testutil.LockedBuffer) {
+func newUserGroups(api *testutil.SlackAPI, clock *testutil.Clock) (*slack.UserGroups, *testutil.LockedBuffer) {
 	var logs testutil.LockedBuffer
 	return slack.NewUserGroups(testutil.SlackBotToken, slack.UserGroupsOptions{
 		APIURL:  api.URL,
