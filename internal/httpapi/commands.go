@@ -49,6 +49,10 @@ func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
 
 // command turns a verified slash command into its reply.
 func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string, body []byte, rec *record) *slackapi.WebhookMessage {
+	// Everything below, Slack's user-group look-ups included, shares the
+	// reply budget.
+	ctx, cancel := context.WithTimeout(ctx, h.opts.ReplyBudget)
+	defer cancel()
 	who := access.Who{UserID: form.UserID, ChannelID: form.ChannelID, ChannelName: form.ChannelName}
 	cmd, err := purge.ParseCommand(slack.PlainText(form.Text))
 	if err == nil && cmd.Action == purge.ActionHelp {
@@ -64,8 +68,6 @@ func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string
 		rec.err = err
 		return slack.ErrorMessage(err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.opts.ReplyBudget)
-	defer cancel()
 	switch cmd.Action {
 	case purge.ActionTargets:
 		here := h.policy.Here(ctx, who)
