@@ -130,6 +130,13 @@ func (h *Handler) purge(ctx context.Context, t *access.Target, userID, channelID
 		CallerReference: purge.SlackCallerReference(userID, token),
 		Paths:           paths,
 	})
+	if err != nil && purge.ErrorCode(err) == purge.RateLimited {
+		// The look before found room, or could not finish, and CloudFront
+		// refused: say what is in flight if that is why.
+		if limit := h.checkInFlight(ctx, t, paths); limit != nil {
+			err = limit
+		}
+	}
 	if err != nil {
 		rec.err = err
 		return slack.Purge{}, err

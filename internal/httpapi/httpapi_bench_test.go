@@ -123,6 +123,12 @@ func (fixedInvalidator) CreateInvalidation(_ context.Context, batch purge.Batch)
 	}, nil
 }
 
+// ListInvalidations answers the in-flight look before each purge with an
+// empty page: nothing in progress, the usual case.
+func (fixedInvalidator) ListInvalidations(context.Context, string, purge.ListOptions) (*purge.Page, error) {
+	return &purge.Page{}, nil
+}
+
 type nopScheduler struct{}
 
 func (nopScheduler) Schedule(context.Context, followup.Request) error { return nil }
