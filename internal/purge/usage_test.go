@@ -373,10 +373,14 @@ func TestInFlightPages(t *testing.T) {
 		completed, inProgress int // created in this order, one file each
 		wantFiles, wantLists  int
 	}{
-		// Page 1: 100 in progress; page 2: 20, then completed; page 3:
-		// completed only, so the fourth is not read.
-		{name: "stops after a page with none", completed: 250, inProgress: 120, wantFiles: 120, wantLists: 3},
-		{name: "bounded", inProgress: 1050, wantFiles: 1000, wantLists: 10},
+		// Page 1: the 10 newest, in progress; page 2: 100 in progress;
+		// page 3: 10 in progress, then completed; page 4: completed only,
+		// so the fifth is not read.
+		{name: "stops after a page with none", completed: 250, inProgress: 120, wantFiles: 120, wantLists: 4},
+		// The usual answer before a purge: the 10 newest completed, one
+		// small page.
+		{name: "nothing in progress", completed: 250, wantFiles: 0, wantLists: 1},
+		{name: "bounded", inProgress: 1050, wantFiles: 910, wantLists: 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

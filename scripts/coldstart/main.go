@@ -63,6 +63,7 @@ func main() {
 	runs := flag.Int("runs", 10, "cold starts to measure, each with a fresh RIE and emulator")
 	warm := flag.Int("warm", 20, "warm invokes after each cold one")
 	baseline := flag.Bool("baseline", false, "also measure a Lambda that only answers (testdata/hello)")
+	flag.BoolVar(&withTargets, "targets", false, "configure three targets inline (CDNPURGE_CONFIG_YAML), the default one on the emulated distribution, as a multi-target stack does")
 	flag.Parse()
 	if err := run(*runs, *warm, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
@@ -160,6 +161,30 @@ var (
 	rtdoneRE = regexp.MustCompile(`INVOKE RTDONE\(status: success, produced bytes: \d+, duration: ([0-9.]+)ms\)`)
 )
 
+// withTargets makes every run configure targetsYAML.
+var withTargets bool
+
+// targetsYAML is three targets in two channels; the commands go to the
+// default, www.
+const targetsYAML = `default: www
+targets:
+  - name: www
+    distribution: ` + distributionID + `
+    domains: [www.example.com]
+    channels: [deploys]
+    confirm: full-purge
+  - name: docs
+    distribution: E3DOCSEXAMPLE1
+    domains: [docs.example.com]
+    channels: [docs]
+    users: [U0ALICE001]
+    paths: ["/guide/*", "/api/*"]
+  - name: shop
+    tenant: dt_shopexample
+    domains: [shop.example.net]
+    channels: [deploys]
+`
+
 // once runs one fresh emulator and RIE, one cold invoke and warm ones.
 func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run int) (sample, error) {
 	var s sample
@@ -171,6 +196,9 @@ func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run in
 		"CDNPURGE_SLACK_SIGNING_SECRET=" + signingSecret,
 		"CDNPURGE_SLACK_CHANNEL=deploys",
 		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+	}
+	if withTargets {
+		env = append(env, "CDNPURGE_CONFIG_YAML="+targetsYAML)
 	}
 	var procs []*exec.Cmd
 	defer func() {
