@@ -91,7 +91,7 @@ type fixture struct {
 	replies []string
 }
 
-func newFixture(t *testing.T, mutate func(*Options)) *fixture {
+func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 	t.Helper()
 	inv := testutil.MustEmulatedInvalidator(t, time.Hour)
 	hk := &hooks{got: make(chan struct{}, 64)}

@@ -48,7 +48,7 @@ type targetsFixture struct {
 	clock *testutil.Clock
 }
 
-func newTargetsFixture(t *testing.T, completeAfter time.Duration) *targetsFixture {
+func newTargetsFixture(t testing.TB, completeAfter time.Duration) *targetsFixture {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "targets.yaml"))
 	if err != nil {
