@@ -70,18 +70,25 @@ var waitPoll = purge.WatchOptions{FirstDelay: time.Second, MaxDelay: 10 * time.S
 // invalidation is still running, so that a CI log shows the job is alive.
 const heartbeat = 30 * time.Second
 
-// cliTarget reads the target (distribution and endpoint) from the
-// environment, with --distribution overriding CDNPURGE_DISTRIBUTION_ID, and
-// returns the backend for it.
-func cliTarget(ctx context.Context, e env, distribution string) (config.Config, purge.Invalidator, error) {
+// cliTarget reads what to purge, and where, from the environment and the
+// flags, and returns the backend for it: --target names a target of the
+// targets file (a distribution or tenant, reached with its role_arn if it
+// has one); otherwise --distribution, or CDNPURGE_DISTRIBUTION_ID. The
+// returned configuration's DistributionID is the distribution or tenant.
+// The command line is the operator's tool: the targets' Slack rules
+// (channels, people, paths) do not apply to it.
+func cliTarget(ctx context.Context, e env, where cliWhere) (config.Config, purge.Invalidator, error) {
 	cfg := config.FromEnv(e.getenv)
-	if distribution != "" {
-		cfg.DistributionID = distribution
+	if *where.target != "" {
+		return cliNamedTarget(ctx, e, cfg, *where.target)
+	}
+	if *where.dist != "" {
+		cfg.DistributionID = *where.dist
 	}
 	if err := cfg.ValidateTarget(); err != nil {
 		msg := "configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")
 		if cfg.DistributionID == "" {
-			msg += "\n  (or pass --distribution ID)"
+			msg += "\n  (or pass --distribution ID, or --target NAME with a targets file)"
 		}
 		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err}
 	}
@@ -92,14 +99,54 @@ func cliTarget(ctx context.Context, e env, distribution string) (config.Config, 
 	return cfg, inv, nil
 }
 
-// distributionFlag adds --distribution to fs.
-func distributionFlag(fs *flag.FlagSet) *string {
-	return fs.String("distribution", "", "CloudFront distribution ID (default $"+config.EnvDistributionID+")")
+// cliNamedTarget is cliTarget for --target NAME.
+func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) (config.Config, purge.Invalidator, error) {
+	fail := func(err error) (config.Config, purge.Invalidator, error) {
+		msg := "configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")
+		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err}
+	}
+	if err := cfg.ValidateFile(); err != nil {
+		return fail(err)
+	}
+	targets, err := cfg.Targets()
+	if err != nil {
+		return fail(err)
+	}
+	t := targets.Named(name)
+	if t == nil {
+		var names []string
+		for _, t := range targets.All() {
+			names = append(names, t.Name)
+		}
+		return cfg, nil, fmt.Errorf("%w: --target %q is not in the targets file (%s)", errUsage, name, strings.Join(names, ", "))
+	}
+	awsCfg, err := loadAWSConfig(ctx, cfg, e.getenv)
+	if err != nil {
+		return cfg, nil, &exitError{code: exitFailure, err: err}
+	}
+	cfg.DistributionID = t.DistributionID
+	return cfg, targetInvalidator(awsCfg, cfg, targets), nil
 }
 
-// checkDistributionFlag refuses a --distribution that cannot be an ID.
-func checkDistributionFlag(d string) error {
-	if d != "" && !config.IsDistributionID(d) {
+// cliWhere holds the flags that say what to purge: --distribution or
+// --target.
+type cliWhere struct{ dist, target *string }
+
+// whereFlags adds --distribution and --target to fs.
+func whereFlags(fs *flag.FlagSet) cliWhere {
+	return cliWhere{
+		dist:   fs.String("distribution", "", "CloudFront distribution ID (default $"+config.EnvDistributionID+")"),
+		target: fs.String("target", "", "a target of the targets file ($"+config.EnvConfigFile+" or $"+config.EnvConfigYAML+"): its distribution or tenant, with its role_arn"),
+	}
+}
+
+// check refuses a --distribution that cannot be an ID, and both flags at
+// once.
+func (w cliWhere) check() error {
+	switch d := *w.dist; {
+	case d != "" && *w.target != "":
+		return fmt.Errorf("%w: give --distribution or --target, not both", errUsage)
+	case d != "" && !config.IsDistributionID(d):
 		return fmt.Errorf("%w: --distribution %q is not a distribution ID (upper-case letters and digits, e.g. E2QWRUHEXAMPLE)", errUsage, d)
 	}
 	return nil
@@ -155,12 +202,12 @@ type invalidateJSON struct {
 // pipeline, optionally waiting until CloudFront has completed.
 func runInvalidate(ctx context.Context, e env) error {
 	fs := newFlagSet("invalidate", e)
-	dist := distributionFlag(fs)
+	where := whereFlags(fs)
 	wait := fs.Bool("wait", false, "wait until the invalidation has completed, showing progress")
 	timeout := fs.Duration("timeout", 15*time.Minute, "with --wait, stop waiting after this long (exit 5; the invalidation keeps running)")
 	ref := fs.String("caller-reference", "", "a token that makes the request idempotent, e.g. the pipeline's job ID (default random)")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end (progress goes to stderr)")
-	setUsage(fs, "cdnpurge invalidate [--distribution ID] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...",
+	setUsage(fs, "cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...",
 		"Purges paths or pasted URLs from CloudFront's caches. Paths start with /, may end in *,\n"+
 			"and are normalized as in Slack; duplicates and paths covered by a wildcard are dropped.")
 	items, err := parseInterspersed(fs, e.args)
@@ -175,14 +222,14 @@ func runInvalidate(ctx context.Context, e env) error {
 	case isSet(fs, "caller-reference") && strings.TrimSpace(*ref) == "":
 		return fmt.Errorf("%w: --caller-reference is empty", errUsage)
 	}
-	if err := checkDistributionFlag(*dist); err != nil {
+	if err := where.check(); err != nil {
 		return err
 	}
 	paths, err := purge.NormalizePaths(items)
 	if err != nil {
 		return cdnError(err)
 	}
-	cfg, inv, err := cliTarget(ctx, e, *dist)
+	cfg, inv, err := cliTarget(ctx, e, where)
 	if err != nil {
 		return err
 	}
@@ -285,9 +332,9 @@ type statusJSON struct {
 // runStatus is `cdnpurge status`: one invalidation, by ID or the latest.
 func runStatus(ctx context.Context, e env) error {
 	fs := newFlagSet("status", e)
-	dist := distributionFlag(fs)
+	where := whereFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object (null when the distribution has no invalidation)")
-	setUsage(fs, "cdnpurge status [--distribution ID] [--json] [INVALIDATION_ID]",
+	setUsage(fs, "cdnpurge status [--distribution ID | --target NAME] [--json] [INVALIDATION_ID]",
 		"Shows one invalidation (the latest without an ID): status, age, paths and who asked.")
 	args, err := parseInterspersed(fs, e.args)
 	if err != nil {
@@ -299,10 +346,10 @@ func runStatus(ctx context.Context, e env) error {
 	case len(args) == 1 && strings.TrimSpace(args[0]) == "":
 		return fmt.Errorf("%w: the invalidation ID is empty", errUsage)
 	}
-	if err := checkDistributionFlag(*dist); err != nil {
+	if err := where.check(); err != nil {
 		return err
 	}
-	cfg, inv, err := cliTarget(ctx, e, *dist)
+	cfg, inv, err := cliTarget(ctx, e, where)
 	if err != nil {
 		return err
 	}
@@ -374,10 +421,10 @@ type summaryJSON struct {
 // runList is `cdnpurge list`: the recent invalidations, newest first.
 func runList(ctx context.Context, e env) error {
 	fs := newFlagSet("list", e)
-	dist := distributionFlag(fs)
+	where := whereFlags(fs)
 	maxN := fs.Int("max", 10, "show at most this many invalidations")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	setUsage(fs, "cdnpurge list [--distribution ID] [--max N] [--json]",
+	setUsage(fs, "cdnpurge list [--distribution ID | --target NAME] [--max N] [--json]",
 		"Lists the distribution's recent invalidations, newest first.")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
@@ -385,10 +432,10 @@ func runList(ctx context.Context, e env) error {
 	if *maxN < 1 {
 		return fmt.Errorf("%w: --max must be at least 1, not %d", errUsage, *maxN)
 	}
-	if err := checkDistributionFlag(*dist); err != nil {
+	if err := where.check(); err != nil {
 		return err
 	}
-	cfg, inv, err := cliTarget(ctx, e, *dist)
+	cfg, inv, err := cliTarget(ctx, e, where)
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,11 @@ Usage:
   cdnpurge serve [--addr HOST:PORT]   serve Slack's slash commands over HTTP
   cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--tenant dt_ID]... [--complete-after D]
                                       a local CloudFront API for the AWS CLI and SDKs
-  cdnpurge invalidate [--distribution ID] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...
+  cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...
                                       purge from a terminal or a pipeline; --wait follows it to Completed
-  cdnpurge status [--distribution ID] [--json] [ID]
+  cdnpurge status [--distribution ID | --target NAME] [--json] [ID]
                                       one invalidation (the latest without ID): status, age, paths, who asked
-  cdnpurge list [--distribution ID] [--max N] [--json]
+  cdnpurge list [--distribution ID | --target NAME] [--max N] [--json]
                                       recent invalidations, newest first
   cdnpurge help                       this text
 

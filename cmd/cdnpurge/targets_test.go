@@ -186,3 +186,58 @@ func TestLambdaTargetsUnderRIE(t *testing.T) {
 		}
 	}
 }
+
+// TestCLITarget checks `--target` on the command line: a pipeline purges a
+// target of the targets file (here a tenant and a distribution) by name, and
+// mistakes are usage errors or configuration errors with the reason.
+func TestCLITarget(t *testing.T) {
+	emu := emulator.New(emulator.Options{Distributions: []string{ownDist, partnerDist}, Tenants: []string{shopTenant}})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	vars := map[string]string{
+		config.EnvCloudFrontEndpoint: srv.URL,
+		config.EnvConfigYAML:         strings.ReplaceAll(targetsYAML, "    role_arn: "+partnerRole+"\n", ""),
+	}
+	getenv := func(k string) string { return vars[k] }
+
+	code, out, errOut := runCmd(t, getenv, "invalidate", "--target", "shop", "/cart", "#sale")
+	id := fieldValue(out, "invalidation")
+	if code != 0 || id == "" || fieldValue(out, "distribution") != shopTenant {
+		t.Fatalf("invalidate --target shop: %d\n%s%s", code, out, errOut)
+	}
+	if got := string(awsCLI(t, srv.URL, cliGetArgs(shopTenant, id)...)); !strings.Contains(got, "#sale") {
+		t.Fatalf("the tenant's invalidation: %s", got)
+	}
+	if ids := listIDs(t, getenv, "--target", "shop"); len(ids) != 1 || ids[0] != id {
+		t.Errorf("list --target shop = %v, want [%s]", ids, id)
+	}
+	if code, out, _ := runCmd(t, getenv, "status", "--target", "shop", id); code != 0 || !strings.Contains(out, "/cart") {
+		t.Errorf("status --target shop: %d %s", code, out)
+	}
+	if code, _, _ := runCmd(t, getenv, "invalidate", "--target", "partner", "/p"); code != 0 {
+		t.Errorf("invalidate --target partner: %d", code)
+	}
+
+	tests := []struct {
+		name     string
+		env      func(string) string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"unknown target", getenv, []string{"invalidate", "--target", "blog", "/x"}, 2, `--target "blog" is not in the targets file (www, partner, shop)`},
+		{"both flags", getenv, []string{"list", "--target", "shop", "--distribution", ownDist}, 2, "not both"},
+		{"no targets file", func(k string) string { return map[string]string{config.EnvCloudFrontEndpoint: srv.URL}[k] }, []string{"invalidate", "--target", "shop", "/x"}, exitFailure, "no targets file: set CDNPURGE_CONFIG"},
+		{"bad targets file", func(k string) string {
+			return map[string]string{config.EnvCloudFrontEndpoint: srv.URL, config.EnvConfigYAML: "targets:\n  - name: shop\n    tenant: nope\n    channels: [x]\n"}[k]
+		}, []string{"invalidate", "--target", "shop", "/x"}, exitFailure, "targets.0.tenant"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runCmd(t, tt.env, tt.args...)
+			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErr) {
+				t.Fatalf("exit %d, want %d; stderr %q lacks %q", code, tt.wantCode, errOut, tt.wantErr)
+			}
+		})
+	}
+}

@@ -93,6 +93,8 @@ type Config struct {
 
 	// errs are what FromEnv could not read; Validate reports them.
 	errs []error
+	// fileErr is why the targets file could not be read or checked.
+	fileErr error
 }
 
 // FromEnv reads the configuration from environment variables through
@@ -112,14 +114,14 @@ func FromEnv(getenv func(string) string) Config {
 	var err error
 	switch path, inline := strings.TrimSpace(getenv(EnvConfigFile)), getenv(EnvConfigYAML); {
 	case path != "" && strings.TrimSpace(inline) != "":
-		c.errs = append(c.errs, fmt.Errorf("%s and %s are both set: give the targets one way", EnvConfigFile, EnvConfigYAML))
+		err = fmt.Errorf("%s and %s are both set: give the targets one way", EnvConfigFile, EnvConfigYAML)
 	case path != "":
 		c.File, err = LoadFile(path)
 	case strings.TrimSpace(inline) != "":
 		c.File, err = ParseFile(EnvConfigYAML, []byte(inline))
 	}
 	if err != nil {
-		c.errs = append(c.errs, err)
+		c.errs, c.fileErr = append(c.errs, err), err
 	}
 	mode, err := purge.ParseConfirmMode(getenv(EnvConfirm))
 	if err != nil {
@@ -192,6 +194,16 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ValidateFile checks what purging a named target from the command line
+// needs: a targets file that reads and checks, and a usable CloudFront
+// endpoint. Unlike Validate it needs no Slack settings.
+func (c Config) ValidateFile() error {
+	if c.File == nil && c.fileErr == nil {
+		return fmt.Errorf("no targets file: set %s (a path) or %s (the YAML itself)", EnvConfigFile, EnvConfigYAML)
+	}
+	return errors.Join(c.fileErr, c.validateEndpoint())
 }
 
 // Ignored names the environment settings a targets file overrides, for a
