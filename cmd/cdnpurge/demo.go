@@ -156,6 +156,15 @@ func runDemo(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(out, "@alice types /cdn-purge status\n── reply, %s ──\n%s\n\n", visibility(st), renderMessage(st, demoNames, "  "))
 
+	// And what this month's purges cost, from CloudFront's own record.
+	form.Set("text", "usage")
+	form.Set("trigger_id", "1000000000003.1000000001."+randomHex(16))
+	us, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "@alice types /cdn-purge usage\n── reply, %s ──\n%s\n\n", visibility(us), renderMessage(us, demoNames, "  "))
+
 	// 9. The server follows the invalidation and replaces the reply.
 	select {
 	case post := <-slackIn.posts:

@@ -247,8 +247,8 @@ func TestTargetsListing(t *testing.T) {
 		channelID, channelName, user, text string
 		want, wantNot                      []string
 	}{
-		{deploysID, "deploys", mallory, "targets", []string{"`www` (distribution `EWWWEXAMPLE01`, the default)", "URLs on www.example.com, example.com", "`/*` needs an approval", "2 other target(s)"}, []string{"`shop`", "`docs`"}},
-		{deploysID, "deploys", carol, "targets", []string{"`www`", "`shop` (tenant `dt_shop0example`)", "1 other target(s)"}, []string{"`docs`"}},
+		{deploysID, "deploys", mallory, "targets", []string{"`www` (distribution `EWWWEXAMPLE01`, the default)", "URLs on www.example.com, example.com", "`/*` needs an approval", "2 other targets may be purged"}, []string{"`shop`", "`docs`"}},
+		{deploysID, "deploys", carol, "targets", []string{"`www`", "`shop` (tenant `dt_shop0example`)", "1 other target may be purged"}, []string{"`docs`"}},
 		{docsChan, "docs", alice, "targets", []string{"`docs` (distribution `EDOCSEXAMPLE1`)", "only `/guide/*`, `/api/*`", "every purge needs an approval"}, []string{"`www`"}},
 		{docsChan, "docs", mallory, "targets", []string{"You may purge nothing from here."}, nil},
 		{randomID, "random", alice, "help", []string{"`/cdn-purge www /blog/*` purges on the target `www`", "You may purge nothing from here.", "Purges are allowed in #deploys, <#C0DOCS0001>"}, nil},
@@ -397,8 +397,8 @@ func TestTargetsUsage(t *testing.T) {
 	text := blocksText(f.send(t, deploysID, "deploys", mallory, "usage"))
 	for _, w := range []string{
 		"billed in November 2026",
-		fmt.Sprintf("`www` (`EWWWEXAMPLE01`): %d paths in %d invalidation(s)", want[wwwDist][1], want[wwwDist][0]),
-		fmt.Sprintf("`shop` (`dt_shop0example`): %d paths in %d invalidation(s)", want[shopTen][1], want[shopTen][0]),
+		fmt.Sprintf("`www` (`EWWWEXAMPLE01`): %d paths in %d invalidations", want[wwwDist][1], want[wwwDist][0]),
+		fmt.Sprintf("`shop` (`dt_shop0example`): %d paths in %d invalidation\\nTotal", want[shopTen][1], want[shopTen][0]),
 		"Total: 1205 paths; 205 beyond the 1000 free, about $1.02",
 	} {
 		if !strings.Contains(text, w) {

@@ -3,7 +3,6 @@ package slack
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -270,12 +269,7 @@ func pathList(paths []string) string {
 
 // billedPaths says what a purge costs in CloudFront's unit: each path, wildcard
 // or cache tag sent is one billed path.
-func billedPaths(n int) string {
-	if n == 1 {
-		return "1 billed path"
-	}
-	return strconv.Itoa(n) + " billed paths"
-}
+func billedPaths(n int) string { return count(n, "billed path", "billed paths") }
 
 // TargetRef names what a message is about: the target by name, or, for the
 // unnamed single target, its distribution ID.
@@ -286,12 +280,7 @@ func TargetRef(target, distributionID string) string {
 	return "`" + Escape(distributionID) + "`"
 }
 
-func pathCount(n int) string {
-	if n == 1 {
-		return "1 path"
-	}
-	return strconv.Itoa(n) + " paths"
-}
+func pathCount(n int) string { return count(n, "path", "paths") }
 
 // ChannelRef renders an allowed channel: a mention for an ID, #name for a
 // name.

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
@@ -67,6 +68,14 @@ func channelList(channels []string) string {
 	return strings.Join(names, ", ")
 }
 
+// count renders "1 invalidation", "2 invalidations".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 func codeJoin(items []string) string {
 	s := make([]string, len(items))
 	for i, it := range items {
@@ -109,7 +118,7 @@ func HelpMessage(command string, here []TargetSummary, named bool, everywhere []
 func TargetsMessage(here []TargetSummary, others int) *slackapi.WebhookMessage {
 	text := targetsHere(here)
 	if others > 0 {
-		text += fmt.Sprintf("\n%d other target(s) may be purged from other channels or by other people.", others)
+		text += "\n" + count(others, "other target", "other targets") + " may be purged from other channels or by other people."
 	}
 	return EphemeralMessage(text)
 }
@@ -173,7 +182,7 @@ func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessag
 				atLeast, complete = "at least ", false
 			}
 			total += r.Usage.Paths
-			fmt.Fprintf(&b, "\n• %s: %s%s in %d invalidation(s)", label, atLeast, pathCount(r.Usage.Paths), r.Usage.Invalidations)
+			fmt.Fprintf(&b, "\n• %s: %s%s in %s", label, atLeast, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations"))
 		}
 		billable, dollars := purge.EstimatedCost(total)
 		atLeast := ""
