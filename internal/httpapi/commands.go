@@ -121,19 +121,20 @@ const inFlightBudget = 300 * time.Millisecond
 // exceed them is refused with what is in flight instead of CloudFront's bare
 // error.
 func (h *Handler) purge(ctx context.Context, t *access.Target, userID, channelID, token string, paths []string, requested int, responseURL string, rec *record) (slack.Purge, error) {
-	if err := h.checkInFlight(ctx, t, paths); err != nil {
-		rec.err = err
-		return slack.Purge{}, err
-	}
-	inv, err := h.opts.Invalidator.CreateInvalidation(ctx, purge.Batch{
+	batch := purge.Batch{
 		DistributionID:  t.DistributionID,
 		CallerReference: purge.SlackCallerReference(userID, token),
 		Paths:           paths,
-	})
+	}
+	if err := h.checkInFlight(ctx, batch); err != nil {
+		rec.err = err
+		return slack.Purge{}, err
+	}
+	inv, err := h.opts.Invalidator.CreateInvalidation(ctx, batch)
 	if err != nil && purge.ErrorCode(err) == purge.RateLimited {
 		// The look before found room, or could not finish, and CloudFront
 		// refused: say what is in flight if that is why.
-		if limit := h.checkInFlight(ctx, t, paths); limit != nil {
+		if limit := h.checkInFlight(ctx, batch); limit != nil {
 			err = limit
 		}
 	}
@@ -153,17 +154,22 @@ func (h *Handler) purge(ctx context.Context, t *access.Target, userID, channelID
 	return p, nil
 }
 
-// checkInFlight refuses a purge that would exceed CloudFront's in-progress
-// limits on t. A failed or slow look lets the purge go ahead.
-func (h *Handler) checkInFlight(ctx context.Context, t *access.Target, paths []string) error {
+// checkInFlight refuses a batch that would exceed CloudFront's in-progress
+// limits on its distribution. A failed or slow look lets it go ahead, and so
+// does a repeat of a batch already in progress (a second click, a repeated
+// delivery), which CloudFront answers with the existing invalidation.
+func (h *Handler) checkInFlight(ctx context.Context, batch purge.Batch) error {
 	ctx, cancel := context.WithTimeout(ctx, inFlightBudget)
 	defer cancel()
-	load, err := purge.InFlight(ctx, h.opts.Invalidator, t.DistributionID)
+	load, err := purge.InFlight(ctx, h.opts.Invalidator, batch.DistributionID)
 	if err != nil {
-		h.log.WarnContext(ctx, "in-progress limits not checked", "distribution", t.DistributionID, "error", err)
+		h.log.WarnContext(ctx, "in-progress limits not checked", "distribution", batch.DistributionID, "error", err)
 		return nil
 	}
-	return load.Check(paths)
+	if load.Includes(batch.CallerReference) {
+		return nil
+	}
+	return load.Check(batch.Paths)
 }
 
 // audit posts the audit message in the background, so that it never delays

@@ -81,6 +81,10 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 
 // click acts on Approve or Cancel and returns the message for response_url.
 func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, action *slackapi.BlockAction, rec *record) *slackapi.WebhookMessage {
+	// Everything below, Slack's user-group look-ups included, shares the
+	// reply budget.
+	ctx, cancel := context.WithTimeout(ctx, h.opts.ReplyBudget)
+	defer cancel()
 	rec.action = action.ActionID
 	p, err := slack.OpenPending(action.Value, h.opts.SigningSecret, h.opts.Now())
 	switch {
@@ -117,8 +121,6 @@ func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, a
 		rec.err = err
 		return ephemeralAnswer(":no_entry: You may not approve this purge: " + purge.ErrorMessage(err))
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.opts.ReplyBudget)
-	defer cancel()
 	clicked := h.opts.Now()
 	purged, err := h.purge(ctx, t, p.UserID, p.ChannelID, p.Token, p.Paths, p.Requested, cb.ResponseURL, rec)
 	if err != nil {

@@ -409,3 +409,35 @@ func TestTargetsUsage(t *testing.T) {
 		t.Errorf("usage in #deploys shows the docs team's target:\n%s", text)
 	}
 }
+
+// TestTargetsRepeatAtLimit checks that the look at what is in flight does
+// not count a purge against itself: a second Approve click on a purge that
+// filled the distribution's 15 wildcards says it was already approved, as
+// CloudFront answers it with the existing invalidation.
+func TestTargetsRepeatAtLimit(t *testing.T) {
+	f := newTargetsFixture(t, time.Hour)
+	in := testutil.NewSlackInbox(t, responseSecret)
+	for _, n := range []int{5, 5, 4} {
+		items := make([]string, n)
+		for j := range items {
+			items[j] = fmt.Sprintf("/w%d-%d/*", n, j)
+		}
+		f.clock.Advance(time.Second)
+		if m := f.send(t, deploysID, "deploys", mallory, strings.Join(items, " ")); !strings.Contains(m.Text, "Purging") {
+			t.Fatalf("filling the limit: %s", m.Text)
+		}
+	}
+	m := f.send(t, deploysID, "deploys", mallory, "")
+	f.click(t, m, slack.ActionApprove, bob, deploysID, in.URL)
+	if got := in.Next(t); !strings.Contains(got.Text, "Purging 1 path on `www`") {
+		t.Fatalf("first approval: %s", got.Text)
+	}
+	f.clock.Advance(time.Minute)
+	f.click(t, m, slack.ActionApprove, carol, deploysID, in.URL)
+	if got := in.Next(t); !strings.Contains(got.Text, "Already approved") {
+		t.Fatalf("second approval at the limit: %s", got.Text)
+	}
+	if n := len(f.invalidations(t)[wwwDist]); n != 4 {
+		t.Fatalf("www holds %d invalidations, want 4", n)
+	}
+}

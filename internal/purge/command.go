@@ -112,8 +112,9 @@ func ParseCommand(text string) (Command, error) {
 }
 
 // isTargetWord reports whether a command item reads as a target name rather
-// than a path, URL, tag or invalidation ID: a letter or digit, then letters,
-// digits, "-" and "_", up to 32, not all upper-case (invalidation IDs are).
+// than a path, URL, tag or invalidation ID: a letter, then letters, digits,
+// "-" and "_", up to 32, not all upper-case (invalidation IDs are). Target
+// names start with a letter (internal/config checks it).
 // A word that is not a target name (say "index.html") is left for the path
 // rules, which say what is wrong with it.
 func isTargetWord(s string) bool {
@@ -123,8 +124,8 @@ func isTargetWord(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case (c == '-' || c == '_') && i > 0:
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case ('0' <= c && c <= '9' || c == '-' || c == '_') && i > 0:
 		default:
 			return false
 		}
@@ -140,8 +141,9 @@ func urlHosts(items []string) []string {
 		if !isHTTPURL(item) {
 			continue
 		}
-		if u, err := url.Parse(item); err == nil && u.Hostname() != "" {
-			hosts = append(hosts, strings.ToLower(u.Hostname()))
+		// A fully qualified name's trailing dot names the same host.
+		if u, err := url.Parse(item); err == nil && strings.TrimSuffix(u.Hostname(), ".") != "" {
+			hosts = append(hosts, strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")))
 		}
 	}
 	slices.Sort(hosts)

@@ -179,6 +179,7 @@ func TestParseCommand(t *testing.T) {
 		{text: "https://www.example.com/blog/post?id=1", wantAction: ActionPurge, wantPaths: []string{"/blog/post?id=1"}, wantHosts: []string{"www.example.com"}},
 		{text: "HTTPS://WWW.Example.com:8443/a https://www.example.com/b http://docs.example.com/", wantAction: ActionPurge,
 			wantPaths: []string{"/a", "/b", "/"}, wantHosts: []string{"docs.example.com", "www.example.com"}},
+		{text: "https://Docs.Example.com./guide/a", wantAction: ActionPurge, wantPaths: []string{"/guide/a"}, wantHosts: []string{"docs.example.com"}},
 		{text: "www /blog/*", wantAction: ActionPurge, wantTarget: "www", wantPaths: []string{"/blog/*"}},
 		{text: "WWW-2 /a #Tag", wantAction: ActionPurge, wantTarget: "www-2", wantPaths: []string{"/a", "#tag"}},
 		{text: "docs", wantAction: ActionPurge, wantTarget: "docs", wantPaths: []string{"/*"}},

@@ -53,6 +53,20 @@ type Load struct {
 	// InProgress holds the IDs of the invalidations in progress, newest
 	// first.
 	InProgress []string
+	// references are their CallerReferences.
+	references []string
+}
+
+// Includes reports whether an invalidation in progress has callerReference:
+// a repeat of a request CloudFront already took, which it answers with the
+// existing invalidation whatever the limits, so there is nothing to check.
+func (l Load) Includes(callerReference string) bool {
+	for _, r := range l.references {
+		if r == callerReference {
+			return true
+		}
+	}
+	return false
 }
 
 // InFlight returns the load in progress on distributionID.
@@ -94,6 +108,7 @@ func InFlight(ctx context.Context, inv Invalidator, distributionID string) (Load
 		l.Files += files
 		l.Wildcards += wildcards
 		l.InProgress = append(l.InProgress, g.ID)
+		l.references = append(l.references, g.CallerReference)
 	}
 	return l, nil
 }
