@@ -219,8 +219,14 @@ func (c Config) Ignored() []string {
 	if len(c.Channels) > 0 {
 		out = append(out, EnvChannels)
 	}
-	if c.Confirm != (purge.ConfirmPolicy{Mode: purge.ConfirmNever}) {
+	if c.Confirm.Mode != purge.ConfirmNever {
 		out = append(out, EnvConfirm)
+	}
+	if c.Confirm.Over != 0 {
+		out = append(out, EnvConfirmOver)
+	}
+	if c.Confirm.ApproverMustDiffer {
+		out = append(out, EnvApproverMustDiffer)
 	}
 	return out
 }
@@ -245,7 +251,7 @@ func (c Config) Targets() (*access.Targets, error) {
 		ts[i] = access.Target{
 			Name: t.Name, DistributionID: id, Domains: domains, Channels: slack.Channels(t.Channels),
 			Users: t.Users, UserGroups: t.UserGroups, Paths: t.Paths, RoleARN: t.RoleARN,
-			Confirm: purge.ConfirmPolicy{Mode: mode, ApproverMustDiffer: t.ApproverMustDiffer},
+			Confirm: purge.ConfirmPolicy{Mode: mode, Over: t.ConfirmOver, ApproverMustDiffer: t.ApproverMustDiffer},
 		}
 	}
 	return access.NewTargets(ts, c.File.Default)

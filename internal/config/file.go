@@ -44,8 +44,10 @@ type Target struct {
 	UserGroups []string `yaml:"usergroups"`
 	// Paths, when set, are the only path prefixes this target may purge.
 	Paths []string `yaml:"paths"`
-	// Confirm is never, full-purge or always.
+	// Confirm is never, full-purge or always; ConfirmOver, when positive,
+	// also asks for approval of a purge of more than that many paths.
 	Confirm            purge.ConfirmMode `yaml:"confirm"`
+	ConfirmOver        int               `yaml:"confirm_over"`
 	ApproverMustDiffer bool              `yaml:"approver_must_differ"`
 	// RoleARN is an IAM role in another account to assume for this target.
 	RoleARN string `yaml:"role_arn"`
@@ -156,6 +158,9 @@ func (f *File) validate(name string, lines lineFinder) error {
 		}
 		if _, err := purge.ParseConfirmMode(string(t.Confirm)); err != nil {
 			fail(at("confirm"), "%v", err)
+		}
+		if t.ConfirmOver < 0 {
+			fail(at("confirm_over"), "%d is not a number of paths (0 or more)", t.ConfirmOver)
 		}
 		if t.RoleARN != "" && !re.roleARN.MatchString(t.RoleARN) {
 			fail(at("role_arn"), "%q is not an IAM role ARN", t.RoleARN)

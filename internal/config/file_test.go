@@ -44,6 +44,7 @@ func TestParseFileErrors(t *testing.T) {
 		{"no default", "default: www\n", "", []string{"default", "not set"}},
 		{"not YAML", "targets:", "targets: [", []string{"t.yaml"}},
 		{"digits only, like an invalidation ID", "name: docs", `name: "2024"`, []string{"targets.1.name", `"2024" is not a target name`}},
+		{"negative confirm_over", "confirm_over: 20", "confirm_over: -1", []string{"targets.1.confirm_over", "-1 is not a number of paths"}},
 		{"command word as a name", "name: docs", "name: usage", []string{"targets.1.name", `"usage" is a word of the command itself`}},
 		{"one distribution, two roles", "    tenant: dt_2abcDEF123\n", "    distribution: E2QWRUHEXAMPLE\n", []string{"targets.2.role_arn", `target "www" uses E2QWRUHEXAMPLE through another role_arn`}},
 	}

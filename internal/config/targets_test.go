@@ -37,8 +37,8 @@ func TestTargetsFromFile(t *testing.T) {
 	}{
 		{"path", with(EnvConfigFile, path), nil, nil},
 		{"inline", with(EnvConfigYAML, string(yaml)), nil, nil},
-		{"file overrides the single target", with(EnvConfigFile, path, EnvDistributionID, "E1", EnvChannels, "x", EnvConfirm, "always"), nil,
-			[]string{EnvDistributionID, EnvChannels, EnvConfirm}},
+		{"file overrides the single target", with(EnvConfigFile, path, EnvDistributionID, "E1", EnvChannels, "x", EnvConfirm, "always", EnvConfirmOver, "5", EnvApproverMustDiffer, "1"), nil,
+			[]string{EnvDistributionID, EnvChannels, EnvConfirm, EnvConfirmOver, EnvApproverMustDiffer}},
 		{"both", with(EnvConfigFile, path, EnvConfigYAML, string(yaml)), []string{"both set"}, nil},
 		{"missing file", with(EnvConfigFile, "testdata/nope.yaml"), []string{EnvConfigFile, "no such file"}, nil},
 		{"bad inline", with(EnvConfigYAML, "targets: ["), []string{EnvConfigYAML}, nil},
@@ -81,7 +81,7 @@ func TestTargetsFromFile(t *testing.T) {
 				!slices.Equal(www.Domains, []string{"www.example.com", "example.com"}) || !slices.Equal([]string(www.Channels), []string{"deploys", "C0DEPLOY01"}) {
 				t.Errorf("www = %+v", www)
 			}
-			if docs.Confirm.Mode != purge.ConfirmNever || !slices.Equal(docs.Paths, []string{"/guide/*", "/api/*"}) || !slices.Equal(docs.Users, []string{"U0ALICE01", "U0BOB0001"}) {
+			if docs.Confirm != (purge.ConfirmPolicy{Mode: purge.ConfirmNever, Over: 20}) || !slices.Equal(docs.Paths, []string{"/guide/*", "/api/*"}) || !slices.Equal(docs.Users, []string{"U0ALICE01", "U0BOB0001"}) {
 				t.Errorf("docs = %+v", docs)
 			}
 			if shop.DistributionID != "dt_2abcDEF123" || shop.RoleARN != "arn:aws:iam::123456789012:role/cdnpurge" || !slices.Equal(shop.UserGroups, []string{"S0WEBTEAM1"}) {
