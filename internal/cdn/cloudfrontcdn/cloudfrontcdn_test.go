@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cdntest"
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
@@ -301,6 +303,19 @@ func TestErrorClassificationWithoutServer(t *testing.T) {
 	noCreds.Credentials = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, errors.New("failed to refresh cached credentials, no EC2 IMDS role found")
 	}))
+	// A target's role that STS refuses to hand out: STS answers AssumeRole
+	// with AccessDenied, as it does when the role does not trust the caller.
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>`+
+			`<Message>User is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>r1</RequestId></ErrorResponse>`)
+	}))
+	t.Cleanup(sts.Close)
+	roleRefused := testConfig()
+	roleRefused.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(
+		awssts.NewFromConfig(testConfig(), func(o *awssts.Options) { o.BaseEndpoint = aws.String(sts.URL) }),
+		"arn:aws:iam::210987654321:role/cdnpurge-partner"))
 	tests := []struct {
 		name     string
 		cfg      aws.Config
@@ -308,18 +323,20 @@ func TestErrorClassificationWithoutServer(t *testing.T) {
 		batch    purge.Batch
 		want     purge.Code
 		requests int // that reach f
+		text     string
 	}{
-		{"missing credentials", noCreds, f.URL, testBatch, purge.Unauthenticated, 0},
-		{"connection refused", testConfig(), closed.URL, testBatch, purge.Unavailable, 0},
-		{"no distribution ID", testConfig(), f.URL, purge.Batch{CallerReference: "r", Paths: []string{"/a"}}, purge.Invalid, 0},
-		{"no caller reference", testConfig(), f.URL, purge.Batch{DistributionID: "E1", Paths: []string{"/a"}}, purge.Invalid, 0},
-		{"no paths", testConfig(), f.URL, purge.Batch{DistributionID: "E1", CallerReference: "r"}, purge.Invalid, 0},
+		{"missing credentials", noCreds, f.URL, testBatch, purge.Unauthenticated, 0, "check the AWS credentials"},
+		{"role not assumed", roleRefused, f.URL, testBatch, purge.PermissionDenied, 0, "could not assume the IAM role (role_arn)"},
+		{"connection refused", testConfig(), closed.URL, testBatch, purge.Unavailable, 0, ""},
+		{"no distribution ID", testConfig(), f.URL, purge.Batch{CallerReference: "r", Paths: []string{"/a"}}, purge.Invalid, 0, ""},
+		{"no caller reference", testConfig(), f.URL, purge.Batch{DistributionID: "E1", Paths: []string{"/a"}}, purge.Invalid, 0, ""},
+		{"no paths", testConfig(), f.URL, purge.Batch{DistributionID: "E1", CallerReference: "r"}, purge.Invalid, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := f.requests()
 			_, err := cloudfrontcdn.New(tt.cfg, fastOptions(tt.endpoint)).CreateInvalidation(t.Context(), tt.batch)
-			checkError(t, err, tt.want, "")
+			checkError(t, err, tt.want, tt.text)
 			if n := f.requests() - before; n != tt.requests {
 				t.Errorf("server saw %d requests, want %d", n, tt.requests)
 			}

@@ -137,6 +137,8 @@ func (c call) code(err error) (purge.Code, string) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return c.unavailable()
+	case errors.As(err, &credsErr) && isAssumeRole(credsErr):
+		return c.assumeRoleFailed()
 	case errors.As(err, &credsErr):
 		return c.unauthenticated()
 	case errors.As(err, &paramsErr):
@@ -188,6 +190,18 @@ func (c call) permissionDenied() (purge.Code, string) {
 func (c call) unauthenticated() (purge.Code, string) {
 	return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
 		"check the AWS credentials cdnpurge runs with"
+}
+
+// isAssumeRole reports whether credentials failed in STS AssumeRole: a
+// target in another account whose role_arn could not be assumed.
+func isAssumeRole(err error) bool {
+	var op *smithy.OperationError
+	return errors.As(err, &op) && op.Service() == "STS" && op.Operation() == "AssumeRole"
+}
+
+func (c call) assumeRoleFailed() (purge.Code, string) {
+	return purge.PermissionDenied, fmt.Sprintf("cdnpurge could not assume the IAM role (role_arn) of %s %s: "+
+		"check that the role trusts cdnpurge's own role and that cdnpurge may call sts:AssumeRole on it", c.kind(), c.distributionID)
 }
 
 func (c call) invalidRequest() (purge.Code, string) {
