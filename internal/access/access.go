@@ -48,12 +48,7 @@ type Target struct {
 
 // Label is how messages name the target: `www`, or the distribution ID of
 // the unnamed single target.
-func (t *Target) Label() string {
-	if t.Name != "" {
-		return "`" + t.Name + "`"
-	}
-	return "`" + slack.Escape(t.DistributionID) + "`"
-}
+func (t *Target) Label() string { return slack.TargetRef(t.Name, t.DistributionID) }
 
 // Targets is the set of targets, with the default one a command that names
 // none purges. It is read-only once built, so safe for concurrent use.
@@ -98,6 +93,14 @@ func NewTargets(targets []Target, defaultName string) (*Targets, error) {
 		}
 	}
 	return ts, nil
+}
+
+// Single returns the tutorial's one unnamed target: a distribution purged
+// from channels, with confirm.
+func Single(distributionID string, channels slack.Channels, confirm purge.ConfirmPolicy) *Targets {
+	// One unnamed target cannot be ambiguous, so NewTargets cannot fail.
+	ts, _ := NewTargets([]Target{{DistributionID: distributionID, Channels: channels, Confirm: confirm}}, "")
+	return ts
 }
 
 // All returns the targets in the order they were configured.
@@ -221,7 +224,7 @@ func (p *Policy) Resolve(ctx context.Context, who Who, cmd purge.Command) (*Targ
 		case owner != nil:
 			return nil, refusal(RuleDomains, "`%s` belongs to target %s, not %s (rule: domains). Nothing was purged.", slack.Escape(h), owner.Label(), t.Label())
 		case len(t.Domains) > 0:
-			return nil, refusal(RuleDomains, "`%s` is not a host of %s (rule: domains): its URLs must be on %s. Nothing was purged.", slack.Escape(h), t.Label(), codeList(t.Domains))
+			return nil, refusal(RuleDomains, "`%s` is not a host of %s (rule: domains): its URLs must be on %s. Nothing was purged.", slack.Escape(h), t.Label(), slack.CodeList(t.Domains))
 		}
 	}
 	return t, nil
@@ -249,11 +252,7 @@ func (p *Policy) CheckChannel(ctx context.Context, t *Target, who Who) error {
 	if who.ChannelName != "" && who.ChannelName != "directmessage" && who.ChannelName != "privategroup" {
 		where = "#" + slack.Escape(who.ChannelName)
 	}
-	names := make([]string, len(t.Channels))
-	for i, c := range t.Channels {
-		names[i] = slack.ChannelRef(c)
-	}
-	msg := fmt.Sprintf("%s may not be purged from %s (rule: channels); it may be from %s.", t.Label(), where, strings.Join(names, ", "))
+	msg := fmt.Sprintf("%s may not be purged from %s (rule: channels); it may be from %s.", t.Label(), where, slack.ChannelList(t.Channels))
 	if here := p.Here(ctx, who); len(here) > 0 {
 		msg += " Here you may purge: " + labels(here) + "."
 	}
@@ -297,13 +296,13 @@ func (p *Policy) CheckPaths(t *Target, paths []string) error {
 	}
 	for _, path := range paths {
 		if purge.IsTag(path) {
-			return refusal(RulePaths, "`%s` is a cache tag, and %s may purge only paths under %s (rule: paths): a tag can reach any path. Nothing was purged.", slack.Escape(path), t.Label(), codeList(t.Paths))
+			return refusal(RulePaths, "`%s` is a cache tag, and %s may purge only paths under %s (rule: paths): a tag can reach any path. Nothing was purged.", slack.Escape(path), t.Label(), slack.CodeList(t.Paths))
 		}
 		if hasDotSegment(path) {
-			return refusal(RulePaths, "`%s` has a . or .. segment, and %s may purge only paths under %s (rule: paths). Nothing was purged.", slack.Escape(path), t.Label(), codeList(t.Paths))
+			return refusal(RulePaths, "`%s` has a . or .. segment, and %s may purge only paths under %s (rule: paths). Nothing was purged.", slack.Escape(path), t.Label(), slack.CodeList(t.Paths))
 		}
 		if !slices.ContainsFunc(t.Paths, func(allowed string) bool { return purge.Covers(allowed, path) }) {
-			return refusal(RulePaths, "`%s` is outside what %s may purge (rule: paths): %s. Nothing was purged.", slack.Escape(path), t.Label(), codeList(t.Paths))
+			return refusal(RulePaths, "`%s` is outside what %s may purge (rule: paths): %s. Nothing was purged.", slack.Escape(path), t.Label(), slack.CodeList(t.Paths))
 		}
 	}
 	return nil
@@ -349,14 +348,6 @@ func labels(ts []*Target) string {
 	s := make([]string, len(ts))
 	for i, t := range ts {
 		s[i] = t.Label()
-	}
-	return strings.Join(s, ", ")
-}
-
-func codeList(items []string) string {
-	s := make([]string, len(items))
-	for i, it := range items {
-		s[i] = "`" + slack.Escape(it) + "`"
 	}
 	return strings.Join(s, ", ")
 }

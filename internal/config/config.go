@@ -235,7 +235,7 @@ func (c Config) Ignored() []string {
 // single unnamed target. c must be valid.
 func (c Config) Targets() (*access.Targets, error) {
 	if c.File == nil {
-		return access.NewTargets([]access.Target{{DistributionID: c.DistributionID, Channels: c.Channels, Confirm: c.Confirm}}, "")
+		return access.Single(c.DistributionID, c.Channels, c.Confirm), nil
 	}
 	ts := make([]access.Target, len(c.File.Targets))
 	for i, t := range c.File.Targets {

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
 // EnvConfigFile names the YAML file with several targets (see File). Without
@@ -53,7 +54,7 @@ type Target struct {
 	RoleARN string `yaml:"role_arn"`
 }
 
-type filePatterns struct{ targetName, tenant, roleARN, user, userGroup, domain *regexp.Regexp }
+type filePatterns struct{ targetName, tenant, roleARN, user, domain *regexp.Regexp }
 
 // fileRE holds the patterns the file is checked with. They are compiled on
 // first use, not at start-up: compiling them cost about 1 ms of every Lambda
@@ -64,7 +65,6 @@ var fileRE = sync.OnceValue(func() *filePatterns {
 		tenant:     regexp.MustCompile(`^dt_[A-Za-z0-9]{1,64}$`),
 		roleARN:    regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`),
 		user:       regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`),
-		userGroup:  regexp.MustCompile(`^S[A-Z0-9]{2,}$`),
 		domain:     regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`),
 	}
 })
@@ -147,7 +147,7 @@ func (f *File) validate(name string, lines lineFinder) error {
 			}
 		}
 		for _, g := range t.UserGroups {
-			if !re.userGroup.MatchString(g) {
+			if !slack.IsUserGroupID(g) {
 				fail(at("usergroups"), "%q is not a Slack user group ID (S…)", g)
 			}
 		}

@@ -96,8 +96,7 @@ type Handler struct {
 // New returns a Handler for opts.
 func New(opts Options) *Handler {
 	if opts.Targets == nil {
-		// One target cannot be ambiguous, so NewTargets cannot fail.
-		opts.Targets, _ = access.NewTargets([]access.Target{{DistributionID: opts.DistributionID, Channels: opts.Channels, Confirm: opts.Confirm}}, "")
+		opts.Targets = access.Single(opts.DistributionID, opts.Channels, opts.Confirm)
 	}
 	if opts.ReplyBudget <= 0 {
 		opts.ReplyBudget = DefaultReplyBudget

@@ -252,7 +252,7 @@ func TestTargetsListing(t *testing.T) {
 		{docsChan, "docs", alice, "targets", []string{"`docs` (distribution `EDOCSEXAMPLE1`)", "only `/guide/*`, `/api/*`", "every purge needs an approval"}, []string{"`www`"}},
 		{docsChan, "docs", mallory, "targets", []string{"You may purge nothing from here."}, nil},
 		{randomID, "random", alice, "help", []string{"`/cdn-purge www /blog/*` purges on the target `www`", "You may purge nothing from here.", "Purges are allowed in #deploys, <#C0DOCS0001>"}, nil},
-		{deploysID, "deploys", bob, "help", []string{"`/cdn-purge targets`", "`shop`", "`www`"}, nil},
+		{deploysID, "deploys", bob, "help", []string{"`/cdn-purge targets`", "`/cdn-purge status [TARGET] [ID]`", "`/cdn-purge list [TARGET]`", "`shop`", "`www`"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.user+" "+tt.text+" in "+tt.channelName, func(t *testing.T) {

@@ -196,7 +196,7 @@ func ErrorMessage(err error) *slackapi.WebhookMessage {
 // RefusedChannelMessage is the ephemeral reply in a channel that may not
 // purge; it names the channels that may.
 func RefusedChannelMessage(allowed []string) *slackapi.WebhookMessage {
-	return EphemeralMessage(":no_entry: This channel may not purge the cache. Nothing was purged.\nAsk in " + channelList(allowed) + ".")
+	return EphemeralMessage(":no_entry: This channel may not purge the cache (rule: channels). Nothing was purged.\nAsk in " + ChannelList(allowed) + ".")
 }
 
 // EphemeralMessage is a reply only the requester sees.
@@ -282,9 +282,9 @@ func TargetRef(target, distributionID string) string {
 
 func pathCount(n int) string { return count(n, "path", "paths") }
 
-// ChannelRef renders an allowed channel: a mention for an ID, #name for a
+// channelRef renders an allowed channel: a mention for an ID, #name for a
 // name.
-func ChannelRef(c string) string {
+func channelRef(c string) string {
 	if isChannelID(c) {
 		return "<#" + c + ">"
 	}

@@ -43,13 +43,13 @@ func (t TargetSummary) line() string {
 		parts[0] += ")"
 	}
 	if len(t.Channels) > 0 {
-		parts = append(parts, "from "+channelList(t.Channels))
+		parts = append(parts, "from "+ChannelList(t.Channels))
 	}
 	if len(t.Domains) > 0 {
 		parts = append(parts, "URLs on "+Escape(strings.Join(t.Domains, ", ")))
 	}
 	if len(t.Paths) > 0 {
-		parts = append(parts, "only "+codeJoin(t.Paths))
+		parts = append(parts, "only "+CodeList(t.Paths))
 	}
 	switch t.Confirm {
 	case purge.ConfirmAlways:
@@ -60,10 +60,11 @@ func (t TargetSummary) line() string {
 	return "• " + strings.Join(parts, " · ")
 }
 
-func channelList(channels []string) string {
+// ChannelList renders allowed channels for a message: "#deploys, <#C0…>".
+func ChannelList(channels []string) string {
 	names := make([]string, len(channels))
 	for i, c := range channels {
-		names[i] = ChannelRef(c)
+		names[i] = channelRef(c)
 	}
 	return strings.Join(names, ", ")
 }
@@ -76,7 +77,8 @@ func count(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-func codeJoin(items []string) string {
+// CodeList renders items as code for a message: "`/a`, `/b`".
+func CodeList(items []string) string {
 	s := make([]string, len(items))
 	for i, it := range items {
 		s[i] = "`" + Escape(it) + "`"
@@ -101,14 +103,18 @@ func HelpMessage(command string, here []TargetSummary, named bool, everywhere []
 		fmt.Fprintf(&b, "• `%[1]s www /blog/*` purges on the target `www`; a pasted URL picks its target by host\n"+
 			"• `%[1]s targets` shows what you may purge here\n", command)
 	}
-	fmt.Fprintf(&b, "• `%[1]s status [ID]` shows the latest invalidation, or one by ID\n"+
-		"• `%[1]s list` shows recent invalidations\n"+
+	target := ""
+	if named {
+		target = " [TARGET]"
+	}
+	fmt.Fprintf(&b, "• `%[1]s status%[2]s [ID]` shows the latest invalidation, or one by ID\n"+
+		"• `%[1]s list%[2]s` shows recent invalidations\n"+
 		"• `%[1]s usage` shows this month's billed paths and their estimated cost\n"+
 		"• `%[1]s help` shows this\n"+
-		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n", command)
+		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n", command, target)
 	b.WriteString(targetsHere(here))
 	if len(here) == 0 && len(everywhere) > 0 {
-		b.WriteString(" Purges are allowed in " + channelList(everywhere) + ".")
+		b.WriteString(" Purges are allowed in " + ChannelList(everywhere) + ".")
 	}
 	return EphemeralMessage(b.String())
 }

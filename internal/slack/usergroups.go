@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -90,9 +89,20 @@ type groupCall struct {
 	err     error
 }
 
-// userGroupIDPattern is what a Slack user group ID looks like, as
-// internal/config checks it.
-var userGroupIDPattern = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
+// IsUserGroupID reports whether s looks like a Slack user group ID: S and
+// then two or more upper-case letters and digits. (A loop, not a regexp
+// compiled at start-up: every Lambda cold start would pay for it.)
+func IsUserGroupID(s string) bool {
+	if len(s) < 3 || s[0] != 'S' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // NewUserGroups returns a UserGroups that asks Slack's Web API with
 // botToken (xoxb-…).
@@ -139,7 +149,7 @@ func NewUserGroups(botToken string, opts UserGroupsOptions) *UserGroups {
 // returned.
 func (u *UserGroups) InAnyGroup(ctx context.Context, userID string, groupIDs []string) (bool, error) {
 	for _, g := range groupIDs {
-		if !userGroupIDPattern.MatchString(g) {
+		if !IsUserGroupID(g) {
 			return false, purge.Errorf(purge.Invalid, "%q is not a Slack user group ID (S…)", g)
 		}
 	}
