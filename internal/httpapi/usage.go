@@ -15,9 +15,12 @@ import (
 // usage answers `/cdn-purge usage`: this month's billed paths of each
 // target that may be purged from this channel, one row per distribution
 // (targets that share one share its row), grouped by the AWS account that
-// pays. CloudFront is the record: every invalidation of the month counts,
-// whoever made it. The rows are counted at once, within the reply budget;
-// what the budget did not reach is shown as "at least".
+// pays. An account's total, which the free paths and the cost estimate
+// depend on, also counts its other targets, unnamed: the bill does, and the
+// estimate must not change with the channel it is asked from. CloudFront is
+// the record: every invalidation of the month counts, whoever made it. The
+// rows are counted at once, within the reply budget; what the budget did
+// not reach is shown as "at least".
 func (h *Handler) usage(ctx context.Context, who access.Who, rec *record) *slackapi.WebhookMessage {
 	now := h.opts.Now()
 	since := purge.MonthStart(now)
@@ -25,16 +28,26 @@ func (h *Handler) usage(ctx context.Context, who access.Who, rec *record) *slack
 	accountIndex := map[string]int{}
 	type rowAt struct{ account, row int }
 	rowIndex := map[string]rowAt{}
+	shownAccounts := map[string]bool{}
 	for _, t := range h.opts.Targets.All() {
-		if !t.Channels.Allows(who.ChannelID, who.ChannelName) {
+		if t.Channels.Allows(who.ChannelID, who.ChannelName) {
+			shownAccounts[accountOf(t.RoleARN)] = true
+		}
+	}
+	for _, t := range h.opts.Targets.All() {
+		acct := accountOf(t.RoleARN)
+		if !shownAccounts[acct] {
 			continue
 		}
+		hidden := !t.Channels.Allows(who.ChannelID, who.ChannelName)
 		if at, ok := rowIndex[t.DistributionID]; ok {
 			r := &accounts[at.account].Rows[at.row]
-			r.Targets = append(r.Targets, t.Name)
+			if !hidden {
+				r.Targets = append(r.Targets, t.Name)
+				r.Hidden = false
+			}
 			continue
 		}
-		acct := accountOf(t.RoleARN)
 		ai, ok := accountIndex[acct]
 		if !ok {
 			ai = len(accounts)
@@ -42,7 +55,11 @@ func (h *Handler) usage(ctx context.Context, who access.Who, rec *record) *slack
 			accounts = append(accounts, slack.UsageAccount{Account: acct})
 		}
 		rowIndex[t.DistributionID] = rowAt{ai, len(accounts[ai].Rows)}
-		accounts[ai].Rows = append(accounts[ai].Rows, slack.UsageRow{Targets: []string{t.Name}, DistributionID: t.DistributionID})
+		row := slack.UsageRow{DistributionID: t.DistributionID, Hidden: hidden}
+		if !hidden {
+			row.Targets = []string{t.Name}
+		}
+		accounts[ai].Rows = append(accounts[ai].Rows, row)
 	}
 	var wg sync.WaitGroup
 	for ai := range accounts {

@@ -145,6 +145,9 @@ func targetsHere(here []TargetSummary) string {
 type UsageRow struct {
 	Targets        []string
 	DistributionID string
+	// Hidden rows count in their account's total but are not named: their
+	// targets may not be purged from the channel asking.
+	Hidden bool
 	Usage          purge.MonthUsage
 	// Err is why the row could not be counted; its user-safe message is shown.
 	Err error
@@ -169,7 +172,19 @@ func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessag
 			fmt.Fprintf(&b, "\n_AWS account %s_", Escape(acct.Account))
 		}
 		total, complete := 0, true
+		var hidden purge.MonthUsage
+		hiddenRows := 0
 		for _, r := range acct.Rows {
+			if r.Err != nil || !r.Usage.Complete {
+				complete = false
+			}
+			total += r.Usage.Paths
+			if r.Hidden {
+				hiddenRows++
+				hidden.Paths += r.Usage.Paths
+				hidden.Invalidations += r.Usage.Invalidations
+				continue
+			}
 			names := make([]string, len(r.Targets))
 			for i, n := range r.Targets {
 				names[i] = TargetRef(n, r.DistributionID)
@@ -178,17 +193,18 @@ func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessag
 			if r.Targets[0] != "" {
 				label += " (`" + Escape(r.DistributionID) + "`)"
 			}
-			if r.Err != nil {
-				complete = false
+			switch {
+			case r.Err != nil:
 				fmt.Fprintf(&b, "\n• %s: not counted: %s", label, purge.ErrorMessage(r.Err))
-				continue
+			case !r.Usage.Complete:
+				fmt.Fprintf(&b, "\n• %s: at least %s in %s", label, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations"))
+			default:
+				fmt.Fprintf(&b, "\n• %s: %s in %s", label, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations"))
 			}
-			atLeast := ""
-			if !r.Usage.Complete {
-				atLeast, complete = "at least ", false
-			}
-			total += r.Usage.Paths
-			fmt.Fprintf(&b, "\n• %s: %s%s in %s", label, atLeast, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations"))
+		}
+		if hiddenRows > 0 {
+			fmt.Fprintf(&b, "\n• %s of this account, purged from other channels: %s in %s", count(hiddenRows, "other distribution", "other distributions"),
+				pathCount(hidden.Paths), count(hidden.Invalidations, "invalidation", "invalidations"))
 		}
 		billable, dollars := purge.EstimatedCost(total)
 		atLeast := ""
