@@ -148,7 +148,7 @@ type UsageRow struct {
 	// Hidden rows count in their account's total but are not named: their
 	// targets may not be purged from the channel asking.
 	Hidden bool
-	Usage          purge.MonthUsage
+	Usage  purge.MonthUsage
 	// Err is why the row could not be counted; its user-safe message is shown.
 	Err error
 }
