@@ -168,29 +168,29 @@ func writeZip(w io.Writer, binary, targets []byte) error {
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
 		return flate.NewWriter(w, flate.BestCompression)
 	})
-	h := &zip.FileHeader{Name: binaryName, Method: zip.Deflate, Modified: zipTime}
 	// The runtime executes bootstrap: without the executable bits Lambda
 	// fails every invoke with "permission denied".
-	h.SetMode(0o755)
-	f, err := zw.CreateHeader(h)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(binary); err != nil {
+	if err := addZipEntry(zw, binaryName, 0o755, binary); err != nil {
 		return err
 	}
 	if targets != nil {
-		h := &zip.FileHeader{Name: configName, Method: zip.Deflate, Modified: zipTime}
-		h.SetMode(0o644)
-		f, err := zw.CreateHeader(h)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(targets); err != nil {
+		if err := addZipEntry(zw, configName, 0o644, targets); err != nil {
 			return err
 		}
 	}
 	return zw.Close()
+}
+
+// addZipEntry adds one file with the fixed time zipTime.
+func addZipEntry(zw *zip.Writer, name string, mode os.FileMode, data []byte) error {
+	h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: zipTime}
+	h.SetMode(mode)
+	f, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	return err
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
