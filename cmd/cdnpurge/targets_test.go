@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -239,5 +240,87 @@ func TestCLITarget(t *testing.T) {
 				t.Fatalf("exit %d, want %d; stderr %q lacks %q", code, tt.wantCode, errOut, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestBotTokenStaysSecret runs `serve` with a target limited to a Slack
+// user group, the bot token in the environment and a stand-in for Slack's
+// Web API, through members and non-members, a token Slack stops accepting,
+// targets, usage and help, and then scans every log line and reply for the
+// token.
+func TestBotTokenStaysSecret(t *testing.T) {
+	const token = "xoxb-1111-2222-BOTTOKENSECRET7e3f"
+	api := testutil.NewSlackAPI(t, token)
+	api.SetMembers("S0SHOPTEAM", "U1")
+	emu := emulator.New(emulator.Options{Distributions: []string{ownDist, partnerDist}, Tenants: []string{shopTenant}, CompleteAfter: time.Hour})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	vars := map[string]string{
+		// www, and the tenant limited to a user group.
+		config.EnvConfigYAML: targetsYAML[:strings.Index(targetsYAML, "  - name: partner")] +
+			"  - name: shop\n    tenant: " + shopTenant + "\n    domains: [shop.example.net]\n    channels: [deploys]\n    usergroups: [S0SHOPTEAM]\n" +
+			"  - name: ops\n    distribution: " + partnerDist + "\n    channels: [deploys]\n    usergroups: [S0OPSTEAM1]\n",
+		config.EnvSigningSecret:      lambdaSecret,
+		config.EnvCloudFrontEndpoint: srv.URL,
+		config.EnvBotToken:           token,
+		config.EnvSlackAPIURL:        api.URL,
+		config.EnvDevAllowLoopback:   "1",
+	}
+	var logs testutil.LockedBuffer
+	_, a, err := appFromEnv(t.Context(), env{getenv: func(k string) string { return vars[k] }, stderr: &logs}, modeServe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	go a.Serve()
+	closeApp := func() {
+		// Follow-ups get a moment, then hand their messages back.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		a.Close(ctx)
+	}
+
+	var replies []string
+	send := func(text, user, trigger string) string {
+		v := commandForm(text, "deploys", trigger)
+		v.Set("user_id", user)
+		body := v.Encode()
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		req, _ := http.NewRequest(http.MethodPost, a.URL()+"/slack/commands", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
+		req.Header.Set("X-Slack-Signature", slack.Signature(lambdaSecret, ts, body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		replies = append(replies, string(raw))
+		return string(raw)
+	}
+	if r := send("shop /cart", "U1", "tok.1"); !strings.Contains(r, "Purging 1 path on `shop`") {
+		t.Fatalf("member: %s", r)
+	}
+	if r := send("shop /cart", "U2", "tok.2"); !strings.Contains(r, "rule: users/usergroups") {
+		t.Fatalf("non-member: %s", r)
+	}
+	send("targets", "U1", "tok.3")
+	send("usage", "U1", "tok.4")
+	send("help", "U2", "tok.5")
+	api.Reply(200, nil, []byte(`{"ok":false,"error":"invalid_auth"}`))
+	if r := send("ops /x", "U1", "tok.6"); strings.Contains(r, "Purging") || !strings.Contains(r, "token") {
+		t.Fatalf("Slack refused the token, and the reply says: %s", r)
+	}
+	closeApp()
+	for _, s := range append(replies, logs.String()) {
+		if strings.Contains(s, token) || strings.Contains(s, "BOTTOKENSECRET") {
+			t.Fatalf("the bot token leaked: %s", s)
+		}
+	}
+	if !strings.Contains(logs.String(), "invalid_auth") {
+		t.Errorf("the refused token left no trace in the log:\n%s", logs.String())
 	}
 }
