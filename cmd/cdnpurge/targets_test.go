@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -49,11 +50,11 @@ targets:
     channels: [deploys]
 `
 
-// postCommand sends a signed slash command to the server and returns the
-// invalidation its reply names.
-func postCommand(t *testing.T, a *app, text, trigger string) string {
+// postForm sends a slash command form to the server, signed as Slack signs
+// it, and returns the status and the raw reply.
+func postForm(t *testing.T, a *app, form url.Values) (int, []byte) {
 	t.Helper()
-	body := commandForm(text, "deploys", trigger).Encode()
+	body := form.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/slack/commands", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -64,9 +65,18 @@ func postCommand(t *testing.T, a *app, text, trigger string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+// postCommand sends a signed slash command to the server and returns the
+// invalidation its reply names.
+func postCommand(t *testing.T, a *app, text, trigger string) string {
+	t.Helper()
+	status, raw := postForm(t, a, commandForm(text, "deploys", trigger))
 	var m slackapi.WebhookMessage
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%q: %d %v", text, resp.StatusCode, err)
+	if err := json.Unmarshal(raw, &m); err != nil || status != 200 {
+		t.Fatalf("%q: %d %v", text, status, err)
 	}
 	id := invalidationID(&m)
 	if id == "" {
@@ -286,18 +296,7 @@ func TestBotTokenStaysSecret(t *testing.T) {
 	send := func(text, user, trigger string) string {
 		v := commandForm(text, "deploys", trigger)
 		v.Set("user_id", user)
-		body := v.Encode()
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		req, _ := http.NewRequest(http.MethodPost, a.URL()+"/slack/commands", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Slack-Request-Timestamp", ts)
-		req.Header.Set("X-Slack-Signature", slack.Signature(lambdaSecret, ts, body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
+		_, raw := postForm(t, a, v)
 		replies = append(replies, string(raw))
 		return string(raw)
 	}
