@@ -222,6 +222,16 @@ func TestSecretsStaySecret(t *testing.T) {
 	}
 	lambdaHandle := lam.lambdaHandler()
 
+	// lambdaCommand is a Function URL event carrying a signed command whose
+	// response_url is the Slack stand-in's.
+	lambdaCommand := func(t *testing.T, text, trigger string) []byte {
+		f := commandForm(text, "deploys", trigger)
+		f.Set("response_url", slk.responseURL())
+		ev := lambdaCase{path: "/", form: f, base64: true, signWith: "-"}.event(t)
+		signEvent(&ev, secretSigning, f.Encode())
+		raw, _ := json.Marshal(ev)
+		return raw
+	}
 	form := func(text, channel, trigger string) string {
 		v := commandForm(text, channel, trigger)
 		v.Set("response_url", slk.responseURL())
@@ -327,12 +337,7 @@ func TestSecretsStaySecret(t *testing.T) {
 			}
 		}},
 		{"Lambda: command, self-invocation, follow-up event and its repeat", func(t *testing.T) {
-			f := commandForm("/lambda", "deploys", "t.lambda")
-			f.Set("response_url", slk.responseURL())
-			ev := lambdaCase{path: "/", form: f, base64: true, signWith: "-"}.event(t)
-			signEvent(&ev, secretSigning, f.Encode())
-			raw, _ := json.Marshal(ev)
-			out, err := lambdaHandle(ctx, raw)
+			out, err := lambdaHandle(ctx, lambdaCommand(t, "/lambda", "t.lambda"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -357,12 +362,7 @@ func TestSecretsStaySecret(t *testing.T) {
 		{"Lambda: failing self-invocation, broken events", func(t *testing.T) {
 			failInvoke.Store(true)
 			defer failInvoke.Store(false)
-			f := commandForm("/lambda-noinvoke", "deploys", "t.noinvoke")
-			f.Set("response_url", slk.responseURL())
-			ev := lambdaCase{path: "/", form: f, base64: true, signWith: "-"}.event(t)
-			signEvent(&ev, secretSigning, f.Encode())
-			raw, _ := json.Marshal(ev)
-			out, err := lambdaHandle(ctx, raw)
+			out, err := lambdaHandle(ctx, lambdaCommand(t, "/lambda-noinvoke", "t.noinvoke"))
 			if err != nil {
 				t.Fatal(err)
 			}
