@@ -61,7 +61,14 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 	}
 	inv := targetInvalidator(awsCfg, cfg, targets)
 	poster := &slack.Poster{AllowLoopback: cfg.DevAllowLoopback}
-	a := &app{log: log, follower: &followup.Follower{Invalidator: inv, Poster: poster, Logger: log}}
+	// The handler and the follow-ups announce each invalidation once between
+	// them: whichever created it.
+	announced := &followup.Claims{}
+	var auditor *slack.Auditor
+	if cfg.WebhookURL.Value() != "" {
+		auditor = &slack.Auditor{Poster: poster, WebhookURL: cfg.WebhookURL.Value(), Logger: log}
+	}
+	a := &app{log: log, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
 	var followups followup.Scheduler
 	switch mode {
 	case modeLambda:
@@ -86,6 +93,7 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		Poster:        poster,
 		Logger:        log,
 		Followups:     followups,
+		Announced:     announced,
 	})
 	a.server = &http.Server{
 		Handler: a.handler,

@@ -137,8 +137,16 @@ func runDemo(ctx context.Context, e env) error {
 	if invalidationID(again) != id {
 		return fmt.Errorf("a repeated delivery created invalidation %s beside %s", invalidationID(again), id)
 	}
-	<-slackIn.posts // its audit post
-	fmt.Fprintf(out, "── the same delivery again (a retry) ──\n  same invalidation %s: CallerReference comes from Slack's trigger_id, nothing new was created\n\n", id)
+	// Every background post the handler started has reached the stand-in
+	// once Wait returns: an audit post of the repeat would be there now.
+	if err := a.handler.Wait(ctx); err != nil {
+		return err
+	}
+	if len(slackIn.posts) != 0 {
+		return errors.New("the repeated delivery was announced again on the webhook")
+	}
+	fmt.Fprintf(out, "── the same delivery again (a retry), reply %s ──\n%s\n  same invalidation %s: CallerReference comes from Slack's trigger_id; nothing new was created or announced\n\n",
+		visibility(again), renderMessage(again, demoNames, "  "), id)
 
 	// 7. A forged request is refused.
 	_, status, err = sendSigned(ctx, a.URL()+"/slack/commands", "not-the-secret", form.Encode())
@@ -267,7 +275,9 @@ func sendSigned(ctx context.Context, target, secret, body string) (*slackapi.Web
 	return &msg, resp.StatusCode, nil
 }
 
-var invalidationIDRE = regexp.MustCompile("Invalidation `([A-Z0-9]+)`")
+// invalidationIDRE finds the invalidation a reply names: a started purge's
+// "Invalidation `ID`", a repeat's "invalidation `ID`".
+var invalidationIDRE = regexp.MustCompile("[Ii]nvalidation `([A-Z0-9]+)`")
 
 // invalidationID finds the invalidation ID a reply names.
 func invalidationID(msg *slackapi.WebhookMessage) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -45,7 +44,7 @@ func runLambda(ctx context.Context, e env) error {
 // events.
 func (a *app) lambdaHandler() func(context.Context, json.RawMessage) (any, error) {
 	serve := lambdaurl.Wrap(a.handler)
-	seen := &seenSet{max: 1024}
+	seen := &followup.Claims{Max: 1024}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		ev, isFollowup, err := followup.ParseEvent(raw)
 		switch {
@@ -75,13 +74,13 @@ func (a *app) lambdaHandler() func(context.Context, json.RawMessage) (any, error
 // invalidation completes or the invocation's time is nearly up, then hands
 // the follow-up on to a new invocation, or tells the channel to check later
 // when it may not.
-func (a *app) followupInvocation(ctx context.Context, ev followup.Event, seen *seenSet) {
+func (a *app) followupInvocation(ctx context.Context, ev followup.Event, seen *followup.Claims) {
 	req := *ev.Followup
 	log := a.log.With("invalidation", req.InvalidationID, "hop", ev.Hop)
 	// Asynchronous events may be delivered more than once. A repeat that
 	// reaches this environment is dropped here; the stack sets no retries,
 	// which is where most repeats come from.
-	if !seen.claim(fmt.Sprintf("%s#%d", req.Key(), ev.Hop)) {
+	if !seen.Claim(fmt.Sprintf("%s#%d", req.Key(), ev.Hop)) {
 		log.Info("follow-up event already handled here: duplicate delivery dropped")
 		return
 	}
@@ -91,7 +90,7 @@ func (a *app) followupInvocation(ctx context.Context, ev followup.Event, seen *s
 		fctx, cancel = context.WithDeadline(ctx, deadline.Add(-handOnMargin))
 		defer cancel()
 	}
-	outcome, err := a.follower.Follow(fctx, req)
+	outcome, err := a.follower.Follow(fctx, &req)
 	if outcome != followup.Unfinished {
 		log.Info("follow-up ended", "outcome", outcome, "error", err)
 		return
@@ -107,32 +106,4 @@ func (a *app) followupInvocation(ctx context.Context, ev followup.Event, seen *s
 	if err := a.follower.Abandon(ctx, req); err != nil {
 		log.Error("follow-up abandoned without telling the channel", "error", err)
 	}
-}
-
-// seenSet remembers the follow-up hops this execution environment has
-// handled, the most recent max of them.
-type seenSet struct {
-	mu    sync.Mutex
-	max   int
-	keys  map[string]bool
-	order []string
-}
-
-// claim reports whether key is new, and remembers it.
-func (s *seenSet) claim(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.keys == nil {
-		s.keys = map[string]bool{}
-	}
-	if s.keys[key] {
-		return false
-	}
-	s.keys[key] = true
-	s.order = append(s.order, key)
-	if len(s.order) > s.max {
-		delete(s.keys, s.order[0])
-		s.order = s.order[1:]
-	}
-	return true
 }

@@ -169,6 +169,10 @@ func TestLambdaAnswersAsServe(t *testing.T) {
 			}
 			hbody, _ := io.ReadAll(hresp.Body)
 			hresp.Body.Close()
+			if c.created {
+				// The same delivery again: told it was taken, nothing new.
+				c.wantType, c.wantText = "ephemeral", "This command was already taken"
+			}
 			c.check(t, "serve", hresp.StatusCode, string(hbody))
 			if resp.StatusCode != hresp.StatusCode || resp.Headers["Content-Type"] != hresp.Header.Get("Content-Type") {
 				t.Errorf("lambda %d %q, serve %d %q", resp.StatusCode, resp.Headers["Content-Type"], hresp.StatusCode, hresp.Header.Get("Content-Type"))

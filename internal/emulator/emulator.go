@@ -146,6 +146,10 @@ func (op operation) name() string {
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", requestID)
+	// CloudFront's Date and its CreateTimes come from one clock, the
+	// emulator's (which a test may set): a client tells a repeated
+	// CallerReference's answer from a new invalidation by comparing them.
+	w.Header().Set("Date", e.now().UTC().Format(http.TimeFormat))
 	sw := &statusWriter{ResponseWriter: w}
 	w = sw
 

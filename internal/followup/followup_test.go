@@ -3,6 +3,7 @@ package followup_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func setup(t *testing.T, completeAfter time.Duration) (*followup.Follower, follo
 func TestFollow(t *testing.T) {
 	t.Run("completed", func(t *testing.T) {
 		f, req, in := setup(t, 100*time.Millisecond)
-		out, err := f.Follow(context.Background(), req)
+		out, err := f.Follow(context.Background(), &req)
 		if out != followup.Completed || err != nil {
 			t.Fatalf("Follow = %s, %v", out, err)
 		}
@@ -40,7 +41,7 @@ func TestFollow(t *testing.T) {
 	t.Run("gave up at the deadline", func(t *testing.T) {
 		f, req, in := setup(t, time.Hour)
 		req.Deadline = time.Now().Add(100 * time.Millisecond)
-		out, err := f.Follow(context.Background(), req)
+		out, err := f.Follow(context.Background(), &req)
 		if out != followup.GaveUp || err != nil {
 			t.Fatalf("Follow = %s, %v", out, err)
 		}
@@ -52,21 +53,21 @@ func TestFollow(t *testing.T) {
 		f, req, in := setup(t, time.Hour)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if out, _ := f.Follow(ctx, req); out != followup.Unfinished || in.Count() != 0 {
+		if out, _ := f.Follow(ctx, &req); out != followup.Unfinished || in.Count() != 0 {
 			t.Fatalf("Follow = %s with %d posts", out, in.Count())
 		}
 	})
 	t.Run("unknown invalidation", func(t *testing.T) {
 		f, req, in := setup(t, 0)
 		req.InvalidationID = "INOSUCH"
-		if out, err := f.Follow(context.Background(), req); out != followup.Failed || purge.ErrorCode(err) != purge.NotFound || in.Count() != 0 {
+		if out, err := f.Follow(context.Background(), &req); out != followup.Failed || purge.ErrorCode(err) != purge.NotFound || in.Count() != 0 {
 			t.Fatalf("Follow = %s, %v", out, err)
 		}
 	})
 	t.Run("invalid request", func(t *testing.T) {
 		f, req, _ := setup(t, 0)
 		req.ResponseURL = ""
-		if out, err := f.Follow(context.Background(), req); out != followup.Failed || err == nil {
+		if out, err := f.Follow(context.Background(), &req); out != followup.Failed || err == nil {
 			t.Fatalf("Follow = %s, %v", out, err)
 		}
 	})
@@ -105,7 +106,7 @@ func TestEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev, ok, err := followup.ParseEvent(raw)
-	if !ok || err != nil || ev.Hop != 3 || *ev.Followup != req {
+	if !ok || err != nil || ev.Hop != 3 || !reflect.DeepEqual(*ev.Followup, req) {
 		t.Fatalf("round trip: %+v %v %v", ev, ok, err)
 	}
 	for _, tt := range []struct {

@@ -85,7 +85,7 @@ func (p *Pool) run(req Request) {
 			p.log.Error("panic in a follow-up", "invalidation", req.InvalidationID, "panic", v)
 		}
 	}()
-	outcome, err := p.follower.Follow(p.ctx, req)
+	outcome, err := p.follower.Follow(p.ctx, &req)
 	if outcome != Unfinished {
 		if err != nil {
 			p.log.Error("follow-up failed", "invalidation", req.InvalidationID, "outcome", outcome, "error", err)

@@ -102,68 +102,148 @@ func (h *Handler) command(ctx context.Context, form slack.Form, timestamp string
 		rec.action = "confirm"
 		return h.askApproval(form, t, cmd, token, why, rec)
 	}
-	p, err := h.purge(ctx, t, form.UserID, form.ChannelID, token, cmd.Paths, cmd.Requested, form.ResponseURL, rec)
-	if err != nil {
+	job := purgeJob{
+		target: t, userID: form.UserID, channelID: form.ChannelID, token: token,
+		paths: cmd.Paths, requested: cmd.Requested, responseURL: form.ResponseURL,
+	}
+	p, state, err := h.purge(ctx, job, rec)
+	switch {
+	case err != nil:
 		return slack.ErrorMessage(err)
+	case state == stateRepeat:
+		rec.action = "purge_repeat"
+		return slack.RepeatMessage(t.Name, p.Invalidation, h.opts.Now())
+	case state == stateRetrying:
+		return slack.RetryingMessage(p, job.paths, rec.err)
 	}
 	return slack.StartedMessage(p)
 }
 
-// inFlightBudget bounds the look at what is in progress before a purge, so
-// that a slow answer leaves the CreateInvalidation call most of the reply
-// budget. When it runs out, the purge goes ahead and CloudFront's own limit
-// decides.
+// inFlightBudget bounds the look at what is in progress that explains a
+// refusal for CloudFront's in-progress limits.
 const inFlightBudget = 300 * time.Millisecond
 
-// purge creates the invalidation on t, starts its audit post and its
-// follow-up, and returns what the started message shows. Before it submits,
-// it checks CloudFront's in-progress limits, so that a purge that would
-// exceed them is refused with what is in flight instead of CloudFront's bare
-// error.
-func (h *Handler) purge(ctx context.Context, t *access.Target, userID, channelID, token string, paths []string, requested int, responseURL string, rec *record) (slack.Purge, error) {
-	batch := purge.Batch{
-		DistributionID:  t.DistributionID,
-		CallerReference: purge.SlackCallerReference(userID, token),
-		Paths:           paths,
+// followupReserve is the part of the reply budget the CloudFront call leaves
+// for scheduling the follow-up (on Lambda, an Invoke call), so that a purge
+// CloudFront did not take in time can still be handed on inside the budget.
+const followupReserve = 300 * time.Millisecond
+
+// purgeJob is one purge to make: what a command or an approval click asks
+// for, on which target, for whom.
+type purgeJob struct {
+	target *access.Target
+	// userID asked for the purge; approvedBy approved it with a click, empty
+	// when it needed no approval.
+	userID, approvedBy string
+	channelID          string
+	// token identifies the Slack request (see requestToken): with the users
+	// it makes the CallerReference.
+	token       string
+	paths       []string
+	requested   int
+	responseURL string
+}
+
+func (j purgeJob) callerReference() string {
+	if j.approvedBy != "" {
+		return purge.ApprovedCallerReference(j.userID, j.approvedBy, j.token)
 	}
-	if err := h.checkInFlight(ctx, batch); err != nil {
-		rec.err = err
-		return slack.Purge{}, err
+	return purge.SlackCallerReference(j.userID, j.token)
+}
+
+// purgeState is what became of a purge that did not fail.
+type purgeState int
+
+const (
+	stateStarted  purgeState = iota // this delivery created the invalidation: announced and followed
+	stateRepeat                     // an earlier delivery created it: nothing new, nothing announced
+	stateRetrying                   // CloudFront did not take it in time: a follow-up keeps creating it
+)
+
+// purge makes one CreateInvalidation call for j, the only CloudFront call
+// of a purge that goes through. Only the delivery that created the
+// invalidation announces it (the audit post) and follows it: a repeated
+// delivery, a replay or a second click gets the existing invalidation from
+// CloudFront and says so. A refusal for CloudFront's in-progress limits is
+// explained with what is in flight, which is looked at only then. A purge
+// CloudFront did not take in time (no answer, server errors or throttling
+// after the SDK's retries) is handed to the follow-up, which keeps creating
+// it with the same CallerReference; on a purge nothing can follow, the
+// error is returned.
+func (h *Handler) purge(ctx context.Context, j purgeJob, rec *record) (slack.Purge, purgeState, error) {
+	t := j.target
+	batch := purge.Batch{DistributionID: t.DistributionID, CallerReference: j.callerReference(), Paths: j.paths}
+	p := slack.Purge{
+		Invalidation: &purge.Invalidation{DistributionID: t.DistributionID, Paths: j.paths},
+		Target:       t.Name, UserID: j.userID, ApprovedBy: j.approvedBy, ChannelID: j.channelID, Requested: j.requested,
 	}
-	inv, err := h.opts.Invalidator.CreateInvalidation(ctx, batch)
-	if err != nil && purge.ErrorCode(err) == purge.RateLimited {
-		// The look before found room, or could not finish, and CloudFront
-		// refused: say what is in flight if that is why.
-		if limit := h.checkInFlight(ctx, batch); limit != nil {
-			err = limit
-		}
+	cctx, cancel := context.WithCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		cctx, cancel = context.WithDeadline(ctx, deadline.Add(-followupReserve))
 	}
+	inv, err := h.opts.Invalidator.CreateInvalidation(cctx, batch)
+	cancel()
 	if err != nil {
 		rec.err = err
-		return slack.Purge{}, err
+		if purge.InProgressLimit(err) {
+			if limit := h.checkInFlight(ctx, batch); limit != nil {
+				rec.err = limit
+			}
+			return p, 0, rec.err
+		}
+		if followup.Retryable(err) && h.retry(ctx, j, batch, err) {
+			rec.action += "_retrying"
+			return p, stateRetrying, nil
+		}
+		return p, 0, err
 	}
 	rec.invalidation = inv.ID
-	p := slack.Purge{Invalidation: inv, Target: t.Name, UserID: userID, ChannelID: channelID, Requested: requested}
+	p.Invalidation = inv
+	if !inv.New || !h.announced.Claim(t.DistributionID+"/"+inv.CallerReference) {
+		return p, stateRepeat, nil
+	}
 	h.audit(p)
 	if !inv.Done() {
 		p.Following, p.NotFollowing = h.follow(ctx, followup.Request{
-			Target: t.Name, DistributionID: inv.DistributionID, InvalidationID: inv.ID, ResponseURL: responseURL,
-			UserID: userID, ChannelID: channelID, Requested: requested, Started: h.opts.Now(),
+			Target: t.Name, DistributionID: inv.DistributionID, InvalidationID: inv.ID, ResponseURL: j.responseURL,
+			UserID: j.userID, ApprovedBy: j.approvedBy, ChannelID: j.channelID, Requested: j.requested, Started: h.opts.Now(),
 		})
 	}
-	return p, nil
+	return p, stateStarted, nil
 }
 
-// checkInFlight refuses a batch that would exceed CloudFront's in-progress
-// limits on its distribution. A failed or slow look lets it go ahead, and so
-// does a repeat of a batch already in progress (a second click, a repeated
-// delivery), which CloudFront answers with the existing invalidation.
+// retry hands a purge CloudFront did not take to the follow-up, which keeps
+// creating it with the same batch. It reports whether the follow-up took it.
+func (h *Handler) retry(ctx context.Context, j purgeJob, batch purge.Batch, cause error) bool {
+	if h.opts.Followups == nil || j.responseURL == "" {
+		return false
+	}
+	if err := slack.CheckURL(j.responseURL, h.opts.Poster.AllowLoopback); err != nil {
+		h.log.WarnContext(ctx, "purge not retried: response_url refused", "distribution", batch.DistributionID, "error", err)
+		return false
+	}
+	err := h.opts.Followups.Schedule(ctx, followup.Request{
+		Target: j.target.Name, DistributionID: batch.DistributionID, CallerReference: batch.CallerReference, Paths: batch.Paths,
+		ResponseURL: j.responseURL, UserID: j.userID, ApprovedBy: j.approvedBy, ChannelID: j.channelID, Requested: j.requested,
+		Started: h.opts.Now(), MayExist: purge.ErrorCode(cause) == purge.Unavailable,
+	})
+	if err != nil {
+		h.log.ErrorContext(ctx, "purge not retried: follow-up not scheduled", "distribution", batch.DistributionID, "error", err)
+		return false
+	}
+	return true
+}
+
+// checkInFlight explains a refusal for CloudFront's in-progress limits: the
+// limit the batch would exceed and what is in flight, or nil when the look
+// fails or finds room (the limit cleared meanwhile, or the look could not
+// see it all), which leaves CloudFront's own message.
 func (h *Handler) checkInFlight(ctx context.Context, batch purge.Batch) error {
 	ctx, cancel := context.WithTimeout(ctx, inFlightBudget)
 	defer cancel()
 	load, err := purge.InFlight(ctx, h.opts.Invalidator, batch.DistributionID)
 	if err != nil {
-		h.log.WarnContext(ctx, "in-progress limits not checked", "distribution", batch.DistributionID, "error", err)
+		h.log.WarnContext(ctx, "in-progress limits not explained", "distribution", batch.DistributionID, "error", err)
 		return nil
 	}
 	if load.Includes(batch.CallerReference) {
@@ -176,25 +256,25 @@ func (h *Handler) checkInFlight(ctx context.Context, batch purge.Batch) error {
 // or fails the reply. A failed post is logged with its content, so that the
 // record is not lost.
 func (h *Handler) audit(p slack.Purge) {
-	if h.opts.WebhookURL == "" {
+	if h.auditor == nil {
 		return
 	}
-	msg := slack.AuditMessage(p)
+	h.background(func() { h.auditor.Audit(context.Background(), p) }, "invalidation", p.Invalidation.ID)
+}
+
+// background runs f after the reply, counted for Wait. After the reply
+// nothing recovers a panic but this: without it one bad post would stop the
+// server with every request in flight.
+func (h *Handler) background(f func(), logAttrs ...any) {
 	h.bg.Add(1)
 	go func() {
 		defer h.bg.Done()
-		// After the reply nothing recovers a panic but this: without it one
-		// bad post would stop the server with every request in flight.
 		defer func() {
 			if v := recover(); v != nil {
-				h.log.Error("panic posting the audit message", "invalidation", p.Invalidation.ID, "audit_text", msg.Text, "panic", v)
+				h.log.Error("panic in a background delivery", append(logAttrs, "panic", v)...)
 			}
 		}()
-		ctx, cancel := context.WithTimeout(context.Background(), h.opts.AuditTimeout)
-		defer cancel()
-		if err := h.opts.Poster.Post(ctx, h.opts.WebhookURL, msg); err != nil {
-			h.log.Error("audit webhook failed", "invalidation", p.Invalidation.ID, "audit_text", msg.Text, "error", err)
-		}
+		f()
 	}()
 }
 

@@ -170,7 +170,7 @@ func TestApproval(t *testing.T) {
 		clk.Advance(time.Minute)
 		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL)
 		again := in.Next(t)
-		if again.ReplaceOriginal || !strings.Contains(again.Text, "Already approved") || f.count(t) != 1 {
+		if again.ReplaceOriginal || !strings.Contains(again.Text, "<@"+other+"> already approved it") || f.count(t) != 1 {
 			t.Fatalf("second click: %+v (invalidations: %d)", again, f.count(t))
 		}
 	})

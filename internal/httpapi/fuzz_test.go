@@ -46,7 +46,7 @@ func (r *recordingInvalidator) CreateInvalidation(_ context.Context, b purge.Bat
 	defer r.mu.Unlock()
 	r.created = append(r.created, b)
 	return &purge.Invalidation{ID: "IFUZZ", DistributionID: b.DistributionID, Status: purge.StatusInProgress,
-		CreateTime: fuzzNow, CallerReference: b.CallerReference, Paths: b.Paths}, nil
+		CreateTime: fuzzNow, CallerReference: b.CallerReference, Paths: b.Paths, New: true}, nil
 }
 
 func (r *recordingInvalidator) GetInvalidation(context.Context, string, string) (*purge.Invalidation, error) {
@@ -123,6 +123,10 @@ func (x *interactionHarness) click(tb testing.TB, payload, extraForm string) (in
 	x.transport.mu.Unlock()
 	rec := httptest.NewRecorder()
 	x.h.ServeHTTP(rec, signedRequest(tb, "/slack/interactions", testSecret, body, 0))
+	// The answer to a click is posted after the acknowledgement.
+	if err := x.h.Wait(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
 	return rec.Code, body, x.inv.created, x.transport.hosts
 }
 
@@ -168,7 +172,7 @@ func FuzzInteractions(f *testing.F) {
 		}
 		got := created[0]
 		if got.DistributionID != testDist || !slices.Equal(got.Paths, want.Paths) ||
-			got.CallerReference != purge.SlackCallerReference(want.UserID, want.Token) {
+			got.CallerReference != purge.ApprovedCallerReference(want.UserID, cb.User.ID, want.Token) {
 			t.Fatalf("created %+v, not the sealed request %+v", got, want)
 		}
 	})

@@ -173,7 +173,12 @@ func TestHostileDuplicatedFields(t *testing.T) {
 				} else {
 					status, m = lambdaDo(t, f.h, req)
 				}
-				if status != http.StatusOK || m == nil || m.ResponseType != tt.wantType {
+				wantType := tt.wantType
+				if how == "lambda" && wantType == "in_channel" {
+					// The same delivery again: told it was taken.
+					wantType = "ephemeral"
+				}
+				if status != http.StatusOK || m == nil || m.ResponseType != wantType {
 					t.Fatalf("%s: status %d, reply %+v", how, status, m)
 				}
 				if tt.wantPaths == nil {
@@ -544,7 +549,7 @@ func TestHostilePanicInBackground(t *testing.T) {
 		name, logged string
 		mutate       func(*Options)
 	}{
-		{"audit post", "panic posting the audit message", func(o *Options) {
+		{"audit post", "panic in a background delivery", func(o *Options) {
 			o.Poster = &slack.Poster{AllowLoopback: true, HTTPClient: &http.Client{Transport: panicTransport{}}}
 		}},
 		{"follow-up", "panic in a follow-up", func(o *Options) {

@@ -69,8 +69,13 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Followups follows each invalidation to the end and updates the
-	// message; nil for none.
+	// message, and carries on a purge CloudFront did not take in time; nil
+	// for none.
 	Followups followup.Scheduler
+	// Announced remembers the invalidations announced (audited) in this
+	// process; share it with the follow-ups' Follower. Nil means a Claims
+	// of the Handler's own.
+	Announced *followup.Claims
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -91,6 +96,13 @@ type Handler struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	bg       sync.WaitGroup
+	// auditor posts the audit record of each invalidation; nil without a
+	// webhook.
+	auditor   *slack.Auditor
+	announced *followup.Claims
+	// requests serializes the clicks on one approval request in this
+	// process, so that two at the same moment cannot both purge.
+	requests keyedLocks
 }
 
 // New returns a Handler for opts.
@@ -127,6 +139,13 @@ func New(opts Options) *Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	if opts.WebhookURL != "" {
+		h.auditor = &slack.Auditor{Poster: opts.Poster, WebhookURL: opts.WebhookURL, Logger: h.log, Timeout: opts.AuditTimeout}
+	}
+	h.announced = opts.Announced
+	if h.announced == nil {
+		h.announced = &followup.Claims{}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", h.commands)
 	mux.HandleFunc("/slack/commands", h.commands)
@@ -151,8 +170,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// Wait blocks until the background deliveries started so far (audit posts)
-// have finished, or ctx is done.
+// Wait blocks until the background deliveries started so far (audit posts,
+// answers to clicks) have finished, or ctx is done.
 func (h *Handler) Wait(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { h.bg.Wait(); close(done) }()
@@ -303,4 +322,40 @@ func (h *Handler) TargetNames() []string {
 		names = append(names, cmp.Or(t.Name, t.DistributionID))
 	}
 	return names
+}
+
+// keyedLocks holds one mutex per key in use, so that work on one key is done
+// one at a time and work on others is not held up.
+type keyedLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
 }

@@ -158,10 +158,23 @@ func replyInvalidationID(m *slackapi.WebhookMessage) string {
 	s := string(raw)
 	i := strings.Index(s, invalidationIDRE)
 	if i < 0 {
-		return ""
+		return repeatInvalidationID(m)
 	}
 	s = s[i+len(invalidationIDRE):]
 	return s[:strings.IndexByte(s, '`')]
+}
+
+// repeatInvalidationID is the invalidation an ephemeral answer to a
+// repeated delivery names ("This command was already taken: invalidation
+// `ID`"), or "".
+func repeatInvalidationID(m *slackapi.WebhookMessage) string {
+	const repeat = "This command was already taken: invalidation `"
+	_, rest, ok := strings.Cut(m.Text, repeat)
+	if !ok || m.ResponseType != slackapi.ResponseTypeEphemeral {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "`")
+	return id
 }
 
 func TestRefusedRequestsCreateNothing(t *testing.T) {

@@ -15,18 +15,16 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
-// repeatWindow tells a repeated approval from a first one: CloudFront returns
-// the existing invalidation for a repeated CallerReference, with the time it
-// was first created. Anything created longer ago than this before the click
-// was approved by an earlier click.
-const repeatWindow = 20 * time.Second
+// clockAllowance widens the look for a request's invalidation back from
+// when the request was made, for a CloudFront clock behind this machine's.
+const clockAllowance = 5 * time.Minute
 
 // askApproval answers a purge that needs a click with the approval request.
 func (h *Handler) askApproval(form slack.Form, t *access.Target, cmd purge.Command, token, why string, rec *record) *slackapi.WebhookMessage {
 	p := slack.Pending{
 		Target: t.Name, DistributionID: t.DistributionID, Paths: cmd.Paths, Requested: cmd.Requested,
 		UserID: form.UserID, ChannelID: form.ChannelID, Token: token,
-		Expires: h.opts.Now().Add(h.opts.ConfirmTTL).Unix(),
+		Sealed: h.opts.Now().Unix(), Expires: h.opts.Now().Add(h.opts.ConfirmTTL).Unix(),
 	}
 	sealed, err := slack.SealPending(p, h.opts.SigningSecret)
 	if err != nil {
@@ -72,14 +70,28 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 	}
 	reply := h.click(r.Context(), cb, action, rec)
 	if reply != nil {
-		if err := h.opts.Poster.Post(r.Context(), cb.ResponseURL, reply); err != nil {
-			h.log.ErrorContext(r.Context(), "answer to a click not delivered", "action", rec.action, "invalidation", rec.invalidation, "text", reply.Text, "error", err)
-		}
+		// The answer goes out after the acknowledgement, so that a slow
+		// response_url cannot hold the click past Slack's 3 seconds.
+		action, invalidation := rec.action, rec.invalidation
+		h.background(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), h.opts.AuditTimeout)
+			defer cancel()
+			if err := h.opts.Poster.Post(ctx, cb.ResponseURL, reply); err != nil {
+				h.log.Error("answer to a click not delivered", "action", action, "invalidation", invalidation, "text", reply.Text, "error", err)
+			}
+		}, "action", action)
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
 // click acts on Approve or Cancel and returns the message for response_url.
+//
+// Before it acts, it asks CloudFront whether the request was already
+// purged (purge.FindRequest, by the CallerReference's requester and token):
+// a second Approve, at any time after the first, is told who approved and
+// when, and creates and posts nothing; a Cancel after an Approve is told the
+// purge already runs. Clicks on one request in this process are taken one
+// at a time, so that two at the same moment cannot both purge.
 func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, action *slackapi.BlockAction, rec *record) *slackapi.WebhookMessage {
 	// Everything below, Slack's user-group look-ups included, shares the
 	// reply budget.
@@ -87,11 +99,8 @@ func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, a
 	defer cancel()
 	rec.action = action.ActionID
 	p, err := slack.OpenPending(action.Value, h.opts.SigningSecret, h.opts.Now())
-	switch {
-	case errors.Is(err, slack.ErrPendingExpired):
-		rec.err = purge.Errorf(purge.Invalid, "approval request expired")
-		return slack.ClosedMessage(p, ":hourglass: This approval request has expired.")
-	case err != nil:
+	expired := errors.Is(err, slack.ErrPendingExpired)
+	if err != nil && !expired {
 		rec.err = &purge.Error{Code: purge.Unauthenticated, Message: "approval request not valid", Err: err}
 		return ephemeralAnswer(":x: This button is not valid. Nothing was purged.")
 	}
@@ -99,8 +108,8 @@ func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, a
 	rec.target = p.Target
 	// The click is checked again, as the command was: the target must still
 	// exist with the same distribution, the click must come from the
-	// request's channel, and the approver must be someone who may purge the
-	// target.
+	// request's channel, and whoever approves or cancels must be someone
+	// who may purge the target.
 	t := h.opts.Targets.Named(p.Target)
 	if p.Target == "" {
 		t = h.opts.Targets.Default()
@@ -110,32 +119,65 @@ func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, a
 		rec.err = purge.Errorf(purge.PermissionDenied, "click from another channel or for another target")
 		return ephemeralAnswer(":no_entry: This approval request does not belong here. Nothing was purged.")
 	}
-	if action.ActionID == slack.ActionCancel {
-		return slack.ClosedMessage(p, ":no_entry_sign: Cancelled by <@"+cb.User.ID+">.")
+	if err := h.policy.CheckPerson(ctx, t, who); err != nil {
+		rec.err = err
+		verb := "approve"
+		if action.ActionID == slack.ActionCancel {
+			verb = "cancel"
+		}
+		return ephemeralAnswer(":no_entry: You may not " + verb + " this purge: " + purge.ErrorMessage(err))
 	}
-	if t.Confirm.ApproverMustDiffer && cb.User.ID == p.UserID {
+
+	defer h.requests.lock(p.DistributionID + "/" + purge.SlackCallerReference(p.UserID, p.Token))()
+	since := time.Unix(p.Sealed, 0)
+	if p.Sealed == 0 {
+		since = time.Unix(p.Expires, 0).Add(-h.opts.ConfirmTTL)
+	}
+	prior, err := purge.FindRequest(ctx, h.opts.Invalidator, t.DistributionID, since.Add(-clockAllowance), func(ref string) bool {
+		return purge.SameRequest(ref, p.UserID, p.Token)
+	})
+	if err != nil {
+		rec.err = err
+		return ephemeralAnswer(":warning: cdnpurge could not ask CloudFront whether this request was already approved (" +
+			purge.ErrorMessage(err) + "). Nothing was done; click again in a moment.")
+	}
+	switch {
+	case prior != nil && action.ActionID == slack.ActionCancel:
+		rec.action, rec.invalidation = "cancel_too_late", prior.ID
+		return slack.TooLateToCancelMessage(t.Name, prior, h.opts.Now())
+	case prior != nil:
+		rec.action, rec.invalidation = "approve_repeat", prior.ID
+		return slack.AlreadyApprovedMessage(t.Name, prior, h.opts.Now())
+	case expired:
+		rec.err = purge.Errorf(purge.Invalid, "approval request expired")
+		return slack.ClosedMessage(p, ":hourglass: This approval request has expired.")
+	case action.ActionID == slack.ActionCancel:
+		return slack.ClosedMessage(p, ":no_entry_sign: Cancelled by <@"+cb.User.ID+">.")
+	case t.Confirm.ApproverMustDiffer && cb.User.ID == p.UserID:
 		rec.err = purge.Errorf(purge.PermissionDenied, "requester may not approve")
 		return ephemeralAnswer(":raised_hand: You asked for this purge: someone else in the channel must approve it.")
 	}
-	if err := h.policy.CheckPerson(ctx, t, who); err != nil {
-		rec.err = err
-		return ephemeralAnswer(":no_entry: You may not approve this purge: " + purge.ErrorMessage(err))
+	job := purgeJob{
+		target: t, userID: p.UserID, approvedBy: cb.User.ID, channelID: p.ChannelID, token: p.Token,
+		paths: p.Paths, requested: p.Requested, responseURL: cb.ResponseURL,
 	}
-	clicked := h.opts.Now()
-	purged, err := h.purge(ctx, t, p.UserID, p.ChannelID, p.Token, p.Paths, p.Requested, cb.ResponseURL, rec)
-	if err != nil {
-		msg := slack.ErrorMessage(err)
+	purged, state, err := h.purge(ctx, job, rec)
+	var msg *slackapi.WebhookMessage
+	switch {
+	case err != nil:
+		msg = slack.ErrorMessage(err)
 		msg.ReplaceOriginal = false
 		return msg
-	}
-	if clicked.Sub(purged.Invalidation.CreateTime) > repeatWindow {
-		// A stale or repeated click: the invalidation exists already and its
-		// message was replaced by the first click.
+	case state == stateRepeat:
+		// The same person's click on another copy of the service, made at
+		// the same moment, created it.
 		rec.action = "approve_repeat"
-		return ephemeralAnswer(":information_source: Already approved: invalidation `" + purged.Invalidation.ID + "` (" + string(purged.Invalidation.Status) + "). Nothing new was purged.")
+		return slack.AlreadyApprovedMessage(t.Name, purged.Invalidation, h.opts.Now())
+	case state == stateRetrying:
+		msg = slack.RetryingMessage(purged, job.paths, rec.err)
+	default:
+		msg = slack.StartedMessage(purged)
 	}
-	purged.ApprovedBy = cb.User.ID
-	msg := slack.StartedMessage(purged)
 	msg.ReplaceOriginal = true
 	return msg
 }

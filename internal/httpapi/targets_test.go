@@ -416,10 +416,10 @@ func TestTargetsUsage(t *testing.T) {
 	}
 }
 
-// TestTargetsRepeatAtLimit checks that the look at what is in flight does
-// not count a purge against itself: a second Approve click on a purge that
-// filled the distribution's 15 wildcards says it was already approved, as
-// CloudFront answers it with the existing invalidation.
+// TestTargetsRepeatAtLimit checks that a second Approve click on a purge
+// that filled the distribution's 15 wildcards is told who approved it, as
+// CloudFront's record says, and is never refused for the limit its own
+// purge filled.
 func TestTargetsRepeatAtLimit(t *testing.T) {
 	f := newTargetsFixture(t, time.Hour)
 	in := testutil.NewSlackInbox(t, responseSecret)
@@ -440,7 +440,7 @@ func TestTargetsRepeatAtLimit(t *testing.T) {
 	}
 	f.clock.Advance(time.Minute)
 	f.click(t, m, slack.ActionApprove, carol, deploysID, in.URL)
-	if got := in.Next(t); !strings.Contains(got.Text, "Already approved") {
+	if got := in.Next(t); !strings.Contains(got.Text, "<@"+bob+"> already approved it") {
 		t.Fatalf("second approval at the limit: %s", got.Text)
 	}
 	if n := len(f.invalidations(t)[wwwDist]); n != 4 {

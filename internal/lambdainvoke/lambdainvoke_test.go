@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,7 +166,7 @@ func TestScheduleHop(t *testing.T) {
 		if !ok || err != nil {
 			t.Fatalf("call %d: ParseEvent(%s) = ok %v, %v", i, c.body, ok, err)
 		}
-		if *ev.Followup != req {
+		if !reflect.DeepEqual(*ev.Followup, req) {
 			t.Errorf("call %d: request %+v, want %+v", i, *ev.Followup, req)
 		}
 		if ev.Hop != wantHop {

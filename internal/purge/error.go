@@ -87,3 +87,13 @@ func Temporary(err error) bool {
 	}
 	return false
 }
+
+// ErrInProgressLimit is in the chain of an error (errors.Is) when the CDN
+// refused a purge because too much is in progress on the distribution
+// (CloudFront's TooManyInvalidationsInProgress). Its *Error has Code
+// RateLimited; unlike throttling, it clears only as invalidations complete.
+var ErrInProgressLimit = errors.New("too many invalidations in progress")
+
+// InProgressLimit reports whether err is a refusal for the in-progress
+// limits (see ErrInProgressLimit).
+func InProgressLimit(err error) bool { return errors.Is(err, ErrInProgressLimit) }

@@ -36,6 +36,11 @@ type Invalidation struct {
 	CreateTime      time.Time
 	CallerReference string
 	Paths           []string
+	// New is set by CreateInvalidation: true when this call created the
+	// invalidation, false when CloudFront answered a repeated
+	// CallerReference with the invalidation an earlier call created. Only
+	// the call that created an invalidation announces it (the audit post).
+	New bool
 }
 
 // Done reports whether the invalidation has completed.

@@ -1,9 +1,11 @@
 package slack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -165,6 +167,33 @@ func stripURL(err error) error {
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		return fmt.Errorf("%s: %w", uerr.Op, uerr.Err)
+	}
+	return err
+}
+
+// Auditor posts the audit record of each invalidation to the audit webhook
+// (SlackUrl). A post that fails is logged with the record's text, so that
+// the record is not lost; the webhook URL never is.
+type Auditor struct {
+	Poster     *Poster
+	WebhookURL string
+	Logger     *slog.Logger
+	// Timeout bounds one post, retries included; 0 means 15 s.
+	Timeout time.Duration
+}
+
+// Audit posts the record of p and reports whether Slack took it. It is
+// called once per invalidation, by whichever delivery created it.
+func (a *Auditor) Audit(ctx context.Context, p Purge) error {
+	if a == nil || a.WebhookURL == "" {
+		return nil
+	}
+	msg := AuditMessage(p)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(a.Timeout, 15*time.Second))
+	defer cancel()
+	err := a.Poster.Post(ctx, a.WebhookURL, msg)
+	if err != nil && a.Logger != nil {
+		a.Logger.Error("audit webhook failed", "invalidation", p.Invalidation.ID, "audit_text", msg.Text, "error", err)
 	}
 	return err
 }

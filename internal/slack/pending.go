@@ -39,8 +39,12 @@ type Pending struct {
 	ChannelID      string   `json:"c"`
 	// Token identifies the request for its CallerReference, so that approving
 	// twice creates one invalidation.
-	Token   string `json:"t"`
-	Expires int64  `json:"e"`
+	Token string `json:"t"`
+	// Sealed is when the request was made (Unix seconds): a click looks
+	// for its invalidation among those created since. Zero in requests
+	// sealed before it existed.
+	Sealed  int64 `json:"s,omitempty"`
+	Expires int64 `json:"e"`
 }
 
 // SealPending encodes p for a button value: compressed JSON and an

@@ -66,7 +66,17 @@ type Harness struct {
 	// tenants: it serves none of the ...ForDistributionTenant operations.
 	// The suite then skips the Tenant subtest, naming the gap.
 	NoTenants bool
+	// Advance moves the backend's clock on by d, for a backend whose clock
+	// a test sets (the emulator's Options.Now). Nil means real time: the
+	// suite waits.
+	Advance func(d time.Duration)
 }
+
+// repeatAfter is how long after a first call the suite repeats it to see
+// CloudFront answer with the existing invalidation, New false: longer than
+// the two seconds within which cloudfrontcdn takes an answer for a new
+// invalidation (CloudFront's Date header has whole seconds).
+const repeatAfter = 3 * time.Second
 
 // RunConformance runs the suite against h, one subtest per behavior.
 func RunConformance(t *testing.T, h Harness) {
@@ -243,8 +253,20 @@ func (s *suite) testRepeat(t *testing.T) {
 	}
 	b := s.batch()
 	first := s.mustCreate(t, b)
+	if !first.New {
+		t.Errorf("first CreateInvalidation with CallerReference %q: New = false, want true", b.CallerReference)
+	}
 	before := s.listAll(t)
+	if s.h.Advance != nil {
+		s.h.Advance(repeatAfter)
+	} else {
+		time.Sleep(repeatAfter) // real time must pass: the backend's clock is CloudFront's
+	}
 	again := s.mustCreate(t, b)
+	if again.New {
+		t.Errorf("repeat of CreateInvalidation %s after %s: New = true, want false (CloudFront returned the first call's invalidation)",
+			first.ID, repeatAfter)
+	}
 	if again.ID != first.ID {
 		t.Errorf("repeat of CreateInvalidation with CallerReference %q returned ID %q, want the first call's %q",
 			b.CallerReference, again.ID, first.ID)

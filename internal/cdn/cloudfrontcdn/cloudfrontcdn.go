@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -138,7 +139,7 @@ func (i *Invalidator) CreateInvalidation(ctx context.Context, batch purge.Batch)
 	case len(batch.Paths) == 0:
 		return nil, c.invalid("no paths were given to invalidate")
 	}
-	inv, err := i.create(ctx, batch.DistributionID, &types.InvalidationBatch{
+	created, answered, err := i.create(ctx, batch.DistributionID, &types.InvalidationBatch{
 		CallerReference: aws.String(batch.CallerReference),
 		Paths: &types.Paths{
 			Quantity: aws.Int32(int32(len(batch.Paths))),
@@ -148,10 +149,12 @@ func (i *Invalidator) CreateInvalidation(ctx context.Context, batch purge.Batch)
 	if err != nil {
 		return nil, i.classify(c, err)
 	}
-	if inv == nil {
+	if created == nil {
 		return nil, c.internal("CloudFront answered without an invalidation")
 	}
-	return invalidation(batch.DistributionID, inv), nil
+	inv := invalidation(batch.DistributionID, created)
+	inv.New = isNew(inv, answered)
+	return inv, nil
 }
 
 // GetInvalidation returns the invalidation id of distributionID, a
@@ -231,23 +234,46 @@ func opName(op, id string) string {
 // create calls CreateInvalidation, or CreateInvalidationForDistributionTenant
 // when id is a tenant's. The two differ only in their input and output
 // types; the rest of CreateInvalidation is shared.
-func (i *Invalidator) create(ctx context.Context, id string, batch *types.InvalidationBatch) (*types.Invalidation, error) {
+//
+// It also returns the time CloudFront answered, from the response's Date
+// header (see isNew); zero when there was none.
+func (i *Invalidator) create(ctx context.Context, id string, batch *types.InvalidationBatch) (*types.Invalidation, time.Time, error) {
 	if purge.IsTenantID(id) {
 		out, err := i.client.CreateInvalidationForDistributionTenant(ctx, &cloudfront.CreateInvalidationForDistributionTenantInput{
 			Id: aws.String(id), InvalidationBatch: batch,
 		})
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
-		return out.Invalidation, nil
+		answered, _ := awsmiddleware.GetServerTime(out.ResultMetadata)
+		return out.Invalidation, answered, nil
 	}
 	out, err := i.client.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 		DistributionId: aws.String(id), InvalidationBatch: batch,
 	})
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return out.Invalidation, nil
+	answered, _ := awsmiddleware.GetServerTime(out.ResultMetadata)
+	return out.Invalidation, answered, nil
+}
+
+// newWithin is how soon after an invalidation's CreateTime CloudFront's
+// answer must come for the call to have created it. CloudFront answers a
+// repeated CallerReference exactly as it answers the first (201, the same
+// document): the one difference is that the invalidation was created before
+// the call. Both times come from CloudFront's clock, so no clock difference
+// to this machine enters; the Date header has whole seconds, hence two.
+const newWithin = 2 * time.Second
+
+// isNew reports whether the call answered at answered created inv. With no
+// Date header it says yes: an announcement made twice is better than one
+// never made.
+func isNew(inv *purge.Invalidation, answered time.Time) bool {
+	if answered.IsZero() || inv.CreateTime.IsZero() {
+		return true
+	}
+	return answered.Sub(inv.CreateTime) < newWithin
 }
 
 // get calls GetInvalidation, or GetInvalidationForDistributionTenant when

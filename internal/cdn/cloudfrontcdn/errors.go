@@ -75,7 +75,19 @@ func codes(cs ...string) map[string]bool {
 // anything from the server or the credentials. The full error goes to Err.
 func (c call) classify(err error) *purge.Error {
 	code, msg := c.code(err)
-	return &purge.Error{Code: code, Message: msg, Err: c.wrap(err)}
+	detail := c.wrap(err)
+	if isTooManyInProgress(err) {
+		detail = fmt.Errorf("%w: %w", purge.ErrInProgressLimit, detail)
+	}
+	return &purge.Error{Code: code, Message: msg, Err: detail}
+}
+
+// isTooManyInProgress reports whether CloudFront refused for its
+// in-progress limits, by the SDK's type or by the code.
+func isTooManyInProgress(err error) bool {
+	var tooMany *types.TooManyInvalidationsInProgress
+	var apiErr smithy.APIError
+	return errors.As(err, &tooMany) || errors.As(err, &apiErr) && apiErr.ErrorCode() == "TooManyInvalidationsInProgress"
 }
 
 func (c call) code(err error) (purge.Code, string) {
