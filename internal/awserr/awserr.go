@@ -1,6 +1,6 @@
 // Package awserr sorts the errors every AWS service client can return into
 // a few kinds, by the error codes AWS's front end shares across services and
-// by what happened on the way (no answer, a server error). Each backend
+// by what happened on the way (unreachable, no answer, a server error). Each backend
 // (cloudfrontcdn, lambdainvoke) first handles its own service's errors, then
 // asks Kind for the rest and words the message for its users.
 package awserr
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -27,6 +28,7 @@ const (
 	Throttled             // too many requests: slow down
 	ServerError           // the service answered with a server error: it did not do the work
 	NoAnswer              // no answer in time, or the connection failed: it may have done the work
+	Unreachable           // the request never reached the service (refused, unknown host, no route): it did not do the work
 )
 
 // Error codes AWS's front end returns for any service.
@@ -77,6 +79,10 @@ func Of(err error) Kind {
 		netErr  net.Error
 	)
 	switch {
+	case Reason(err) != "":
+		// Before the deadline: a dial that timed out is a
+		// context.DeadlineExceeded too, and it never reached the service.
+		return Unreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return NoAnswer
 	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusTooManyRequests:
@@ -87,4 +93,39 @@ func Of(err error) Kind {
 		return NoAnswer
 	}
 	return Unknown
+}
+
+// Reason says why err's request never reached the service, in a few words
+// fit for a user message ("connection refused", "unknown host", "no route to
+// host", "network unreachable", "connection timed out"), or "" when nothing
+// in err's chain proves that it did not: only a failure to connect does, as
+// the SDK wraps it (the retryer's "exceeded maximum number of attempts",
+// smithy.OperationError, smithyhttp.RequestSendError, *url.Error). A timeout
+// or a reset once connected, and a deadline whose chain does not show the
+// dial failing, prove nothing: the service may have done the work.
+func Reason(err error) string {
+	var (
+		dnsErr *net.DNSError
+		opErr  *net.OpError
+	)
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "unknown host"
+	case errors.As(err, &dnsErr):
+		return "host name lookup failed"
+	case !errors.As(err, &opErr) || opErr.Op != "dial":
+		// ECONNREFUSED and the like prove nothing outside a dial: an
+		// established connection can fail with EHOSTUNREACH too.
+		return ""
+	case errors.Is(opErr, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(opErr, syscall.EHOSTUNREACH):
+		return "no route to host"
+	case errors.Is(opErr, syscall.ENETUNREACH):
+		return "network unreachable"
+	case opErr.Timeout():
+		return "connection timed out"
+	}
+	// Nothing is sent before the connection is made.
+	return "could not connect"
 }

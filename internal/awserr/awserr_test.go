@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"syscall"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -36,13 +41,61 @@ func TestOf(t *testing.T) {
 		{"deadline", fmt.Errorf("call: %w", context.DeadlineExceeded), NoAnswer},
 		{"canceled", context.Canceled, NoAnswer},
 		{"send failed", &smithyhttp.RequestSendError{Err: errors.New("refused")}, NoAnswer},
-		{"net error", &net.OpError{Op: "dial", Err: errors.New("refused")}, NoAnswer},
+		{"net error", &net.OpError{Op: "read", Err: errors.New("reset")}, NoAnswer},
+		{"dial error", &net.OpError{Op: "dial", Err: errors.New("refused")}, Unreachable},
 		{"other", errors.New("x"), Unknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Of(tt.err); got != tt.want {
 				t.Errorf("Of(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// sdkChain wraps a transport error as the SDK returns it from an operation:
+// OperationError, the retryer's MaxAttemptsError, RequestSendError and
+// net/http's *url.Error.
+func sdkChain(err error) error {
+	return &smithy.OperationError{ServiceID: "CloudFront", OperationName: "CreateInvalidation",
+		Err: &retry.MaxAttemptsError{Attempt: 3, Err: &smithyhttp.RequestSendError{
+			Err: &url.Error{Op: "Post", URL: "http://127.0.0.1:9/2020-05-31/distribution/E1/invalidation", Err: err},
+		}}}
+}
+
+func TestReason(t *testing.T) {
+	dial := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: err} }
+	connect := func(errno syscall.Errno) error { return dial(os.NewSyscallError("connect", errno)) }
+	tests := []struct {
+		name string
+		err  error
+		want string // "" when the request may have reached the service
+		kind Kind
+	}{
+		{"refused", sdkChain(connect(syscall.ECONNREFUSED)), "connection refused", Unreachable},
+		{"unknown host", sdkChain(dial(&net.DNSError{Err: "no such host", Name: "cloudfront.invalid", IsNotFound: true})), "unknown host", Unreachable},
+		{"DNS timeout", sdkChain(dial(&net.DNSError{Err: "i/o timeout", Name: "cloudfront.invalid", IsTimeout: true})), "host name lookup failed", Unreachable},
+		{"no route", sdkChain(connect(syscall.EHOSTUNREACH)), "no route to host", Unreachable},
+		{"network unreachable", sdkChain(connect(syscall.ENETUNREACH)), "network unreachable", Unreachable},
+		{"dial timeout", sdkChain(dial(os.ErrDeadlineExceeded)), "connection timed out", Unreachable},
+		{"dial cut by the deadline", sdkChain(dial(fmt.Errorf("i/o timeout: %w", context.DeadlineExceeded))), "could not connect", Unreachable},
+		// Once connected, the request may have been sent.
+		{"no route once connected", sdkChain(&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}), "", NoAnswer},
+		{"reset", sdkChain(&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), "", NoAnswer},
+		{"read timeout", sdkChain(&net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}), "", NoAnswer},
+		// The deadline alone does not say where the call was.
+		{"deadline", sdkChain(context.DeadlineExceeded), "", NoAnswer},
+		{"send failed", &smithyhttp.RequestSendError{Err: errors.New("connection refused")}, "", NoAnswer},
+		{"other", errors.New("connection refused"), "", Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Reason(tt.err); got != tt.want {
+				t.Errorf("Reason(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+			if got := Of(tt.err); got != tt.kind {
+				t.Errorf("Of(%v) = %d, want %d", tt.err, got, tt.kind)
 			}
 		})
 	}

@@ -93,7 +93,7 @@ func (c call) code(err error) (code purge.Code, msg string, quiet bool) {
 			"check the AWS credentials cdnpurge runs with", true
 	case awserr.Throttled:
 		return c.throttled()
-	case awserr.ServerError, awserr.NoAnswer:
+	case awserr.ServerError, awserr.NoAnswer, awserr.Unreachable:
 		return c.unavailable()
 	}
 	return purge.Internal, "internal error", false

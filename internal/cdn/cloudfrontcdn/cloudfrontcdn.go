@@ -12,7 +12,10 @@
 // Transient failures (503 ServiceUnavailable, other 5xx, throttling,
 // connection errors) are retried by the SDK's standard retryer with jittered
 // backoff; the caller's context deadline bounds the whole call, retries
-// included. Every error is returned as a *purge.Error whose Code says what
+// included. A request that never reached CloudFront (the connection
+// refused, an unknown host, no route) is retried the same way, a few quick
+// times, and then reported as purge.ErrUnreachable, naming the endpoint.
+// Every error is returned as a *purge.Error whose Code says what
 // happened and whose Message is safe to show to a chat user.
 package cloudfrontcdn
 
@@ -21,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
+	"github.com/cdnpurge/cdnpurge/internal/awserr"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
@@ -49,6 +54,10 @@ const maxIdleConnsPerHost = 128
 // CloudFront is a global service whose API is signed for us-east-1; New uses
 // this region when the configuration names none.
 const defaultRegion = "us-east-1"
+
+// defaultEndpoint is CloudFront's endpoint, for messages, should the SDK's
+// resolver fail to say it.
+const defaultEndpoint = "https://cloudfront.amazonaws.com"
 
 // Options configures an Invalidator. The zero value talks to AWS with the
 // default retry settings.
@@ -70,8 +79,15 @@ type Options struct {
 // Invalidator creates and reads CloudFront invalidations. It is safe for
 // concurrent use.
 type Invalidator struct {
-	client *cloudfront.Client
-	creds  *credentialsProvider // nil for anonymous requests
+	client   *cloudfront.Client
+	creds    *credentialsProvider // nil for anonymous requests
+	endpoint endpoint             // where the requests go, for messages
+}
+
+// endpoint is where an Invalidator sends its requests.
+type endpoint struct {
+	base       string // scheme://host[:port] of the endpoint URL, nothing else: safe to show
+	configured bool   // set by Options.Endpoint or the AWS configuration, not the SDK's default
 }
 
 var _ purge.Invalidator = (*Invalidator)(nil)
@@ -105,7 +121,7 @@ func New(cfg aws.Config, opts Options) *Invalidator {
 			// (17,000 in one load run against the emulator).
 			o.HTTPClient = bc.WithTransportOptions(func(t *http.Transport) { t.MaxIdleConnsPerHost = maxIdleConnsPerHost })
 		}
-		o.HTTPClient = PlainBodyClient(o.HTTPClient)
+		o.HTTPClient = reachClient{PlainBodyClient(o.HTTPClient)}
 		if creds = wrapCredentials(o.Credentials); creds != nil {
 			o.Credentials = creds
 		}
@@ -122,7 +138,32 @@ func New(cfg aws.Config, opts Options) *Invalidator {
 			so.RateLimiter = ratelimit.None
 		})
 	})
-	return &Invalidator{client: client, creds: creds}
+	return &Invalidator{client: client, creds: creds, endpoint: endpointOf(client.Options())}
+}
+
+// endpointOf returns the endpoint the client with options o sends its
+// requests to, as the SDK resolves it: the configured one or CloudFront's.
+func endpointOf(o cloudfront.Options) endpoint {
+	ep := endpoint{base: defaultEndpoint, configured: o.BaseEndpoint != nil}
+	u, err := url.Parse(aws.ToString(o.BaseEndpoint))
+	if o.EndpointResolverV2 != nil {
+		if r, rerr := o.EndpointResolverV2.ResolveEndpoint(context.Background(), cloudfront.EndpointParameters{
+			Region:       aws.String(o.Region),
+			Endpoint:     o.BaseEndpoint,
+			UseFIPS:      aws.Bool(o.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
+			UseDualStack: aws.Bool(o.EndpointOptions.UseDualStackEndpoint == aws.DualStackEndpointStateEnabled),
+		}); rerr == nil {
+			u, err = &r.URI, nil
+		}
+	}
+	if err == nil && u.Scheme != "" && u.Host != "" {
+		// The scheme and host only: a path, a query or user info may hold
+		// a secret.
+		ep.base = u.Scheme + "://" + u.Host
+	} else if ep.configured {
+		ep.base = "the configured endpoint"
+	}
+	return ep
 }
 
 // CreateInvalidation asks CloudFront to invalidate batch.Paths on
@@ -139,6 +180,7 @@ func (i *Invalidator) CreateInvalidation(ctx context.Context, batch purge.Batch)
 	case len(batch.Paths) == 0:
 		return nil, c.invalid("no paths were given to invalidate")
 	}
+	ctx, sent := track(ctx)
 	created, answered, err := i.create(ctx, batch.DistributionID, &types.InvalidationBatch{
 		CallerReference: aws.String(batch.CallerReference),
 		Paths: &types.Paths{
@@ -147,7 +189,7 @@ func (i *Invalidator) CreateInvalidation(ctx context.Context, batch purge.Batch)
 		},
 	})
 	if err != nil {
-		return nil, i.classify(c, err)
+		return nil, i.classify(c, sent, err)
 	}
 	if created == nil {
 		return nil, c.internal("CloudFront answered without an invalidation")
@@ -167,9 +209,10 @@ func (i *Invalidator) GetInvalidation(ctx context.Context, distributionID, id st
 	case id == "":
 		return nil, c.invalid("no invalidation ID was given")
 	}
+	ctx, sent := track(ctx)
 	inv, err := i.get(ctx, distributionID, id)
 	if err != nil {
-		return nil, i.classify(c, err)
+		return nil, i.classify(c, sent, err)
 	}
 	if inv == nil {
 		return nil, c.internal("CloudFront answered without an invalidation")
@@ -192,9 +235,10 @@ func (i *Invalidator) ListInvalidations(ctx context.Context, distributionID stri
 	if opts.MaxItems > 0 {
 		maxItems = aws.Int32(int32(min(opts.MaxItems, 1<<31-1)))
 	}
+	ctx, sent := track(ctx)
 	l, err := i.list(ctx, distributionID, marker, maxItems)
 	if err != nil {
-		return nil, i.classify(c, err)
+		return nil, i.classify(c, sent, err)
 	}
 	page := &purge.Page{}
 	if l != nil {
@@ -351,7 +395,10 @@ func status(s *string) purge.Status {
 // classify turns err into a *purge.Error (see call.classify), with the
 // credentials in use blotted out of its text: AWS echoes parts of a request
 // in some errors (SignatureDoesNotMatch can quote the canonical request).
-func (i *Invalidator) classify(c call, err error) error {
+// sent tells whether any attempt of the call may have reached CloudFront.
+func (i *Invalidator) classify(c call, sent *attempts, err error) error {
+	c.endpoint = i.endpoint
+	c.reached = sent.reached.Load()
 	if i.creds != nil {
 		if creds := i.creds.last.Load(); creds != nil {
 			err = redact(err, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
@@ -432,6 +479,31 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// attempts records, across the attempts of one call, whether any may have
+// reached CloudFront: the retryer returns only the last attempt's error, and
+// a refused retry says nothing of an earlier attempt that was sent.
+type attempts struct{ reached atomic.Bool }
+
+type attemptsKey struct{}
+
+// track returns ctx carrying a new attempts for reachClient to fill in.
+func track(ctx context.Context) (context.Context, *attempts) {
+	a := &attempts{}
+	return context.WithValue(ctx, attemptsKey{}, a), a
+}
+
+// reachClient marks the call's attempts reached unless the request failed
+// before it could be sent (see awserr.Reason).
+type reachClient struct{ c aws.HTTPClient }
+
+func (r reachClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := r.c.Do(req)
+	if a, ok := req.Context().Value(attemptsKey{}).(*attempts); ok && (err == nil || awserr.Reason(err) == "") {
+		a.reached.Store(true)
+	}
+	return resp, err
+}
 
 // PlainBodyClient wraps an SDK HTTP client so that request bodies show no
 // interface but io.ReadCloser. It works around a race in smithy-go v1.28.9

@@ -19,6 +19,9 @@ type call struct {
 	distributionID  string // or a distribution tenant ID
 	invalidationID  string
 	callerReference string
+
+	endpoint endpoint // where the call went
+	reached  bool     // some attempt may have reached CloudFront
 }
 
 // kind names what distributionID is: "distribution" or, for a tenant ID,
@@ -74,6 +77,9 @@ func codes(cs ...string) map[string]bool {
 // distribution, invalidation or caller reference the user gave, never
 // anything from the server or the credentials. The full error goes to Err.
 func (c call) classify(err error) *purge.Error {
+	if reason := c.unreached(err); reason != "" {
+		return &purge.Error{Code: purge.Unavailable, Message: c.unreachable(reason), Err: c.wrap(fmt.Errorf("%w: %w", purge.ErrUnreachable, err))}
+	}
 	code, msg := c.code(err)
 	detail := c.wrap(err)
 	if isTooManyInProgress(err) {
@@ -167,7 +173,9 @@ func (c call) code(err error) (purge.Code, string) {
 		return c.throttled()
 	case awserr.ServerError:
 		return c.serverError()
-	case awserr.NoAnswer:
+	case awserr.NoAnswer, awserr.Unreachable:
+		// Unreachable here is the last attempt's: an earlier one may have
+		// been sent (see unreached).
 		return c.unavailable()
 	}
 	return purge.Internal, "internal error"
@@ -222,6 +230,30 @@ func (c call) invalidRequest() (purge.Code, string) {
 			"with /, have * only at the end, and there can be at most 3,000"
 	}
 	return purge.Invalid, fmt.Sprintf("CloudFront rejected the %s request as invalid", c.op)
+}
+
+// unreached says, in a few words, why the call never reached CloudFront, or
+// "" when it may have: every attempt failed to connect (awserr.Reason). A
+// failure to get credentials is not CloudFront's, even when it was STS that
+// could not be reached.
+func (c call) unreached(err error) string {
+	var credsErr *credentialsError
+	if c.reached || errors.As(err, &credsErr) {
+		return ""
+	}
+	return awserr.Reason(err)
+}
+
+// unreachable is for a call that never reached CloudFront: nothing was done.
+func (c call) unreachable(reason string) string {
+	check := "check cdnpurge's network access to AWS"
+	if c.endpoint.configured {
+		check = "check CDNPURGE_CLOUDFRONT_ENDPOINT and the network"
+	}
+	if c.creates() {
+		return fmt.Sprintf("CloudFront could not be reached at %s (%s): nothing was purged; %s", c.endpoint.base, reason, check)
+	}
+	return fmt.Sprintf("CloudFront could not be reached at %s (%s); %s", c.endpoint.base, reason, check)
 }
 
 // unavailable is for a call that got no answer in time (a deadline, a
