@@ -55,13 +55,13 @@ func New(opts Options) *Emulator {
 		completeAfter: max(opts.CompleteAfter, 0),
 		now:           opts.Now,
 		log:           opts.Logger,
-		faults:        newFaultInjector(opts.Faults),
 		owners:        make(map[resource]*distribution),
 		byID:          make(map[string]*invalidation),
 	}
 	if e.now == nil {
 		e.now = time.Now
 	}
+	e.faults = newFaultInjector(opts.Faults, e.now)
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

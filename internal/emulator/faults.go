@@ -58,6 +58,10 @@ type Faults struct {
 	ByOperation map[string]FaultRates
 	// Seed seeds the random source.
 	Seed uint64
+	// Until, when set, ends the faults: a request that arrives at or after
+	// it, by the emulator's clock, is served as usual (an outage that ends).
+	// Zero means they never end.
+	Until time.Time
 }
 
 // FaultRates are the faults injected into one operation. Rates are
@@ -153,6 +157,7 @@ func (c *FaultCounts) add(o FaultCounts) {
 // faultInjector applies Faults. It is safe for concurrent use.
 type faultInjector struct {
 	faults Faults
+	now    func() time.Time
 
 	mu     sync.Mutex
 	rng    *rand.Rand
@@ -161,7 +166,7 @@ type faultInjector struct {
 
 // newFaultInjector returns an injector for f, or nil when f injects
 // nothing.
-func newFaultInjector(f Faults) *faultInjector {
+func newFaultInjector(f Faults, now func() time.Time) *faultInjector {
 	enabled := !f.All.zero()
 	for _, r := range f.ByOperation {
 		enabled = enabled || !r.zero()
@@ -172,6 +177,7 @@ func newFaultInjector(f Faults) *faultInjector {
 	f.ByOperation = maps.Clone(f.ByOperation)
 	return &faultInjector{
 		faults: f,
+		now:    now,
 		rng:    rand.New(rand.NewPCG(f.Seed, 0x636466617574)), // "cdfaut": any fixed stream
 		counts: make(map[string]*FaultCounts),
 	}
@@ -198,6 +204,9 @@ func (fi *faultInjector) decide(op string) (fault, time.Duration) {
 	u, j := fi.rng.Float64(), fi.rng.Float64()
 	c := fi.count(op)
 	c.Requests++
+	if !fi.faults.Until.IsZero() && !fi.now().Before(fi.faults.Until) {
+		return faultNone, 0
+	}
 
 	delay := r.Latency + time.Duration(j*float64(r.LatencyJitter))
 	busy := r.Busy

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
@@ -356,5 +357,35 @@ func TestFaultsValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestFaultsUntil: an outage with an end fails every request before Until,
+// by the emulator's clock, and serves every one from Until on.
+func TestFaultsUntil(t *testing.T) {
+	clk := newFakeClock()
+	_, srv := MustStartEmulator(t, emulator.Options{
+		Distributions: []string{"EDFDVBD6EXAMPLE"},
+		Now:           clk.Now,
+		Faults: emulator.Faults{
+			ByOperation: map[string]emulator.FaultRates{emulator.OpCreateInvalidation: {Unavailable: 1}},
+			Until:       clk.Now().Add(20 * time.Second),
+		},
+	})
+	client := MustSDKClient(t, srv)
+	for _, tt := range []struct {
+		advance time.Duration
+		wantErr bool
+	}{
+		{0, true},
+		{19 * time.Second, true},
+		{time.Second, false}, // at Until
+		{time.Hour, false},
+	} {
+		clk.Advance(tt.advance)
+		_, err := client.CreateInvalidation(context.Background(), batch(fmt.Sprintf("until-%s", clk.Now()), "/a"), func(o *cloudfront.Options) { o.RetryMaxAttempts = 1 })
+		if (err != nil) != tt.wantErr {
+			t.Errorf("at %s: err = %v, want an error: %v", clk.Now(), err, tt.wantErr)
+		}
 	}
 }

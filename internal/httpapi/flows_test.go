@@ -113,6 +113,14 @@ func TestStatusAndList(t *testing.T) {
 // click sends a signed block_actions interaction for a button of msg.
 func (f *fixture) click(t *testing.T, msg *slackapi.WebhookMessage, actionID, userID, channelID, responseURL string) int {
 	t.Helper()
+	status, _ := f.do(t, clickRequest(t, msg, actionID, userID, channelID, responseURL))
+	return status
+}
+
+// clickRequest is the signed block_actions interaction of userID clicking
+// the button actionID of msg in channelID.
+func clickRequest(t *testing.T, msg *slackapi.WebhookMessage, actionID, userID, channelID, responseURL string) *http.Request {
+	t.Helper()
 	var value string
 	for _, b := range msg.Blocks.BlockSet {
 		if ab, ok := b.(*slackapi.ActionBlock); ok {
@@ -135,8 +143,7 @@ func (f *fixture) click(t *testing.T, msg *slackapi.WebhookMessage, actionID, us
 		"trigger_id":   "click-" + userID,
 		"actions":      []map[string]string{{"action_id": actionID, "block_id": "cdnpurge_confirm", "value": value, "type": "button"}},
 	})
-	status, _ := f.do(t, signedRequest(t, "/slack/interactions", testSecret, url.Values{"payload": {string(payload)}}.Encode(), 0))
-	return status
+	return signedRequest(t, "/slack/interactions", testSecret, url.Values{"payload": {string(payload)}}.Encode(), 0)
 }
 
 func TestApproval(t *testing.T) {
