@@ -168,6 +168,9 @@ func AuditMessage(p Purge) *slackapi.WebhookMessage {
 		on = "`" + Escape(p.Target) + "` (" + on + ")"
 	}
 	text := fmt.Sprintf("%s%s purged %s on %s (invalidation `%s`)", who, where, pathCount(len(inv.Paths)), on, Escape(inv.ID))
+	if p.ApprovedBy != "" {
+		text += ", approved by <@" + Escape(p.ApprovedBy) + ">"
+	}
 	return &slackapi.WebhookMessage{
 		Text: text,
 		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
