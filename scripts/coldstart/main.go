@@ -24,8 +24,8 @@
 //
 // With -baseline it does the same for a Lambda that only answers (its
 // source is testdata/hello), the floor of RIE and a Go process. For
-// cdnpurge it also prints the CloudFront calls per purge that the emulator counted
-// (emulator.CallsPath): CreateInvalidation, ListInvalidations and
+// cdnpurge it also prints the CloudFront calls per purge that the emulator
+// counted (emulator.CallsPath): CreateInvalidation, ListInvalidations and
 // GetInvalidation, each divided by the invokes.
 //
 // With -compare (defaults -runs 9 -warm 27) it measures three Lambdas in
@@ -51,10 +51,6 @@
 package main
 
 import (
-	"github.com/cdnpurge/cdnpurge/internal/emulator"
-	"github.com/cdnpurge/cdnpurge/internal/slack"
-	"github.com/cdnpurge/cdnpurge/internal/testutil"
-
 	"bytes"
 	"cmp"
 	"context"
@@ -77,6 +73,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 const (
