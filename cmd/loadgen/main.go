@@ -22,7 +22,9 @@
 //
 // It reports the commands sent, throughput, reply latency percentiles,
 // status codes, replies by kind (in-channel start, ephemeral warning or
-// error) and the reconciliation, as text or, with -json, as one JSON
+// error), the CloudFront calls per purge that the emulator counted while
+// the load was sent (ListInvalidations and GetInvalidation included, the
+// reconciliation's own reads not) and the reconciliation, as text or, with -json, as one JSON
 // object. It exits 1 when the reconciliation fails and 2 on a usage mistake.
 package main
 
@@ -212,6 +214,13 @@ func loadAndReconcile(ctx context.Context, o options, stderr io.Writer) (*report
 	rep.Target = target
 	client := newLoopbackClient(o.concurrency, o.timeout)
 
+	// The emulator's counts before and after the load, before the
+	// reconciliation reads it back with calls of its own.
+	var callsBefore, callsAfter map[string]int
+	var callsErr error
+	if cfEndpoint != "" {
+		callsBefore, callsErr = readCalls(ctx, client, cfEndpoint)
+	}
 	before := cpuNow(kids)
 	res := sendLoad(ctx, client, loadSpec{
 		target: target, secret: secret, channel: o.channel, count: o.count, concurrency: o.concurrency,
@@ -219,6 +228,12 @@ func loadAndReconcile(ctx context.Context, o options, stderr io.Writer) (*report
 	})
 	rep.fill(res)
 	rep.CPU = cpuSince(before, cpuNow(kids), res.elapsed)
+	if cfEndpoint != "" {
+		if callsErr == nil {
+			callsAfter, callsErr = readCalls(ctx, client, cfEndpoint)
+		}
+		rep.CloudFront = callsDuring(callsBefore, callsAfter, callsErr, res.started)
+	}
 	// Connections dialed but never used would hold a server's graceful
 	// shutdown for 5 s (net/http treats them as busy until then).
 	client.CloseIdleConnections()

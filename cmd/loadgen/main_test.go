@@ -26,12 +26,13 @@ func TestSpawnReconciles(t *testing.T) {
 		t.Fatalf("exit code %d\nstdout: %s\nstderr: %s", code, &stdout, &stderr)
 	}
 	var rep struct {
-		Sent           int            `json:"sent"`
-		StoppedBy      string         `json:"stopped_by"`
-		Status         map[string]int `json:"status_codes"`
-		Replies        map[string]any `json:"replies"`
-		Reconciliation reconciliation `json:"reconciliation"`
-		InjectedFaults map[string]any `json:"injected_faults"`
+		Sent           int              `json:"sent"`
+		StoppedBy      string           `json:"stopped_by"`
+		Status         map[string]int   `json:"status_codes"`
+		Replies        map[string]any   `json:"replies"`
+		Reconciliation reconciliation   `json:"reconciliation"`
+		InjectedFaults map[string]any   `json:"injected_faults"`
+		CloudFront     *cloudFrontCalls `json:"cloudfront_calls"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("the -json report does not decode: %v\n%s", err, &stdout)
@@ -48,6 +49,12 @@ func TestSpawnReconciles(t *testing.T) {
 		t.Errorf("accepted %d, created %d, distinct caller references %d", r.Accepted, r.Created, r.DistinctCallerReferences)
 	case rep.InjectedFaults == nil || rep.InjectedFaults["unavailable"].(float64) == 0:
 		t.Errorf("the emulator reports no injected 503s: %v", rep.InjectedFaults)
+	}
+	// Every purge made one CreateInvalidation at least; the injected 503s
+	// made retries, which count too.
+	if c := rep.CloudFront; c == nil || c.Skipped != "" || c.Purges != r.Accepted ||
+		c.Calls["CreateInvalidation"] < c.Purges || c.PerPurge["CreateInvalidation"] < 1 {
+		t.Errorf("CloudFront calls %+v, want at least one CreateInvalidation for each of %d purges", c, r.Accepted)
 	}
 	if started, warned := rep.Replies["in_channel_started"].(float64), rep.Replies["ephemeral_warning"].(float64); int(started+warned) != 200 {
 		t.Errorf("replies %v: every command should start or warn", rep.Replies)

@@ -29,24 +29,25 @@ func (d ms) String() string { return time.Duration(d).Round(10 * time.Microsecon
 
 // report is everything a run measured.
 type report struct {
-	Mode            string         `json:"mode"`
-	Target          string         `json:"target"`
-	Faults          []string       `json:"emulator_faults,omitempty"`
-	Commands        int            `json:"commands"`
-	Concurrency     int            `json:"concurrency"`
-	PathsPerCommand int            `json:"paths_per_command"`
-	Sent            int            `json:"sent"`
-	StoppedBy       string         `json:"stopped_by"`
-	Elapsed         ms             `json:"elapsed_ms"`
-	Throughput      float64        `json:"commands_per_second"`
-	Latency         latency        `json:"reply_latency"`
-	Status          map[string]int `json:"status_codes"`
-	TransportErrors int            `json:"transport_errors"`
-	SampleTransport string         `json:"sample_transport_error,omitempty"`
-	Replies         replies        `json:"replies"`
-	Reconciliation  reconciliation `json:"reconciliation"`
-	InjectedFaults  map[string]any `json:"injected_faults,omitempty"`
-	CPU             *cpuReport     `json:"cpu,omitempty"`
+	Mode            string           `json:"mode"`
+	Target          string           `json:"target"`
+	Faults          []string         `json:"emulator_faults,omitempty"`
+	Commands        int              `json:"commands"`
+	Concurrency     int              `json:"concurrency"`
+	PathsPerCommand int              `json:"paths_per_command"`
+	Sent            int              `json:"sent"`
+	StoppedBy       string           `json:"stopped_by"`
+	Elapsed         ms               `json:"elapsed_ms"`
+	Throughput      float64          `json:"commands_per_second"`
+	Latency         latency          `json:"reply_latency"`
+	Status          map[string]int   `json:"status_codes"`
+	TransportErrors int              `json:"transport_errors"`
+	SampleTransport string           `json:"sample_transport_error,omitempty"`
+	Replies         replies          `json:"replies"`
+	CloudFront      *cloudFrontCalls `json:"cloudfront_calls,omitempty"`
+	Reconciliation  reconciliation   `json:"reconciliation"`
+	InjectedFaults  map[string]any   `json:"injected_faults,omitempty"`
+	CPU             *cpuReport       `json:"cpu,omitempty"`
 }
 
 type latency struct {
@@ -186,6 +187,9 @@ func (rep *report) writeText(w io.Writer) {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		}
 		p("  injected by emulator %s", strings.Join(parts, " "))
+	}
+	if rep.CloudFront != nil {
+		p("  CloudFront calls per purge  %s", rep.CloudFront.text())
 	}
 	r := rep.Reconciliation
 	switch {

@@ -41,6 +41,11 @@
 // (SigV4) are accepted and never verified; the access key ID that signed a
 // CreateInvalidation is kept, for AccessKeyOf, and never logged.
 //
+// The emulator counts the requests it serves per operation (Calls,
+// CallCounts), and reports them, outside the API, on a GET of CallsPath
+// from loopback, so that a benchmark can say how many CloudFront calls a
+// purge took.
+//
 // An invalidation is InProgress until Options.CompleteAfter has passed on
 // Options.Now, then Completed; the status is computed on every read, so there
 // are no goroutines or timers and a test can drive it with a fake clock.

@@ -43,6 +43,7 @@ type Emulator struct {
 	now           func() time.Time
 	log           *slog.Logger
 	faults        *faultInjector // nil when no faults are configured
+	calls         callCounter    // requests served per operation (calls.go)
 
 	mu     sync.Mutex
 	owners map[resource]*distribution // the distributions and tenants that exist
@@ -146,6 +147,9 @@ func (op operation) name() string {
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", requestID)
+	if e.serveCalls(w, r) {
+		return
+	}
 	// CloudFront's Date and its CreateTimes come from one clock, the
 	// emulator's (which a test may set): a client tells a repeated
 	// CallerReference's answer from a new invalidation by comparing them.
@@ -154,6 +158,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w = sw
 
 	op, err := route(r)
+	if err == nil {
+		e.calls.add(op.name())
+	}
 	// Injected faults come after routing, so that they can target
 	// operations, and before the handler, so that a fault leaves the
 	// emulator's state untouched.

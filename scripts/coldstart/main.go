@@ -2,7 +2,8 @@
 // invokes under aws-lambda-rie, the Lambda runtime emulator, against the
 // CloudFront emulator, on loopback only.
 //
-//	go run ./scripts/coldstart [-runs 10] [-warm 20] [-baseline]
+//	go run ./scripts/coldstart [-runs 10] [-warm 20] [-baseline] [-targets]
+//	go run ./scripts/coldstart -compare [-runs 9] [-warm 27]
 //
 // It builds the bootstrap as deploy/build does (lambda.norpc, -trimpath,
 // -s -w, no build ID or VCS stamp, CGO_ENABLED=0), for this machine's
@@ -22,17 +23,36 @@
 //   - warm: the later invokes as the client sees them.
 //
 // With -baseline it does the same for a Lambda that only answers (its
-// source is testdata/hello), the floor of RIE and a Go process.
+// source is testdata/hello), the floor of RIE and a Go process. For
+// cdnpurge it also prints the CloudFront calls per purge that the emulator
+// counted (emulator.CallsPath): CreateInvalidation, ListInvalidations and
+// GetInvalidation, each divided by the invokes.
 //
-// aws-lambda-rie must be installed (see README.md, Tests).
+// With -compare (defaults -runs 9 -warm 27) it measures three Lambdas in
+// the same run against one moto_server, interleaved, each run with a fresh
+// RIE and a fresh moto distribution:
+//
+//   - floor: testdata/floor, built as the bootstrap is, one
+//     CreateInvalidation per event and nothing else;
+//   - cdnpurge: the bootstrap, with a loopback stand-in as the audit
+//     webhook, the response_url and Lambda's Invoke API (the follow-up's
+//     self-invocation, answered 202);
+//   - tutorial: testdata/tutorial, the tutorial's Python handler with boto3,
+//     under a minimal Python runtime standing in for awslambdaric, the
+//     webhook on the stand-in.
+//
+// It prints cold (the first invoke) and warm (each run's median of the warm
+// invokes) as the median of the runs [min..max], cdnpurge's ratio to the
+// floor, and what the stand-in received.
+//
+// aws-lambda-rie must be installed (see README.md, Tests); -compare also
+// needs moto_server and python3 with boto3. Everything listens on
+// 127.0.0.1 and is stopped at the end, on failure too.
 package main
 
 import (
-	"github.com/cdnpurge/cdnpurge/internal/slack"
-
-	"github.com/cdnpurge/cdnpurge/internal/testutil"
-
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -51,7 +71,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 const (
@@ -60,12 +85,29 @@ const (
 )
 
 func main() {
-	runs := flag.Int("runs", 10, "cold starts to measure, each with a fresh RIE and emulator")
-	warm := flag.Int("warm", 20, "warm invokes after each cold one")
+	runs := flag.Int("runs", 0, "cold starts to measure, each with a fresh RIE and emulator (default 10, with -compare 9)")
+	warm := flag.Int("warm", 0, "warm invokes after each cold one (default 20, with -compare 27)")
 	baseline := flag.Bool("baseline", false, "also measure a Lambda that only answers (testdata/hello)")
+	compare := flag.Bool("compare", false, "measure the floor (testdata/floor), cdnpurge and the tutorial's Python Lambda (testdata/tutorial) side by side against moto_server")
 	flag.BoolVar(&withTargets, "targets", false, "configure three targets inline (CDNPURGE_CONFIG_YAML), the default one on the emulated distribution, as a multi-target stack does")
 	flag.Parse()
-	if err := run(*runs, *warm, *baseline); err != nil {
+	if *compare {
+		*runs, *warm = cmp.Or(*runs, 9), cmp.Or(*warm, 27)
+	} else {
+		*runs, *warm = cmp.Or(*runs, 10), cmp.Or(*warm, 20)
+	}
+	if *runs < 1 || *warm < 1 || *compare && (*baseline || withTargets) {
+		fmt.Fprintln(os.Stderr, "coldstart: -runs and -warm must be at least 1; -compare measures its own three Lambdas, without -baseline or -targets")
+		os.Exit(2)
+	}
+	stopOnSignal()
+	var err error
+	if *compare {
+		err = runCompare(*runs, *warm)
+	} else {
+		err = run(*runs, *warm, *baseline)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
@@ -84,7 +126,7 @@ func run(runs, warm int, baseline bool) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer whileRunning(func() { os.RemoveAll(tmp) })()
 	bootstrap := filepath.Join(tmp, "bootstrap")
 	if err := build(root, "./cmd/cdnpurge", bootstrap); err != nil {
 		return err
@@ -115,8 +157,18 @@ func build(root, pkg, out string) error {
 		"-buildvcs=false", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	// An interrupt kills the build, which would write into the temporary
+	// directory after it is removed.
+	stop := whileRunning(func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	stop()
+	if err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, output.String())
 	}
 	return nil
 }
@@ -124,6 +176,11 @@ func build(root, pkg, out string) error {
 type sample struct {
 	cold, init, first time.Duration
 	warm              []time.Duration
+	// calls are the emulator's counts of requests per operation at the end
+	// of the run, over purges invokes; nil without an emulator, or when it
+	// reports none.
+	calls  map[string]int
+	purges int
 }
 
 func measure(name, bootstrap, rie string, fixture []byte, runs, warm int, emulated bool) error {
@@ -153,7 +210,32 @@ func measure(name, bootstrap, rie string, fixture []byte, runs, warm int, emulat
 	fmt.Printf("    init (RIE INIT REPORT):               median %6.2f ms  range %s\n", ms(median(pick(func(s sample) time.Duration { return s.init }))), span(pick(func(s sample) time.Duration { return s.init })))
 	fmt.Printf("    first invoke (RIE RTDONE):            median %6.2f ms  range %s\n", ms(median(pick(func(s sample) time.Duration { return s.first }))), span(pick(func(s sample) time.Duration { return s.first })))
 	fmt.Printf("  warm invoke (client-side, %d invokes): median %6.2f ms  range %s\n", len(warms), ms(median(warms)), span(warms))
+	if emulated {
+		fmt.Printf("  CloudFront calls per purge (emulator): %s\n", callsPerPurge(all))
+	}
 	return nil
+}
+
+// callsPerPurge is the emulator's count of each invalidation operation over
+// the runs, divided by the purges (invokes) made.
+func callsPerPurge(all []sample) string {
+	total, purges := map[string]int{}, 0
+	for _, s := range all {
+		if s.calls == nil {
+			return "not reported by the emulator"
+		}
+		for op, n := range s.calls {
+			total[op] += n
+		}
+		purges += s.purges
+	}
+	var parts []string
+	sum := 0
+	for _, op := range []string{emulator.OpCreateInvalidation, emulator.OpListInvalidations, emulator.OpGetInvalidation} {
+		parts = append(parts, fmt.Sprintf("%s %.2f", op, float64(total[op])/float64(purges)))
+		sum += total[op]
+	}
+	return fmt.Sprintf("%s; %.2f in all (%d purges)", strings.Join(parts, ", "), float64(sum)/float64(purges), purges)
 }
 
 var (
@@ -188,8 +270,6 @@ targets:
 // once runs one fresh emulator and RIE, one cold invoke and warm ones.
 func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run int) (sample, error) {
 	var s sample
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
 		"CDNPURGE_DISTRIBUTION_ID=" + distributionID,
@@ -200,68 +280,113 @@ func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run in
 	if withTargets {
 		env = append(env, "CDNPURGE_CONFIG_YAML="+targetsYAML)
 	}
-	var procs []*exec.Cmd
-	defer func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-	}()
+	var emuURL string
 	if emulated {
 		emuAddr, err := testutil.FreeAddr()
 		if err != nil {
 			return s, err
 		}
-		emu := exec.CommandContext(ctx, bootstrap, "emulate", "--addr", emuAddr, "--distribution", distributionID, "--complete-after", "1h")
+		emu := exec.Command(bootstrap, "emulate", "--addr", emuAddr, "--distribution", distributionID, "--complete-after", "1h")
 		emu.Env = env
 		if err := emu.Start(); err != nil {
 			return s, err
 		}
-		procs = append(procs, emu)
+		defer whileRunning(func() {
+			emu.Process.Kill()
+			emu.Wait()
+		})()
 		if err := testutil.WaitListening(emuAddr); err != nil {
 			return s, err
 		}
-		env = append(env, "CDNPURGE_CLOUDFRONT_ENDPOINT=http://"+emuAddr)
+		emuURL = "http://" + emuAddr
+		env = append(env, "CDNPURGE_CLOUDFRONT_ENDPOINT="+emuURL)
 	}
-	rieAddr, err := testutil.FreeAddr()
+	fn, err := startRIE(rie, []string{bootstrap}, "", env)
 	if err != nil {
 		return s, err
+	}
+	defer fn.stop()
+	if err := fn.invokes(fixture, warm, run, refusedResponseURL, &s); err != nil {
+		return s, err
+	}
+	if emulated {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if calls, err := emulator.ReadCalls(ctx, http.DefaultClient, emuURL); err == nil {
+			s.calls, s.purges = calls, warm+1
+		}
+	}
+	return s, fn.reports(&s)
+}
+
+// function is a Lambda function running under its own aws-lambda-rie.
+type function struct {
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	logs      *lineLog
+	invokeURL string
+	// stop kills RIE and the runtime under it (their process group), and
+	// waits for RIE to exit.
+	stop func()
+}
+
+// startRIE starts aws-lambda-rie on free loopback ports with command as the
+// runtime (the bootstrap and its arguments), in dir ("" for this
+// directory), with env, and waits until it listens.
+func startRIE(rie string, command []string, dir string, env []string) (*function, error) {
+	rieAddr, err := testutil.FreeAddr()
+	if err != nil {
+		return nil, err
 	}
 	apiAddr, err := testutil.FreeAddr()
 	if err != nil {
-		return s, err
+		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, "--log-level", "info", bootstrap)
-	cmd.Env = env
-	logs := &lineLog{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		return s, err
+	args := append([]string{"--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, "--log-level", "info"}, command...)
+	f := &function{cmd: exec.Command(rie, args...), exited: make(chan struct{}), logs: &lineLog{},
+		invokeURL: "http://" + rieAddr + "/2015-03-31/functions/function/invocations"}
+	f.cmd.Dir, f.cmd.Env = dir, env
+	f.cmd.Stdout, f.cmd.Stderr = f.logs, f.logs
+	// Its own process group, so that stop ends the runtime it started too.
+	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := f.cmd.Start(); err != nil {
+		return nil, err
 	}
-	procs = append(procs, cmd)
+	go func() { f.cmd.Wait(); close(f.exited) }()
+	f.stop = whileRunning(func() {
+		syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
+		<-f.exited
+	})
 	if err := testutil.WaitListening(rieAddr); err != nil {
-		return s, err
+		f.stop()
+		return nil, fmt.Errorf("%w\n%s", err, f.logs.String())
 	}
-	invokeURL := "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
+	return f, nil
+}
+
+// invokes sends the cold invoke and warm more, each a signed /cdn-purge
+// with its own trigger_id and the given response_url, checks each answer,
+// and records the client-side times in s.
+func (f *function) invokes(fixture []byte, warm, run int, responseURL string, s *sample) error {
 	client := &http.Client{Timeout: 30 * time.Second}
 	for i := 0; i <= warm; i++ {
-		payload, err := signedEvent(fixture, fmt.Sprintf("coldstart.%d.%d.%d", time.Now().UnixNano(), run, i))
+		payload, err := signedEvent(fixture, fmt.Sprintf("coldstart.%d.%d.%d", time.Now().UnixNano(), run, i), responseURL)
 		if err != nil {
-			return s, err
+			return err
 		}
 		start := time.Now()
-		resp, err := client.Post(invokeURL, "application/json", bytes.NewReader(payload))
+		resp, err := client.Post(f.invokeURL, "application/json", bytes.NewReader(payload))
 		if err != nil {
-			return s, fmt.Errorf("invoke %d: %w\n%s", i, err, logs.String())
+			return fmt.Errorf("invoke %d: %w\n%s", i, err, f.logs.String())
 		}
 		raw, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		took := time.Since(start)
 		if err != nil {
-			return s, err
+			return err
 		}
 		if err := checkReply(raw); err != nil {
-			return s, fmt.Errorf("invoke %d: %w\n%s", i, err, logs.String())
+			return fmt.Errorf("invoke %d: %w\n%s", i, err, f.logs.String())
 		}
 		if i == 0 {
 			s.cold = took
@@ -269,26 +394,36 @@ func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run in
 			s.warm = append(s.warm, took)
 		}
 	}
+	return nil
+}
+
+// reports reads RIE's INIT REPORT and the first INVOKE RTDONE into s.
+func (f *function) reports(s *sample) error {
 	// RIE logs the reports just after it answers.
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		text := logs.String()
+		text := f.logs.String()
 		initM, doneM := initRE.FindStringSubmatch(text), rtdoneRE.FindStringSubmatch(text)
 		if initM != nil && doneM != nil {
 			s.init = parseMS(initM[1])
 			s.first = parseMS(doneM[1])
-			return s, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return s, errors.New("aws-lambda-rie logged no INIT REPORT or INVOKE RTDONE:\n" + text)
+			return errors.New("aws-lambda-rie logged no INIT REPORT or INVOKE RTDONE:\n" + text)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
+// refusedResponseURL is on loopback and refused without
+// CDNPURGE_DEV_ALLOW_LOOPBACK: the reply says "check later" and nothing is
+// posted or self-invoked.
+const refusedResponseURL = "http://127.0.0.1:9/commands/T0001/1/RESPONSETOKEN"
+
 // signedEvent is the fixture's Function URL event carrying a slash command
 // signed as Slack signs it, base64-encoded as Function URLs send forms.
-func signedEvent(fixture []byte, triggerID string) ([]byte, error) {
+func signedEvent(fixture []byte, triggerID, responseURL string) ([]byte, error) {
 	var ev map[string]any
 	if err := json.Unmarshal(fixture, &ev); err != nil {
 		return nil, err
@@ -298,10 +433,8 @@ func signedEvent(fixture []byte, triggerID string) ([]byte, error) {
 		"user_id": {"U2147483697"}, "user_name": {"steve"}, "command": {"/cdn-purge"},
 		// File paths only: CloudFront (and the emulator) allows 15 wildcard
 		// paths in progress, fewer than the invokes of a run.
-		"text": {"/index.html /blog/2026/05/post.html <https://www.example.com/news/post?id=1&amp;ref=x|www.example.com/news/post>"},
-		// Loopback and refused without CDNPURGE_DEV_ALLOW_LOOPBACK: the reply
-		// says "check later" and nothing is posted or self-invoked.
-		"response_url": {"http://127.0.0.1:9/commands/T0001/1/RESPONSETOKEN"},
+		"text":         {"/index.html /blog/2026/05/post.html <https://www.example.com/news/post?id=1&amp;ref=x|www.example.com/news/post>"},
+		"response_url": {responseURL},
 		"trigger_id":   {triggerID}, "api_app_id": {"A123456"},
 	}.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
