@@ -61,7 +61,7 @@ type filePatterns struct{ targetName, tenant, roleARN, user, domain *regexp.Rege
 // cold start, most of which never reads a file.
 var fileRE = sync.OnceValue(func() *filePatterns {
 	return &filePatterns{
-		targetName: regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`),
+		targetName: regexp.MustCompile(fmt.Sprintf(`^[a-z][a-z0-9_-]{0,%d}$`, purge.MaxTargetName-1)),
 		tenant:     regexp.MustCompile(`^dt_[A-Za-z0-9]{1,64}$`),
 		roleARN:    regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`),
 		user:       regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`),
@@ -112,7 +112,7 @@ func (f *File) validate(name string, lines lineFinder) error {
 		at := func(field string) []string { return []string{"targets", fmt.Sprint(i), field} }
 		switch {
 		case !re.targetName.MatchString(t.Name):
-			fail(at("name"), "%q is not a target name (a lower-case letter, then lower-case letters, digits, - and _, up to 32)", t.Name)
+			fail(at("name"), "%q is not a target name (a lower-case letter, then lower-case letters, digits, - and _, up to %d)", t.Name, purge.MaxTargetName)
 		case seen[t.Name]:
 			fail(at("name"), "%q is used by two targets", t.Name)
 		case purge.IsKeyword(t.Name):

@@ -41,6 +41,10 @@ type Command struct {
 // The words a command may start with. No target may be named after one.
 var keywords = []string{"help", "status", "list", "targets", "usage"}
 
+// MaxTargetName is the longest name a target may have (the targets file's
+// rule: a lower-case letter, then lower-case letters, digits, - and _).
+const MaxTargetName = 32
+
 // IsKeyword reports whether name is one of the command's own words, which a
 // target name may not be.
 func IsKeyword(name string) bool { return slices.Contains(keywords, strings.ToLower(name)) }
