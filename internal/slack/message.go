@@ -12,7 +12,8 @@ import (
 )
 
 // maxListedPaths is how many paths a message lists before it summarizes the
-// rest; a section's text is limited to 3,000 characters.
+// rest, however short they are; longer paths stop the list sooner (see
+// pathList).
 const maxListedPaths = 20
 
 // Every message is a *slackapi.WebhookMessage: the same JSON serves as the
@@ -117,13 +118,13 @@ type wireContextBlock struct {
 func StartedMessage(p Purge) *slackapi.WebhookMessage {
 	inv := p.Invalidation
 	// Concatenation, not fmt.Sprintf: this is every purge's reply.
-	head := ":broom: Purging " + pathCount(len(inv.Paths)) + " on " + TargetRef(p.Target, inv.DistributionID)
-	text := head + " (invalidation " + inv.ID + ")"
+	head := capMrkdwn(":broom: Purging "+pathCount(len(inv.Paths))+" on "+TargetRef(p.Target, inv.DistributionID), maxHead)
+	text := head + " (invalidation " + escapeWithin(inv.ID, maxRef) + ")"
 	return &slackapi.WebhookMessage{
 		ResponseType: slackapi.ResponseTypeInChannel,
 		Text:         text,
 		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
-			markdownSection(head + "\n" + pathList(inv.Paths)),
+			markdownSection(headAndPaths(head, inv.Paths)),
 			slackapi.NewContextBlock("", contextElements(p, statusLine(inv, time.Time{}))...),
 		}},
 	}
@@ -139,14 +140,15 @@ func CompletedMessage(p Purge, now time.Time) *slackapi.WebhookMessage {
 	} else {
 		head = fmt.Sprintf(":hourglass_flowing_sand: Still purging %s on %s", pathCount(len(inv.Paths)), TargetRef(p.Target, inv.DistributionID))
 		p.Following = false
-		p.NotFollowing = "no longer watched: check with `/cdn-purge status " + inv.ID + "`"
+		p.NotFollowing = "no longer watched: check with `/cdn-purge status " + escapeWithin(inv.ID, maxRef) + "`"
 	}
+	head = capMrkdwn(head, maxHead)
 	return &slackapi.WebhookMessage{
 		ResponseType:    slackapi.ResponseTypeInChannel,
 		ReplaceOriginal: true,
-		Text:            head + fmt.Sprintf(" (invalidation %s)", inv.ID),
+		Text:            head + " (invalidation " + escapeWithin(inv.ID, maxRef) + ")",
 		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
-			markdownSection(head + "\n" + pathList(inv.Paths)),
+			markdownSection(headAndPaths(head, inv.Paths)),
 			slackapi.NewContextBlock("", contextElements(p, statusLine(inv, now))...),
 		}},
 	}
@@ -163,18 +165,19 @@ func AuditMessage(p Purge) *slackapi.WebhookMessage {
 	if p.ChannelID != "" {
 		where = " in <#" + Escape(p.ChannelID) + ">"
 	}
-	on := "`" + Escape(inv.DistributionID) + "`"
+	on := "`" + escapeWithin(inv.DistributionID, maxRef) + "`"
 	if p.Target != "" {
-		on = "`" + Escape(p.Target) + "` (" + on + ")"
+		on = "`" + escapeWithin(p.Target, maxRef) + "` (" + on + ")"
 	}
-	text := fmt.Sprintf("%s%s purged %s on %s (invalidation `%s`)", who, where, pathCount(len(inv.Paths)), on, Escape(inv.ID))
+	text := fmt.Sprintf("%s%s purged %s on %s (invalidation `%s`)", who, where, pathCount(len(inv.Paths)), on, escapeWithin(inv.ID, maxRef))
 	if p.ApprovedBy != "" {
 		text += ", approved by <@" + Escape(p.ApprovedBy) + ">"
 	}
+	text = capMrkdwn(text, maxHead)
 	return &slackapi.WebhookMessage{
 		Text: text,
 		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
-			markdownSection(text + "\n" + pathList(inv.Paths)),
+			markdownSection(headAndPaths(text, inv.Paths)),
 		}},
 	}
 }
@@ -189,7 +192,8 @@ func ErrorMessage(err error) *slackapi.WebhookMessage {
 	case purge.ErrorCode(err) == purge.PermissionDenied:
 		icon = ":no_entry:"
 	}
-	msg := purge.ErrorMessage(err)
+	// The message is mrkdwn already; room is kept for what follows it.
+	msg := capMrkdwn(purge.ErrorMessage(err), MaxSectionText-100)
 	if purge.ErrorCode(err) == purge.Invalid {
 		msg += "\nNothing was purged. Try `/cdn-purge help`."
 	}
@@ -202,8 +206,11 @@ func RefusedChannelMessage(allowed []string) *slackapi.WebhookMessage {
 	return EphemeralMessage(":no_entry: This channel may not purge the cache (rule: channels). Nothing was purged.\nAsk in " + ChannelList(allowed) + ".")
 }
 
-// EphemeralMessage is a reply only the requester sees.
+// EphemeralMessage is a reply only the requester sees. text is mrkdwn; a
+// text longer than a section allows is cut (see MaxSectionText), never
+// within a character, an entity or a mention.
 func EphemeralMessage(text string) *slackapi.WebhookMessage {
+	text = capMrkdwn(text, MaxSectionText)
 	return &slackapi.WebhookMessage{
 		ResponseType: slackapi.ResponseTypeEphemeral,
 		Text:         text,
@@ -211,12 +218,20 @@ func EphemeralMessage(text string) *slackapi.WebhookMessage {
 	}
 }
 
+// markdownSection is a section of mrkdwn text, cut to MaxSectionText when
+// longer.
 func markdownSection(text string) *slackapi.SectionBlock {
-	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false), nil, nil)
+	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, capMrkdwn(text, MaxSectionText), false, false), nil, nil)
+}
+
+// headAndPaths is a section's text: head, at most maxHead long, and on the
+// next lines as many of the paths as the rest of the section holds.
+func headAndPaths(head string, paths []string) string {
+	return head + "\n" + pathList(paths, MaxSectionText-runeCount(head)-1)
 }
 
 func contextElements(p Purge, status string) []slackapi.MixedElement {
-	parts := []string{"Invalidation `" + Escape(p.Invalidation.ID) + "`", status, billedPaths(len(p.Invalidation.Paths))}
+	parts := []string{"Invalidation `" + escapeWithin(p.Invalidation.ID, maxRef) + "`", status, billedPaths(len(p.Invalidation.Paths))}
 	if p.UserID != "" {
 		parts = append(parts, "requested by <@"+Escape(p.UserID)+">")
 	}
@@ -231,10 +246,10 @@ func contextElements(p Purge, status string) []slackapi.MixedElement {
 		case p.Following:
 			parts = append(parts, "this message will update when CloudFront is done")
 		case p.NotFollowing != "":
-			parts = append(parts, Escape(p.NotFollowing))
+			parts = append(parts, escapeWithin(p.NotFollowing, maxWhy))
 		}
 	}
-	return []slackapi.MixedElement{slackapi.NewTextBlockObject(slackapi.MarkdownType, strings.Join(parts, " · "), false, false)}
+	return []slackapi.MixedElement{slackapi.NewTextBlockObject(slackapi.MarkdownType, capMrkdwn(strings.Join(parts, " · "), MaxContextText), false, false)}
 }
 
 func statusLine(inv *purge.Invalidation, now time.Time) string {
@@ -250,22 +265,32 @@ func statusLine(inv *purge.Invalidation, now time.Time) string {
 	return "In progress"
 }
 
-func pathList(paths []string) string {
+// pathList renders paths as a code block, one a line, in at most max runes
+// (max ≥ 2×maxShownPath): at most maxListedPaths of them, each shortened to
+// maxShownPath, as many as fit, and then how many were left out
+// ("…and 2,981 more").
+func pathList(paths []string, max int) string {
 	shown := paths
 	if len(shown) > maxListedPaths {
 		shown = shown[:maxListedPaths]
 	}
+	lines := make([]string, len(shown))
+	for i, p := range shown {
+		lines[i] = escapeWithin(p, maxShownPath)
+	}
+	// The fences take 6 of max.
+	k := fitting(lines, len(paths), "\n", max-len("``````"), "")
 	var b strings.Builder
 	b.WriteString("```")
-	for i, p := range shown {
+	for i, l := range lines[:k] {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(Escape(p))
+		b.WriteString(l)
 	}
 	b.WriteString("```")
-	if rest := len(paths) - len(shown); rest > 0 {
-		fmt.Fprintf(&b, "\n…and %d more", rest)
+	if rest := len(paths) - k; rest > 0 {
+		b.WriteString("\n" + andMore(rest, ""))
 	}
 	return b.String()
 }
@@ -278,9 +303,9 @@ func billedPaths(n int) string { return count(n, "billed path", "billed paths") 
 // unnamed single target, its distribution ID.
 func TargetRef(target, distributionID string) string {
 	if target != "" {
-		return "`" + Escape(target) + "`"
+		return "`" + escapeWithin(target, maxRef) + "`"
 	}
-	return "`" + Escape(distributionID) + "`"
+	return "`" + escapeWithin(distributionID, maxRef) + "`"
 }
 
 func pathCount(n int) string { return count(n, "path", "paths") }
@@ -291,7 +316,7 @@ func channelRef(c string) string {
 	if isChannelID(c) {
 		return "<#" + c + ">"
 	}
-	return "#" + Escape(strings.TrimPrefix(c, "#"))
+	return "#" + escapeWithin(strings.TrimPrefix(c, "#"), maxRef)
 }
 
 // isChannelID reports whether s looks like a Slack conversation ID
@@ -336,7 +361,7 @@ const (
 // approve, and the message says so.
 func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer, approversLimited bool) *slackapi.WebhookMessage {
 	who := "<@" + Escape(p.UserID) + ">"
-	head := fmt.Sprintf(":raised_hand: %s wants to purge %s on %s: %s.", who, pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID), Escape(why))
+	head := capMrkdwn(fmt.Sprintf(":raised_hand: %s wants to purge %s on %s: %s.", who, pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID), escapeWithin(why, maxWhy)), maxHead)
 	anyone := "Anyone in this channel"
 	if approversLimited {
 		anyone = "Anyone who may purge " + TargetRef(p.Target, p.DistributionID)
@@ -354,8 +379,8 @@ func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer, approvers
 		ResponseType: slackapi.ResponseTypeInChannel,
 		Text:         head,
 		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
-			markdownSection(head + "\n" + pathList(p.Paths)),
-			slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, note, false, false)),
+			markdownSection(headAndPaths(head, p.Paths)),
+			slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, capMrkdwn(note, MaxContextText), false, false)),
 			slackapi.NewActionBlock("cdnpurge_confirm", approve, cancel),
 		}},
 	}
@@ -364,12 +389,12 @@ func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer, approvers
 // ClosedMessage replaces an approval request that ended without a purge
 // (cancelled, expired), so that its buttons go away.
 func ClosedMessage(p Pending, text string) *slackapi.WebhookMessage {
-	head := text + fmt.Sprintf(" Nothing was purged (%s on %s).", pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID))
+	head := capMrkdwn(text+fmt.Sprintf(" Nothing was purged (%s on %s).", pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID)), maxHead)
 	return &slackapi.WebhookMessage{
 		ResponseType:    slackapi.ResponseTypeInChannel,
 		ReplaceOriginal: true,
 		Text:            head,
-		Blocks:          &slackapi.Blocks{BlockSet: []slackapi.Block{markdownSection(head + "\n" + pathList(p.Paths))}},
+		Blocks:          &slackapi.Blocks{BlockSet: []slackapi.Block{markdownSection(headAndPaths(head, p.Paths))}},
 	}
 }
 
@@ -389,9 +414,9 @@ func StatusMessage(target string, inv *purge.Invalidation, now time.Time) *slack
 	case source == "slack":
 		who = "someone in Slack"
 	}
-	text := fmt.Sprintf("%s Invalidation `%s` on %s is %s: created %s ago by %s.\n%s",
-		icon, Escape(inv.ID), TargetRef(target, inv.DistributionID), state, age(now.Sub(inv.CreateTime)), who, pathList(inv.Paths))
-	return EphemeralMessage(text)
+	head := capMrkdwn(fmt.Sprintf("%s Invalidation `%s` on %s is %s: created %s ago by %s.",
+		icon, escapeWithin(inv.ID, maxRef), TargetRef(target, inv.DistributionID), state, age(now.Sub(inv.CreateTime)), who), maxHead)
+	return EphemeralMessage(headAndPaths(head, inv.Paths))
 }
 
 // ListMessage shows recent invalidations, newest first, ephemerally.
@@ -399,17 +424,18 @@ func ListMessage(target, distributionID string, items []purge.Summary, now time.
 	if len(items) == 0 {
 		return EphemeralMessage(fmt.Sprintf("No invalidations on %s yet.", TargetRef(target, distributionID)))
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Recent invalidations on %s, newest first:", TargetRef(target, distributionID))
-	for _, it := range items {
+	head := fmt.Sprintf("Recent invalidations on %s, newest first:", TargetRef(target, distributionID))
+	const foot = "Details: `/cdn-purge status ID`."
+	lines := make([]string, len(items))
+	for i, it := range items {
 		icon := ":hourglass_flowing_sand:"
 		if it.Status == purge.StatusCompleted {
 			icon = ":white_check_mark:"
 		}
-		fmt.Fprintf(&b, "\n%s `%s` %s, %s ago", icon, Escape(it.ID), it.Status, age(now.Sub(it.CreateTime)))
+		lines[i] = fmt.Sprintf("%s `%s` %s, %s ago", icon, escapeWithin(it.ID, maxRef), escapeWithin(string(it.Status), maxRef), age(now.Sub(it.CreateTime)))
 	}
-	b.WriteString("\nDetails: `/cdn-purge status ID`.")
-	return EphemeralMessage(b.String())
+	list := joinWithin(lines, "\n", MaxSectionText-runeCount(head)-len(foot)-2, "invalidations")
+	return EphemeralMessage(head + "\n" + list + "\n" + foot)
 }
 
 // age renders a duration for people: 42s, 3m, 2h5m, 3d.

@@ -51,7 +51,7 @@ func stateOf(inv *purge.Invalidation) string {
 // delivery already made (Slack delivering twice, a replay): only the
 // requester sees it, and nothing new was purged or announced.
 func RepeatMessage(target string, inv *purge.Invalidation, now time.Time) *slackapi.WebhookMessage {
-	return EphemeralMessage(":information_source: This command was already taken: invalidation `" + Escape(inv.ID) + "` on " +
+	return EphemeralMessage(":information_source: This command was already taken: invalidation `" + escapeWithin(inv.ID, maxRef) + "` on " +
 		TargetRef(target, inv.DistributionID) + " was created at " + clock(inv.CreateTime, now) + whoStarted(inv) +
 		" and is " + stateOf(inv) + ". Nothing new was purged.")
 }
@@ -63,7 +63,7 @@ func AlreadyApprovedMessage(target string, inv *purge.Invalidation, now time.Tim
 	if approver := purge.Approver(inv.CallerReference); approver != "" {
 		who = "<@" + Escape(approver) + "> already approved it"
 	}
-	msg := EphemeralMessage(":information_source: " + who + " at " + clock(inv.CreateTime, now) + ": invalidation `" + Escape(inv.ID) +
+	msg := EphemeralMessage(":information_source: " + who + " at " + clock(inv.CreateTime, now) + ": invalidation `" + escapeWithin(inv.ID, maxRef) +
 		"` on " + TargetRef(target, inv.DistributionID) + " is " + stateOf(inv) + ". Nothing new was purged.")
 	msg.ReplaceOriginal = false
 	return msg
@@ -77,7 +77,7 @@ func TooLateToCancelMessage(target string, inv *purge.Invalidation, now time.Tim
 		who = "<@" + Escape(approver) + "> approved it"
 	}
 	msg := EphemeralMessage(":warning: Too late to cancel: " + who + " at " + clock(inv.CreateTime, now) + " and invalidation `" +
-		Escape(inv.ID) + "` on " + TargetRef(target, inv.DistributionID) + " is " + stateOf(inv) +
+		escapeWithin(inv.ID, maxRef) + "` on " + TargetRef(target, inv.DistributionID) + " is " + stateOf(inv) +
 		". The purge already started; CloudFront cannot stop an invalidation.")
 	msg.ReplaceOriginal = false
 	return msg
@@ -93,8 +93,8 @@ func RetryingMessage(p Purge, paths []string, err error) *slackapi.WebhookMessag
 	if purge.ErrorCode(err) == purge.RateLimited {
 		why = "it is limiting the rate of requests"
 	}
-	head := ":hourglass_flowing_sand: Purging " + pathCount(len(paths)) + " on " + TargetRef(p.Target, p.Invalidation.DistributionID) +
-		": CloudFront has not taken it yet (" + why + ")."
+	head := capMrkdwn(":hourglass_flowing_sand: Purging "+pathCount(len(paths))+" on "+TargetRef(p.Target, p.Invalidation.DistributionID)+
+		": CloudFront has not taken it yet ("+why+").", maxHead)
 	note := "cdnpurge keeps asking for up to 15 minutes with the same request, so it is made once; this message will update."
 	if p.UserID != "" {
 		note = "requested by <@" + Escape(p.UserID) + "> · " + note
@@ -106,8 +106,8 @@ func RetryingMessage(p Purge, paths []string, err error) *slackapi.WebhookMessag
 		ResponseType: slackapi.ResponseTypeInChannel,
 		Text:         head,
 		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
-			markdownSection(head + "\n" + pathList(paths)),
-			slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, note, false, false)),
+			markdownSection(headAndPaths(head, paths)),
+			slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, capMrkdwn(note, MaxContextText), false, false)),
 		}},
 	}
 }
@@ -117,17 +117,18 @@ func RetryingMessage(p Purge, paths []string, err error) *slackapi.WebhookMessag
 // gaveUp, still failing after the retries, when a request that got no
 // answer may have been made all the same.
 func NotTakenMessage(target, distributionID string, paths []string, err error, gaveUp bool) *slackapi.WebhookMessage {
-	head := ":x: Could not purge " + pathCount(len(paths)) + " on " + TargetRef(target, distributionID) + ": " + Escape(purge.ErrorMessage(err))
+	head := ":x: Could not purge " + pathCount(len(paths)) + " on " + TargetRef(target, distributionID) + ": " + escapeWithin(purge.ErrorMessage(err), maxWhy)
 	if gaveUp {
 		head += ". CloudFront did not take it within 15 minutes of trying; if one of the tries got no answer it may have been made " +
 			"all the same: check `/cdn-purge list` before you purge again."
 	} else {
 		head += ". Nothing was purged."
 	}
+	head = capMrkdwn(head, maxHead)
 	return &slackapi.WebhookMessage{
 		ResponseType:    slackapi.ResponseTypeInChannel,
 		ReplaceOriginal: true,
 		Text:            head,
-		Blocks:          &slackapi.Blocks{BlockSet: []slackapi.Block{markdownSection(head + "\n" + pathList(paths))}},
+		Blocks:          &slackapi.Blocks{BlockSet: []slackapi.Block{markdownSection(headAndPaths(head, paths))}},
 	}
 }

@@ -28,28 +28,38 @@ type TargetSummary struct {
 
 func (t TargetSummary) ref() string { return TargetRef(t.Name, t.DistributionID) }
 
-// line renders a target for a list: name, what it is, and its limits.
+// maxTargetLine is the longest line of one target in a list; each of its
+// three lists (channels, domains, paths) takes at most a third of it.
+const maxTargetLine = 1200
+
+// line renders a target for a list: name, what it is, and its limits, in at
+// most maxTargetLine runes.
 func (t TargetSummary) line() string {
+	const sub = maxTargetLine / 3
 	parts := []string{t.ref()}
 	if t.Name != "" {
 		kind := "distribution"
 		if purge.IsTenantID(t.DistributionID) {
 			kind = "tenant"
 		}
-		parts[0] += " (" + kind + " `" + Escape(t.DistributionID) + "`"
+		parts[0] += " (" + kind + " `" + escapeWithin(t.DistributionID, maxRef) + "`"
 		if t.Default {
 			parts[0] += ", the default"
 		}
 		parts[0] += ")"
 	}
 	if len(t.Channels) > 0 {
-		parts = append(parts, "from "+ChannelList(t.Channels))
+		parts = append(parts, "from "+channelList(t.Channels, sub))
 	}
 	if len(t.Domains) > 0 {
-		parts = append(parts, "URLs on "+Escape(strings.Join(t.Domains, ", ")))
+		domains := make([]string, len(t.Domains))
+		for i, d := range t.Domains {
+			domains[i] = escapeWithin(d, maxRef)
+		}
+		parts = append(parts, "URLs on "+joinWithin(domains, ", ", sub, ""))
 	}
 	if len(t.Paths) > 0 {
-		parts = append(parts, "only "+CodeList(t.Paths))
+		parts = append(parts, "only "+codeList(t.Paths, sub))
 	}
 	switch t.Confirm {
 	case purge.ConfirmAlways:
@@ -57,16 +67,21 @@ func (t TargetSummary) line() string {
 	case purge.ConfirmFullPurge:
 		parts = append(parts, "`/*` needs an approval")
 	}
-	return "• " + strings.Join(parts, " · ")
+	return capMrkdwn("• "+strings.Join(parts, " · "), maxTargetLine)
 }
 
 // ChannelList renders allowed channels for a message: "#deploys, <#C0…>".
-func ChannelList(channels []string) string {
+// A long list is shortened to the channels that fit in 1,000 characters and
+// how many more there are ("…and 12 more").
+func ChannelList(channels []string) string { return channelList(channels, maxInlineList) }
+
+// channelList is ChannelList in at most max runes.
+func channelList(channels []string, max int) string {
 	names := make([]string, len(channels))
 	for i, c := range channels {
 		names[i] = channelRef(c)
 	}
-	return strings.Join(names, ", ")
+	return joinWithin(names, ", ", max, "")
 }
 
 // count renders "1 invalidation", "2 invalidations".
@@ -77,13 +92,17 @@ func count(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// CodeList renders items as code for a message: "`/a`, `/b`".
-func CodeList(items []string) string {
+// CodeList renders items as code for a message: "`/a`, `/b`". A long list
+// is shortened like ChannelList's, and a long item to its start.
+func CodeList(items []string) string { return codeList(items, maxInlineList) }
+
+// codeList is CodeList in at most max runes.
+func codeList(items []string, max int) string {
 	s := make([]string, len(items))
 	for i, it := range items {
-		s[i] = "`" + Escape(it) + "`"
+		s[i] = "`" + escapeWithin(it, maxShownPath) + "`"
 	}
-	return strings.Join(s, ", ")
+	return joinWithin(s, ", ", max, "")
 }
 
 // HelpMessage explains the command, ephemerally, with the targets the
@@ -93,6 +112,7 @@ func HelpMessage(command string, here []TargetSummary, named bool, everywhere []
 	if command == "" {
 		command = "/cdn-purge"
 	}
+	command = escapeWithin(command, maxCommand)
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%[1]s* purges the CloudFront cache.\n"+
 		"• `%[1]s` purges everything (`/*`)\n"+
@@ -112,9 +132,12 @@ func HelpMessage(command string, here []TargetSummary, named bool, everywhere []
 		"• `%[1]s usage` shows this month's billed paths and their estimated cost\n"+
 		"• `%[1]s help` shows this\n"+
 		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n", command, target)
-	b.WriteString(targetsHere(here))
+	room := MaxSectionText - runeCount(b.String())
 	if len(here) == 0 && len(everywhere) > 0 {
-		b.WriteString(" Purges are allowed in " + ChannelList(everywhere) + ".")
+		const nothing, allowed = "You may purge nothing from here.", " Purges are allowed in "
+		b.WriteString(nothing + allowed + channelList(everywhere, min(maxInlineList, room-len(nothing)-len(allowed)-1)) + ".")
+	} else {
+		b.WriteString(targetsHere(here, room))
 	}
 	return EphemeralMessage(b.String())
 }
@@ -122,22 +145,24 @@ func HelpMessage(command string, here []TargetSummary, named bool, everywhere []
 // TargetsMessage answers `/cdn-purge targets`: what the person may purge
 // from here, and how many other targets there are.
 func TargetsMessage(here []TargetSummary, others int) *slackapi.WebhookMessage {
-	text := targetsHere(here)
+	var note string
 	if others > 0 {
-		text += "\n" + count(others, "other target", "other targets") + " may be purged from other channels or by other people."
+		note = "\n" + count(others, "other target", "other targets") + " may be purged from other channels or by other people."
 	}
-	return EphemeralMessage(text)
+	return EphemeralMessage(targetsHere(here, MaxSectionText-runeCount(note)) + note)
 }
 
-func targetsHere(here []TargetSummary) string {
+// targetsHere lists the targets one may purge, in at most max runes.
+func targetsHere(here []TargetSummary, max int) string {
 	if len(here) == 0 {
 		return "You may purge nothing from here."
 	}
+	const head = "You may purge from here:\n"
 	lines := make([]string, len(here))
 	for i, t := range here {
 		lines[i] = t.line()
 	}
-	return "You may purge from here:\n" + strings.Join(lines, "\n")
+	return head + joinWithin(lines, "\n", max-runeCount(head), "targets")
 }
 
 // UsageRow is one line of the usage message: the targets of one
@@ -165,11 +190,12 @@ type UsageAccount struct {
 // UsageMessage answers `/cdn-purge usage`: this month's billed paths per
 // target and, per AWS account, the estimated cost beyond the free paths.
 func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessage {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Invalidation paths billed in %s* (every invalidation counts, whoever made it; a wildcard or a cache tag is one path):", month)
+	head := fmt.Sprintf("*Invalidation paths billed in %s* (every invalidation counts, whoever made it; a wildcard or a cache tag is one path):", escapeWithin(month, maxRef))
+	const foot = "The free paths and the price are per AWS account; other distributions in the same account share them."
+	var lines []string
 	for _, acct := range accounts {
 		if acct.Account != "" {
-			fmt.Fprintf(&b, "\n_AWS account %s_", Escape(acct.Account))
+			lines = append(lines, "_AWS account "+escapeWithin(acct.Account, maxRef)+"_")
 		}
 		total, complete := 0, true
 		var hidden purge.MonthUsage
@@ -189,31 +215,34 @@ func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessag
 			for i, n := range r.Targets {
 				names[i] = TargetRef(n, r.DistributionID)
 			}
-			label := strings.Join(names, ", ")
+			label := joinWithin(names, ", ", maxInlineList/2, "targets")
 			if r.Targets[0] != "" {
-				label += " (`" + Escape(r.DistributionID) + "`)"
+				label += " (`" + escapeWithin(r.DistributionID, maxRef) + "`)"
 			}
 			switch {
 			case r.Err != nil:
-				fmt.Fprintf(&b, "\n• %s: not counted: %s", label, purge.ErrorMessage(r.Err))
+				lines = append(lines, fmt.Sprintf("• %s: not counted: %s", label, capMrkdwn(purge.ErrorMessage(r.Err), maxWhy)))
 			case !r.Usage.Complete:
-				fmt.Fprintf(&b, "\n• %s: at least %s in %s", label, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations"))
+				lines = append(lines, fmt.Sprintf("• %s: at least %s in %s", label, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations")))
 			default:
-				fmt.Fprintf(&b, "\n• %s: %s in %s", label, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations"))
+				lines = append(lines, fmt.Sprintf("• %s: %s in %s", label, pathCount(r.Usage.Paths), count(r.Usage.Invalidations, "invalidation", "invalidations")))
 			}
 		}
 		if hiddenRows > 0 {
-			fmt.Fprintf(&b, "\n• %s of this account, purged from other channels: %s in %s", count(hiddenRows, "other distribution", "other distributions"),
-				pathCount(hidden.Paths), count(hidden.Invalidations, "invalidation", "invalidations"))
+			lines = append(lines, fmt.Sprintf("• %s of this account, purged from other channels: %s in %s", count(hiddenRows, "other distribution", "other distributions"),
+				pathCount(hidden.Paths), count(hidden.Invalidations, "invalidation", "invalidations")))
 		}
 		billable, dollars := purge.EstimatedCost(total)
 		atLeast := ""
 		if !complete {
 			atLeast = "at least "
 		}
-		fmt.Fprintf(&b, "\nTotal: %s%s; %s%d beyond the %d free, about $%.2f at $%.3f a path.",
-			atLeast, pathCount(total), atLeast, billable, purge.FreePathsPerMonth, dollars, purge.PricePerPath)
+		lines = append(lines, fmt.Sprintf("Total: %s%s; %s%d beyond the %d free, about $%.2f at $%.3f a path.",
+			atLeast, pathCount(total), atLeast, billable, purge.FreePathsPerMonth, dollars, purge.PricePerPath))
 	}
-	b.WriteString("\nThe free paths and the price are per AWS account; other distributions in the same account share them.")
-	return EphemeralMessage(b.String())
+	if len(lines) == 0 {
+		return EphemeralMessage(head + "\n" + foot)
+	}
+	list := joinWithin(lines, "\n", MaxSectionText-runeCount(head)-len(foot)-2, "lines")
+	return EphemeralMessage(head + "\n" + list + "\n" + foot)
 }
