@@ -426,6 +426,41 @@ func countLines(tb testing.TB, text, prefix, what string, want int) {
 	}
 }
 
+func TestApprovedByShown(t *testing.T) {
+	inv := &purge.Invalidation{ID: "I2J0I21PCUYOIK", DistributionID: "EDFDVBD6EXAMPLE", Status: purge.StatusCompleted,
+		Paths: []string{"/blog/*"}}
+	p := Purge{Invalidation: inv, Target: "www", UserID: "Ualice", ChannelID: "C123", ApprovedBy: "Ubob"}
+	for _, c := range []struct {
+		name string
+		msg  *slackapi.WebhookMessage
+		text string // where it must show
+	}{
+		{"AuditMessage", AuditMessage(p), "text"},
+		{"StartedMessage", StartedMessage(p), "context"},
+		{"CompletedMessage", CompletedMessage(p, time.Now()), "context"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			texts := checkLimits(t, c.msg)
+			all := strings.Join(texts, "\n")
+			if c.text == "text" {
+				all = c.msg.Text
+			}
+			for _, want := range []string{"requested by <@Ualice>", "approved by <@Ubob>"} {
+				if c.name == "AuditMessage" && want == "requested by <@Ualice>" {
+					want = "<@Ualice> in <#C123> purged"
+				}
+				if !strings.Contains(all, want) {
+					t.Errorf("%s lacks %q: %q", c.text, want, all)
+				}
+			}
+		})
+	}
+	p.ApprovedBy = ""
+	if msg := AuditMessage(p); strings.Contains(msg.Text, "approved") {
+		t.Errorf("audit without an approver: %q", msg.Text)
+	}
+}
+
 func TestEscapeWithin(t *testing.T) {
 	for _, c := range []struct {
 		in   string

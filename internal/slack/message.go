@@ -154,7 +154,8 @@ func CompletedMessage(p Purge, now time.Time) *slackapi.WebhookMessage {
 	}
 }
 
-// AuditMessage is the record posted to the audit webhook for a purge.
+// AuditMessage is the record posted to the audit webhook for a purge: who
+// purged what where, and who approved it when someone had to.
 func AuditMessage(p Purge) *slackapi.WebhookMessage {
 	inv := p.Invalidation
 	who := "someone"
