@@ -527,3 +527,62 @@ func TestJoinWithin(t *testing.T) {
 		t.Errorf("andMore = %q, width %d", got, andMoreWidth(2981, "paths"))
 	}
 }
+
+// FuzzMessagesFitSlackLimits checks that every message about a purge fits
+// Slack's limits, and says correctly how many paths it left out, for any
+// path list the parser accepts; and that the target and channel lists fit
+// whatever the target's name and channels. copies repeats the items,
+// numbered, so that small inputs reach CloudFront's 3,000 paths and 4,000
+// characters. To fuzz it:
+//
+//	go test ./internal/slack -run '^$' -fuzz '^FuzzMessagesFitSlackLimits$' -fuzztime 60s
+func FuzzMessagesFitSlackLimits(f *testing.F) {
+	f.Add("/blog/* /index.html /a&b<c>", "www", "C0DEPLOY01,deploys", uint16(0), uint8(0))
+	f.Add("/é/😀 https://www.example.com/news/post?id=1&ref=x #product:tv", longTarget, "#é", uint16(2999), uint8(3))
+	f.Add("/"+strings.Repeat("%C3%A9", 600), "t", "C0DEPLOY01", uint16(100), uint8(200))
+	f.Add("/"+strings.Repeat("&", 3000), "a&b<c>", strings.Repeat("C0123456789,", 50), uint16(1000), uint8(0))
+	f.Fuzz(func(t *testing.T, text, name, channels string, copies uint16, grow uint8) {
+		if !utf8.ValidString(name) || !utf8.ValidString(channels) || strings.Contains(name+channels, "…") {
+			return
+		}
+		items := strings.Fields(text)
+		if len(items) > purge.MaxFilePaths+purge.MaxWildcardPaths {
+			return // NormalizePaths refuses more, after reading them all
+		}
+		for i := range int(copies) % purge.MaxFilePaths {
+			for _, it := range strings.Fields(text) {
+				if len(items) == purge.MaxFilePaths+purge.MaxWildcardPaths {
+					break
+				}
+				if !purge.IsTag(it) && strings.HasPrefix(it, "/") {
+					items = append(items, "/"+strconv.Itoa(i)+strings.Repeat("x", int(grow))+it)
+				}
+			}
+		}
+		paths, err := purge.NormalizePaths(items)
+		if err != nil {
+			return
+		}
+		now := time.Unix(1_700_000_000, 0)
+		inv := &purge.Invalidation{ID: "I2J0I21PCUYOIK", DistributionID: "EDFDVBD6EXAMPLE", Status: purge.StatusInProgress,
+			CreateTime: now.Add(-time.Minute), Paths: paths}
+		p := Purge{Invalidation: inv, Target: name, UserID: "U1", ChannelID: "C1", Requested: len(items), ApprovedBy: "U2", Following: true}
+		pending := Pending{Target: name, DistributionID: "EDFDVBD6EXAMPLE", Paths: paths, UserID: "U1", ChannelID: "C1", Expires: now.Unix()}
+		for _, msg := range []*slackapi.WebhookMessage{
+			StartedMessage(p), CompletedMessage(p, now), AuditMessage(p),
+			ConfirmMessage(pending, "sealed", "a reason", true, true), ClosedMessage(pending, "Cancelled."),
+			StatusMessage(name, inv, now),
+		} {
+			checkPathList(t, checkLimits(t, msg)[0], paths)
+		}
+		cs := ParseChannels(channels)
+		for _, msg := range []*slackapi.WebhookMessage{
+			RefusedChannelMessage(cs),
+			HelpMessage("", []TargetSummary{{Name: name, DistributionID: "EDFDVBD6EXAMPLE", Channels: cs, Domains: cs, Paths: paths}}, true, cs),
+			HelpMessage("", nil, false, cs),
+			TargetsMessage([]TargetSummary{{Name: name, DistributionID: "EDFDVBD6EXAMPLE", Channels: cs, Paths: paths}}, 3),
+		} {
+			checkLimits(t, msg)
+		}
+	})
+}
