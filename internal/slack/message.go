@@ -275,7 +275,9 @@ func pathList(paths []string, max int) string {
 	if len(shown) > maxListedPaths {
 		shown = shown[:maxListedPaths]
 	}
-	lines := make([]string, len(shown))
+	// An array, not make: it stays on the stack of every reply.
+	var buf [maxListedPaths]string
+	lines := buf[:len(shown)]
 	for i, p := range shown {
 		lines[i] = escapeWithin(p, maxShownPath)
 	}
