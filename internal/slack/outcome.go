@@ -117,7 +117,7 @@ func RetryingMessage(p Purge, paths []string, err error) *slackapi.WebhookMessag
 // gaveUp, still failing after the retries, when a request that got no
 // answer may have been made all the same.
 func NotTakenMessage(target, distributionID string, paths []string, err error, gaveUp bool) *slackapi.WebhookMessage {
-	head := ":x: Could not purge " + pathCount(len(paths)) + " on " + TargetRef(target, distributionID) + ": " + capMrkdwn(purge.ErrorMessage(err), maxWhy)
+	head := ":x: Could not purge " + pathCount(len(paths)) + " on " + TargetRef(target, distributionID) + ": " + escapeWithin(purge.ErrorMessage(err), maxWhy)
 	if gaveUp {
 		head += ". CloudFront did not take it within 15 minutes of trying; if one of the tries got no answer it may have been made " +
 			"all the same: check `/cdn-purge list` before you purge again."
