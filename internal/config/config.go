@@ -161,12 +161,15 @@ func (c Config) ValidateTarget() error {
 }
 
 // Validate checks everything serving slash commands needs. The error lists
-// every problem, each naming its variable; secret values are never quoted.
-// With a targets file, the environment's single target (distribution,
-// channels, confirmation) is not needed, and not used.
+// every problem, each naming its variable (or, for the targets file, its
+// file, line and field); secret values are never quoted. With a targets
+// file, even one with mistakes, the environment's single target
+// (distribution, channels, confirmation) is not needed, and not used.
 func (c Config) Validate() error {
 	errs := append([]error(nil), c.errs...)
-	if c.File == nil {
+	// A targets file that does not read replaces the environment's target
+	// all the same: only its own problems are reported.
+	if c.File == nil && c.fileErr == nil {
 		errs = append(errs, c.ValidateTarget())
 		if len(c.Channels) == 0 {
 			errs = append(errs, fmt.Errorf("%s is not set: the channel(s) allowed to purge, by ID or name, comma-separated", EnvChannels))
