@@ -41,6 +41,12 @@ const (
 	EnvSlackAPIURL = "CDNPURGE_SLACK_API_URL"
 )
 
+// SlackSigningSecretLen is the length of the signing secrets Slack issues.
+// A shorter one is refused at start, unless CDNPURGE_DEV_ALLOW_LOOPBACK is
+// set (tests and local runs), since it is a truncated copy or a stand-in
+// that is easy to guess.
+const SlackSigningSecretLen = 32
+
 // Secret is a string that never prints: fmt, %v, %+v, %#v, encoding/json and
 // slog all show "[redacted]". Use Value to read it.
 type Secret string
@@ -177,8 +183,13 @@ func (c Config) Validate() error {
 	} else if err := c.validateEndpoint(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.SigningSecret == "" {
+	switch {
+	case c.SigningSecret == "":
 		errs = append(errs, fmt.Errorf("%s is not set: the Slack app's signing secret (Basic Information → App Credentials)", EnvSigningSecret))
+	case len(c.SigningSecret) < SlackSigningSecretLen && !c.DevAllowLoopback:
+		// The value is never shown, nor its length: only what to do.
+		errs = append(errs, fmt.Errorf("%s is shorter than a Slack signing secret (%d characters): copy the whole Signing Secret from Basic Information → App Credentials (a shorter one is accepted only for local runs, with %s=1)",
+			EnvSigningSecret, SlackSigningSecretLen, EnvDevAllowLoopback))
 	}
 	if c.WebhookURL != "" {
 		if err := slack.CheckURL(c.WebhookURL.Value(), c.DevAllowLoopback); err != nil {

@@ -18,7 +18,7 @@ func TestTargetsFromFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := map[string]string{EnvSigningSecret: "topsecretsigning", EnvBotToken: "xoxb-1-2-BOTTOKENSECRET"}
+	base := map[string]string{EnvSigningSecret: "topsecretsigning-0123456789abcde", EnvBotToken: "xoxb-1-2-BOTTOKENSECRET"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -106,7 +106,7 @@ func TestTargetsFromFile(t *testing.T) {
 // TestTargetsFromEnv checks that without a file the environment's single
 // target is served as the tutorial's was: unnamed, from its channels.
 func TestTargetsFromEnv(t *testing.T) {
-	cfg := FromEnv(env(map[string]string{EnvDistributionID: "E2QWRUHEXAMPLE", EnvSigningSecret: "s", EnvChannels: "deploys", EnvConfirm: "always"}))
+	cfg := FromEnv(env(map[string]string{EnvDistributionID: "E2QWRUHEXAMPLE", EnvSigningSecret: "s-0123456789abcdef0123456789abcd", EnvChannels: "deploys", EnvConfirm: "always"}))
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
