@@ -200,7 +200,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s is not set: targets with usergroups need a Slack bot token (xoxb-…) with the usergroups:read scope", EnvBotToken))
 	}
 	if c.BotToken != "" && !strings.HasPrefix(c.BotToken.Value(), "xoxb-") {
-		errs = append(errs, fmt.Errorf("%s is not a Slack bot token: it starts with xoxb-", EnvBotToken))
+		errs = append(errs, fmt.Errorf("%s is not a Slack bot token: a bot token must start with xoxb-", EnvBotToken))
 	}
 	if c.SlackAPIURL != "" {
 		if err := slack.CheckAPIURL(c.SlackAPIURL, c.DevAllowLoopback); err != nil {
