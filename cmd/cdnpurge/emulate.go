@@ -110,7 +110,7 @@ func runEmulate(ctx context.Context, e env) error {
 	if rates != (emulator.FaultRates{}) {
 		c := emu.InjectedFaults("")
 		log.Info("cloudfront emulator injected faults", "requests", c.Requests, "unavailable", c.Unavailable,
-			"throttled", c.Throttled, "busy", c.Busy, "delayed", c.Delayed, "delay", c.Delay, "abandoned", c.Abandoned)
+			"throttled", c.Throttled, "busy", c.Busy, "delayed", c.Delayed, "delay_seconds", c.Delay.Seconds(), "abandoned", c.Abandoned)
 	}
 	if serr != nil {
 		return fmt.Errorf("shutdown: %w", serr)

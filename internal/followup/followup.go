@@ -119,7 +119,7 @@ func (f *Follower) Follow(ctx context.Context, req Request) (Outcome, error) {
 		}
 		return GaveUp, f.post(ctx, req, inv)
 	default:
-		f.logger().Error("follow-up: reading the invalidation failed", "invalidation", req.InvalidationID, "error", err, "watched", f.now().Sub(now))
+		f.logger().Error("follow-up: reading the invalidation failed", "invalidation", req.InvalidationID, "error", err, "watched_seconds", f.now().Sub(now).Seconds())
 		return Failed, err
 	}
 }
@@ -143,7 +143,7 @@ func (f *Follower) post(ctx context.Context, req Request, inv *purge.Invalidatio
 		f.logger().Error("follow-up: Slack did not take the update", "invalidation", inv.ID, "status", inv.Status, "text", msg.Text, "error", err)
 		return fmt.Errorf("follow-up %s: %w", inv.ID, err)
 	}
-	f.logger().Info("follow-up posted", "invalidation", inv.ID, "status", inv.Status, "after", f.now().Sub(req.Started).Round(time.Millisecond))
+	f.logger().Info("follow-up posted", "invalidation", inv.ID, "status", inv.Status, "after_seconds", f.now().Sub(req.Started).Round(time.Millisecond).Seconds())
 	return nil
 }
 
