@@ -200,6 +200,18 @@ func (w cliWhere) check() error {
 	return nil
 }
 
+// statusCommand is the command that shows invalidation id later, on the
+// same target: with the same --target or --distribution as this one.
+func (w cliWhere) statusCommand(id string) string {
+	switch {
+	case *w.target != "":
+		return fmt.Sprintf("cdnpurge status --target %s %s", *w.target, id)
+	case *w.dist != "":
+		return fmt.Sprintf("cdnpurge status --distribution %s %s", *w.dist, id)
+	}
+	return "cdnpurge status " + id
+}
+
 // setUsage makes -h print the synopsis, a description and the flags.
 func setUsage(fs *flag.FlagSet, synopsis, about string) {
 	fs.Usage = func() {
@@ -237,7 +249,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // invalidateJSON is what `invalidate --json` prints.
 type invalidateJSON struct {
 	ID              string       `json:"id"`
-	Distribution    string       `json:"distribution"`
+	Distribution    string       `json:"distribution,omitempty"`
+	Tenant          string       `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
 	Status          purge.Status `json:"status"`
 	Paths           []string     `json:"paths"`
 	Dropped         int          `json:"dropped"`
@@ -308,9 +321,10 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 	// command ends with) inside if it ends with one.
 	printJSON := func(last *purge.Invalidation, failed error) error {
 		out := invalidateJSON{
-			ID: last.ID, Distribution: cfg.DistributionID, Status: last.Status, Paths: created.Paths, Dropped: dropped,
+			ID: last.ID, Status: last.Status, Paths: created.Paths, Dropped: dropped,
 			CallerReference: created.CallerReference, Created: created.CreateTime.UTC(), Elapsed: seconds(time.Since(start)),
 		}
+		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
 		if failed != nil {
 			out.Error = failureJSON(failed)
 		}
@@ -323,7 +337,7 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 	if !*asJSON {
 		w := newFields(e.stdout)
 		w.field("invalidation", created.ID)
-		w.field("distribution", cfg.DistributionID)
+		w.field(targetKey(cfg.DistributionID), cfg.DistributionID)
 		w.field("status", string(created.Status))
 		w.field("paths", created.Paths...)
 		if dropped > 0 {
@@ -360,11 +374,11 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 	case err == nil:
 	case ctx.Err() != nil:
 		failed = &exitError{code: exitFailure, err: err, kind: purge.Unavailable, msg: fmt.Sprintf(
-			"interrupted: invalidation %s is still running on CloudFront; check it with `cdnpurge status %[1]s`", created.ID)}
+			"interrupted: invalidation %s is still running on CloudFront; check it with `%s`", created.ID, where.statusCommand(created.ID))}
 	case errors.Is(err, context.DeadlineExceeded):
 		failed = &exitError{code: exitTimeout, err: err, kind: purge.Unavailable, msg: fmt.Sprintf(
-			"gave up waiting after %s (--timeout): invalidation %s is still running (%s) on CloudFront; check it with `cdnpurge status %[2]s`",
-			*timeout, created.ID, last.Status)}
+			"gave up waiting after %s (--timeout): invalidation %s is still running (%s) on CloudFront; check it with `%s`",
+			*timeout, created.ID, last.Status, where.statusCommand(created.ID))}
 	default:
 		x := cdnError(err).(*exitError)
 		x.msg = fmt.Sprintf("invalidation %s was created, but following it failed: %s", created.ID, x.msg)
@@ -379,7 +393,8 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 // statusJSON is what `status --json` prints.
 type statusJSON struct {
 	ID              string       `json:"id"`
-	Distribution    string       `json:"distribution"`
+	Distribution    string       `json:"distribution,omitempty"`
+	Tenant          string       `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
 	Status          purge.Status `json:"status"`
 	Paths           []string     `json:"paths"`
 	Created         time.Time    `json:"created"`
@@ -426,7 +441,7 @@ func runStatus(ctx context.Context, e env) (err error) {
 			if *asJSON {
 				return writeJSON(e.stdout, nil)
 			}
-			fmt.Fprintf(e.stdout, "Distribution %s has no invalidations.\n", cfg.DistributionID)
+			fmt.Fprintf(e.stdout, "%s %s has no invalidations.\n", targetNoun(cfg.DistributionID), cfg.DistributionID)
 			return nil
 		}
 		id = page.Items[0].ID
@@ -437,20 +452,50 @@ func runStatus(ctx context.Context, e env) (err error) {
 	}
 	now := time.Now()
 	if *asJSON {
-		return writeJSON(e.stdout, statusJSON{
-			ID: got.ID, Distribution: cfg.DistributionID, Status: got.Status, Paths: got.Paths,
+		out := statusJSON{
+			ID: got.ID, Status: got.Status, Paths: got.Paths,
 			Created: got.CreateTime.UTC(), Age: seconds(now.Sub(got.CreateTime)),
 			CallerReference: got.CallerReference, RequestedBy: requestedBy(got.CallerReference),
-		})
+		}
+		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
+		return writeJSON(e.stdout, out)
 	}
 	w := newFields(e.stdout)
 	w.field("invalidation", got.ID)
-	w.field("distribution", cfg.DistributionID)
+	w.field(targetKey(cfg.DistributionID), cfg.DistributionID)
 	w.field("status", string(got.Status))
 	w.field("created", fmt.Sprintf("%s (%s ago)", got.CreateTime.UTC().Format(time.RFC3339), formatDuration(now.Sub(got.CreateTime))))
 	w.field("requested by", requestedBy(got.CallerReference))
 	w.field("paths", got.Paths...)
 	return nil
+}
+
+// A dt_… ID is a distribution tenant, never a "distribution", in the
+// command line's output.
+
+// targetNoun names what id is, for a sentence: "Distribution" or
+// "Distribution tenant".
+func targetNoun(id string) string {
+	if purge.IsTenantID(id) {
+		return "Distribution tenant"
+	}
+	return "Distribution"
+}
+
+// targetKey is the label of id's line in the "key  value" output.
+func targetKey(id string) string {
+	if purge.IsTenantID(id) {
+		return "tenant"
+	}
+	return "distribution"
+}
+
+// splitTarget returns id as the JSON's distribution or its tenant.
+func splitTarget(id string) (distribution, tenant string) {
+	if purge.IsTenantID(id) {
+		return "", id
+	}
+	return id, ""
 }
 
 // requestedBy says who asked for an invalidation, from its CallerReference.
@@ -468,7 +513,8 @@ func requestedBy(callerReference string) string {
 
 // listJSON is what `list --json` prints.
 type listJSON struct {
-	Distribution  string        `json:"distribution"`
+	Distribution  string        `json:"distribution,omitempty"`
+	Tenant        string        `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
 	Invalidations []summaryJSON `json:"invalidations"`
 }
 
@@ -488,7 +534,7 @@ func runList(ctx context.Context, e env) (err error) {
 	printed := false
 	defer jsonOnFailure(e, asJSON, &printed, &err)
 	setUsage(fs, "cdnpurge list [--distribution ID | --target NAME] [--max N] [--json]",
-		"Lists the distribution's recent invalidations, newest first.")
+		"Lists the recent invalidations of the distribution (or the target's distribution tenant), newest first.")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -522,14 +568,15 @@ func runList(ctx context.Context, e env) (err error) {
 
 	now := time.Now()
 	if *asJSON {
-		out := listJSON{Distribution: cfg.DistributionID, Invalidations: []summaryJSON{}}
+		out := listJSON{Invalidations: []summaryJSON{}}
+		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
 		for _, s := range items {
 			out.Invalidations = append(out.Invalidations, summaryJSON{ID: s.ID, Status: s.Status, Created: s.CreateTime.UTC(), Age: seconds(now.Sub(s.CreateTime))})
 		}
 		return writeJSON(e.stdout, out)
 	}
 	if len(items) == 0 {
-		fmt.Fprintf(e.stdout, "Distribution %s has no invalidations.\n", cfg.DistributionID)
+		fmt.Fprintf(e.stdout, "%s %s has no invalidations.\n", targetNoun(cfg.DistributionID), cfg.DistributionID)
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
