@@ -25,9 +25,13 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
-// shutdownGrace is how long a stopping server waits for requests in flight
-// and background deliveries.
-const shutdownGrace = 20 * time.Second
+// defaultShutdownGrace is how long a stopping `serve` waits, by default
+// (--shutdown-grace), for requests in flight, background deliveries and
+// follow-ups, before it tells the channels of the follow-ups still running
+// to check later. With followup's AbandonTimeout for that last step it
+// stays inside the 10 s a container runtime gives a process between
+// SIGTERM and SIGKILL.
+const defaultShutdownGrace = 8 * time.Second
 
 // app is the Slack service: the handler on an HTTP server. A test can start
 // the whole service on 127.0.0.1:0 with newApp and Listen.
@@ -211,9 +215,11 @@ func (a *app) Close(ctx context.Context) error {
 	return err
 }
 
-// runWithShutdown serves until ctx is done, then closes within the grace
-// period.
-func (a *app) runWithShutdown(ctx context.Context) error {
+// runWithShutdown serves until ctx is done, then closes: the listener stops
+// taking requests, and requests in flight, background deliveries and
+// follow-ups get grace to finish; then the follow-ups still running tell
+// their channels to check later (see Close).
+func (a *app) runWithShutdown(ctx context.Context, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Serve() }()
 	select {
@@ -221,13 +227,22 @@ func (a *app) runWithShutdown(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down", "grace", shutdownGrace)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	a.log.Info("shutting down", "grace_seconds", grace.Seconds(), "followups_running", a.followupsRunning())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := a.Close(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return <-errc
+}
+
+// followupsRunning is how many follow-ups the pool is running (0 in
+// Lambda).
+func (a *app) followupsRunning() int {
+	if a.pool == nil {
+		return 0
+	}
+	return a.pool.Len()
 }
 
 // newLogger returns the JSON logger every command writes to stderr.

@@ -32,11 +32,13 @@ const (
 )
 
 // exitError carries the exit code of a failed command and the message
-// stderr shows; err keeps the detail for errors.Is and errors.As.
+// stderr shows; err keeps the detail for errors.Is and errors.As. kind, when
+// set, is the purge code --json reports; otherwise err's own.
 type exitError struct {
 	code int
 	msg  string
 	err  error
+	kind purge.Code
 }
 
 func (e *exitError) Error() string {
@@ -57,6 +59,52 @@ func cdnError(err error) error {
 		code = exitRefused
 	}
 	return &exitError{code: code, msg: purge.ErrorMessage(err), err: err}
+}
+
+// errorJSON is what --json prints on failure, alone or (when an
+// invalidation was created) inside the command's own object: a purge code
+// and the user-safe message, never the operator's detail.
+type errorJSON struct {
+	Code    purge.Code `json:"code"`
+	Message string     `json:"message"`
+}
+
+// failureJSON words err for --json: usage mistakes and configuration
+// problems are "invalid" with their message (both name only flags and
+// variables); an *exitError has its kind or its cause's code, and its
+// message; anything else is its code and purge.ErrorMessage.
+func failureJSON(err error) *errorJSON {
+	var xe *exitError
+	switch {
+	case errors.As(err, &xe):
+		code := xe.kind
+		if code == "" {
+			code = purge.ErrorCode(xe.err)
+		}
+		msg := xe.msg
+		if msg == "" {
+			msg = purge.ErrorMessage(xe.err)
+		}
+		return &errorJSON{Code: code, Message: msg}
+	case errors.Is(err, errUsage):
+		return &errorJSON{Code: purge.Invalid, Message: strings.TrimPrefix(err.Error(), errUsage.Error()+": ")}
+	}
+	return &errorJSON{Code: purge.ErrorCode(err), Message: purge.ErrorMessage(err)}
+}
+
+// jsonOnFailure is deferred by the commands with --json: when the command
+// fails (other than -h) and has not already printed its object with the
+// error inside, it prints {"error": {...}} on stdout. The exit code stays
+// the error's own.
+func jsonOnFailure(e env, asJSON *bool, printed *bool, err *error) {
+	if !*asJSON || *printed || *err == nil || errors.Is(*err, flag.ErrHelp) {
+		return
+	}
+	if werr := writeJSON(e.stdout, struct {
+		Error *errorJSON `json:"error"`
+	}{failureJSON(*err)}); werr != nil {
+		*err = errors.Join(*err, werr)
+	}
 }
 
 // listPageSize is how many invalidations one ListInvalidations call asks for.
@@ -90,7 +138,7 @@ func cliTarget(ctx context.Context, e env, where cliWhere) (config.Config, purge
 		if cfg.DistributionID == "" {
 			msg += "\n  (or pass --distribution ID, or --target NAME with a targets file)"
 		}
-		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err}
+		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err, kind: purge.Invalid}
 	}
 	inv, err := newInvalidator(ctx, cfg, e.getenv)
 	if err != nil {
@@ -103,7 +151,7 @@ func cliTarget(ctx context.Context, e env, where cliWhere) (config.Config, purge
 func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) (config.Config, purge.Invalidator, error) {
 	fail := func(err error) (config.Config, purge.Invalidator, error) {
 		msg := "configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")
-		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err}
+		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err, kind: purge.Invalid}
 	}
 	if err := cfg.ValidateFile(); err != nil {
 		return fail(err)
@@ -152,6 +200,18 @@ func (w cliWhere) check() error {
 	return nil
 }
 
+// statusCommand is the command that shows invalidation id later, on the
+// same target: with the same --target or --distribution as this one.
+func (w cliWhere) statusCommand(id string) string {
+	switch {
+	case *w.target != "":
+		return fmt.Sprintf("cdnpurge status --target %s %s", *w.target, id)
+	case *w.dist != "":
+		return fmt.Sprintf("cdnpurge status --distribution %s %s", *w.dist, id)
+	}
+	return "cdnpurge status " + id
+}
+
 // setUsage makes -h print the synopsis, a description and the flags.
 func setUsage(fs *flag.FlagSet, synopsis, about string) {
 	fs.Usage = func() {
@@ -189,24 +249,30 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // invalidateJSON is what `invalidate --json` prints.
 type invalidateJSON struct {
 	ID              string       `json:"id"`
-	Distribution    string       `json:"distribution"`
+	Distribution    string       `json:"distribution,omitempty"`
+	Tenant          string       `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
 	Status          purge.Status `json:"status"`
 	Paths           []string     `json:"paths"`
 	Dropped         int          `json:"dropped"`
 	CallerReference string       `json:"caller_reference"`
 	Created         time.Time    `json:"created"`
 	Elapsed         float64      `json:"elapsed"` // seconds
+	// Error is set when the invalidation was created but the command still
+	// failed: --wait ran out, was interrupted, or could not follow it.
+	Error *errorJSON `json:"error,omitempty"`
 }
 
 // runInvalidate is `cdnpurge invalidate`: purge paths from a terminal or a
 // pipeline, optionally waiting until CloudFront has completed.
-func runInvalidate(ctx context.Context, e env) error {
+func runInvalidate(ctx context.Context, e env) (err error) {
 	fs := newFlagSet("invalidate", e)
 	where := whereFlags(fs)
 	wait := fs.Bool("wait", false, "wait until the invalidation has completed, showing progress")
 	timeout := fs.Duration("timeout", 15*time.Minute, "with --wait, stop waiting after this long (exit 5; the invalidation keeps running)")
 	ref := fs.String("caller-reference", "", "a token that makes the request idempotent, e.g. the pipeline's job ID (default random)")
-	asJSON := fs.Bool("json", false, "print one JSON object at the end (progress goes to stderr)")
+	asJSON := fs.Bool("json", false, "print one JSON object at the end, on failure too (progress goes to stderr)")
+	printed := false
+	defer jsonOnFailure(e, asJSON, &printed, &err)
 	setUsage(fs, "cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...",
 		"Purges paths or pasted URLs from CloudFront's caches. Paths start with /, may end in *,\n"+
 			"and are normalized as in Slack; duplicates and paths covered by a wildcard are dropped.")
@@ -251,16 +317,27 @@ func runInvalidate(ctx context.Context, e env) error {
 		created.Paths = paths
 	}
 	dropped := len(items) - len(paths)
-	printJSON := func(last *purge.Invalidation) error {
-		return writeJSON(e.stdout, invalidateJSON{
-			ID: last.ID, Distribution: cfg.DistributionID, Status: last.Status, Paths: created.Paths, Dropped: dropped,
+	// printJSON prints the invalidation, with failed (the error the
+	// command ends with) inside if it ends with one.
+	printJSON := func(last *purge.Invalidation, failed error) error {
+		out := invalidateJSON{
+			ID: last.ID, Status: last.Status, Paths: created.Paths, Dropped: dropped,
 			CallerReference: created.CallerReference, Created: created.CreateTime.UTC(), Elapsed: seconds(time.Since(start)),
-		})
+		}
+		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
+		if failed != nil {
+			out.Error = failureJSON(failed)
+		}
+		printed = true
+		if err := writeJSON(e.stdout, out); err != nil {
+			return errors.Join(failed, err)
+		}
+		return failed
 	}
 	if !*asJSON {
 		w := newFields(e.stdout)
 		w.field("invalidation", created.ID)
-		w.field("distribution", cfg.DistributionID)
+		w.field(targetKey(cfg.DistributionID), cfg.DistributionID)
 		w.field("status", string(created.Status))
 		w.field("paths", created.Paths...)
 		if dropped > 0 {
@@ -269,7 +346,7 @@ func runInvalidate(ctx context.Context, e env) error {
 	}
 	if !*wait || created.Done() {
 		if *asJSON {
-			return printJSON(created)
+			return printJSON(created, nil)
 		}
 		return nil
 	}
@@ -292,35 +369,32 @@ func runInvalidate(ctx context.Context, e env) error {
 	if last == nil {
 		last = created
 	}
+	var failed error
 	switch {
 	case err == nil:
-		if *asJSON {
-			return printJSON(last)
-		}
-		return nil
 	case ctx.Err() != nil:
-		return &exitError{code: exitFailure, err: err, msg: fmt.Sprintf(
-			"interrupted: invalidation %s is still running on CloudFront; check it with `cdnpurge status %[1]s`", created.ID)}
+		failed = &exitError{code: exitFailure, err: err, kind: purge.Unavailable, msg: fmt.Sprintf(
+			"interrupted: invalidation %s is still running on CloudFront; check it with `%s`", created.ID, where.statusCommand(created.ID))}
 	case errors.Is(err, context.DeadlineExceeded):
-		if *asJSON {
-			if jerr := printJSON(last); jerr != nil {
-				return jerr
-			}
-		}
-		return &exitError{code: exitTimeout, err: err, msg: fmt.Sprintf(
-			"gave up waiting after %s (--timeout): invalidation %s is still running (%s) on CloudFront; check it with `cdnpurge status %[2]s`",
-			*timeout, created.ID, last.Status)}
+		failed = &exitError{code: exitTimeout, err: err, kind: purge.Unavailable, msg: fmt.Sprintf(
+			"gave up waiting after %s (--timeout): invalidation %s is still running (%s) on CloudFront; check it with `%s`",
+			*timeout, created.ID, last.Status, where.statusCommand(created.ID))}
 	default:
 		x := cdnError(err).(*exitError)
 		x.msg = fmt.Sprintf("invalidation %s was created, but following it failed: %s", created.ID, x.msg)
-		return x
+		failed = x
 	}
+	if *asJSON {
+		return printJSON(last, failed)
+	}
+	return failed
 }
 
 // statusJSON is what `status --json` prints.
 type statusJSON struct {
 	ID              string       `json:"id"`
-	Distribution    string       `json:"distribution"`
+	Distribution    string       `json:"distribution,omitempty"`
+	Tenant          string       `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
 	Status          purge.Status `json:"status"`
 	Paths           []string     `json:"paths"`
 	Created         time.Time    `json:"created"`
@@ -330,10 +404,12 @@ type statusJSON struct {
 }
 
 // runStatus is `cdnpurge status`: one invalidation, by ID or the latest.
-func runStatus(ctx context.Context, e env) error {
+func runStatus(ctx context.Context, e env) (err error) {
 	fs := newFlagSet("status", e)
 	where := whereFlags(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object (null when the distribution has no invalidation)")
+	asJSON := fs.Bool("json", false, "print one JSON object (null when the distribution has no invalidation; {\"error\": …} on failure)")
+	printed := false
+	defer jsonOnFailure(e, asJSON, &printed, &err)
 	setUsage(fs, "cdnpurge status [--distribution ID | --target NAME] [--json] [INVALIDATION_ID]",
 		"Shows one invalidation (the latest without an ID): status, age, paths and who asked.")
 	args, err := parseInterspersed(fs, e.args)
@@ -365,7 +441,7 @@ func runStatus(ctx context.Context, e env) error {
 			if *asJSON {
 				return writeJSON(e.stdout, nil)
 			}
-			fmt.Fprintf(e.stdout, "Distribution %s has no invalidations.\n", cfg.DistributionID)
+			fmt.Fprintf(e.stdout, "%s %s has no invalidations.\n", targetNoun(cfg.DistributionID), cfg.DistributionID)
 			return nil
 		}
 		id = page.Items[0].ID
@@ -376,20 +452,50 @@ func runStatus(ctx context.Context, e env) error {
 	}
 	now := time.Now()
 	if *asJSON {
-		return writeJSON(e.stdout, statusJSON{
-			ID: got.ID, Distribution: cfg.DistributionID, Status: got.Status, Paths: got.Paths,
+		out := statusJSON{
+			ID: got.ID, Status: got.Status, Paths: got.Paths,
 			Created: got.CreateTime.UTC(), Age: seconds(now.Sub(got.CreateTime)),
 			CallerReference: got.CallerReference, RequestedBy: requestedBy(got.CallerReference),
-		})
+		}
+		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
+		return writeJSON(e.stdout, out)
 	}
 	w := newFields(e.stdout)
 	w.field("invalidation", got.ID)
-	w.field("distribution", cfg.DistributionID)
+	w.field(targetKey(cfg.DistributionID), cfg.DistributionID)
 	w.field("status", string(got.Status))
 	w.field("created", fmt.Sprintf("%s (%s ago)", got.CreateTime.UTC().Format(time.RFC3339), formatDuration(now.Sub(got.CreateTime))))
 	w.field("requested by", requestedBy(got.CallerReference))
 	w.field("paths", got.Paths...)
 	return nil
+}
+
+// A dt_… ID is a distribution tenant, never a "distribution", in the
+// command line's output.
+
+// targetNoun names what id is, for a sentence: "Distribution" or
+// "Distribution tenant".
+func targetNoun(id string) string {
+	if purge.IsTenantID(id) {
+		return "Distribution tenant"
+	}
+	return "Distribution"
+}
+
+// targetKey is the label of id's line in the "key  value" output.
+func targetKey(id string) string {
+	if purge.IsTenantID(id) {
+		return "tenant"
+	}
+	return "distribution"
+}
+
+// splitTarget returns id as the JSON's distribution or its tenant.
+func splitTarget(id string) (distribution, tenant string) {
+	if purge.IsTenantID(id) {
+		return "", id
+	}
+	return id, ""
 }
 
 // requestedBy says who asked for an invalidation, from its CallerReference.
@@ -407,7 +513,8 @@ func requestedBy(callerReference string) string {
 
 // listJSON is what `list --json` prints.
 type listJSON struct {
-	Distribution  string        `json:"distribution"`
+	Distribution  string        `json:"distribution,omitempty"`
+	Tenant        string        `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
 	Invalidations []summaryJSON `json:"invalidations"`
 }
 
@@ -419,13 +526,15 @@ type summaryJSON struct {
 }
 
 // runList is `cdnpurge list`: the recent invalidations, newest first.
-func runList(ctx context.Context, e env) error {
+func runList(ctx context.Context, e env) (err error) {
 	fs := newFlagSet("list", e)
 	where := whereFlags(fs)
 	maxN := fs.Int("max", 10, "show at most this many invalidations")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	asJSON := fs.Bool("json", false, "print one JSON object ({\"error\": …} on failure)")
+	printed := false
+	defer jsonOnFailure(e, asJSON, &printed, &err)
 	setUsage(fs, "cdnpurge list [--distribution ID | --target NAME] [--max N] [--json]",
-		"Lists the distribution's recent invalidations, newest first.")
+		"Lists the recent invalidations of the distribution (or the target's distribution tenant), newest first.")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -459,14 +568,15 @@ func runList(ctx context.Context, e env) error {
 
 	now := time.Now()
 	if *asJSON {
-		out := listJSON{Distribution: cfg.DistributionID, Invalidations: []summaryJSON{}}
+		out := listJSON{Invalidations: []summaryJSON{}}
+		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
 		for _, s := range items {
 			out.Invalidations = append(out.Invalidations, summaryJSON{ID: s.ID, Status: s.Status, Created: s.CreateTime.UTC(), Age: seconds(now.Sub(s.CreateTime))})
 		}
 		return writeJSON(e.stdout, out)
 	}
 	if len(items) == 0 {
-		fmt.Fprintf(e.stdout, "Distribution %s has no invalidations.\n", cfg.DistributionID)
+		fmt.Fprintf(e.stdout, "%s %s has no invalidations.\n", targetNoun(cfg.DistributionID), cfg.DistributionID)
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)

@@ -94,8 +94,8 @@ func runDemo(ctx context.Context, e env) error {
 	}()
 
 	fmt.Fprintf(out, "cdnpurge demo: the whole flow on this machine, with no AWS and no Slack\n\n")
-	fmt.Fprintf(out, "  CloudFront emulator  %s  (distribution %s; invalidations take %s)\n", emu.URL, defaultDistributionID, *completeAfter)
-	fmt.Fprintf(out, "  cdnpurge serve       %s\n", a.URL())
+	fmt.Fprintf(out, "  CloudFront emulator  %s  (distribution %s; invalidations complete %s after they are created)\n", emu.URL, defaultDistributionID, *completeAfter)
+	fmt.Fprintf(out, "  cdnpurge server     %s  (the handler `cdnpurge serve` runs)\n", a.URL())
 	fmt.Fprintf(out, "  Slack stand-in       %s  (receives the webhook and response_url posts)\n\n", standIn.URL)
 
 	// 4. The command, signed as Slack signs it.
@@ -145,7 +145,7 @@ func runDemo(ctx context.Context, e env) error {
 	if len(slackIn.posts) != 0 {
 		return errors.New("the repeated delivery was announced again on the webhook")
 	}
-	fmt.Fprintf(out, "── the same delivery again (a retry), reply %s ──\n%s\n  same invalidation %s: CallerReference comes from Slack's trigger_id; nothing new was created or announced\n\n",
+	fmt.Fprintf(out, "── the same delivery again (a repeated delivery, as a network or a proxy may cause), reply %s ──\n%s\n  same invalidation %s: CallerReference comes from Slack's trigger_id; nothing new was created or announced\n\n",
 		visibility(again), renderMessage(again, demoNames, "  "), id)
 
 	// 7. A forged request is refused.

@@ -78,11 +78,13 @@ func runEmulate(ctx context.Context, e env) error {
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	fmt.Fprintf(e.stdout, "CloudFront emulator on http://%s (distributions: %s; invalidations complete after %s)\n"+
-		"Try: aws cloudfront create-invalidation --endpoint-url http://%[1]s --distribution-id %[4]s --paths '/*'\n",
+		"Try, with AWS_DEFAULT_REGION and any AWS credentials set (the AWS CLI needs them):\n"+
+		"  aws cloudfront create-invalidation --endpoint-url http://%[1]s --distribution-id %[4]s --paths '/*'\n"+
+		"  CDNPURGE_CLOUDFRONT_ENDPOINT=http://%[1]s cdnpurge invalidate --distribution %[4]s --wait '/*'\n",
 		ln.Addr(), strings.Join(dists, ", "), *completeAfter, dists[0])
 	if len(tenants) > 0 {
 		fmt.Fprintf(e.stdout, "Distribution tenants: %s\n"+
-			"Try: aws cloudfront create-invalidation-for-distribution-tenant --endpoint-url http://%s --id %s "+
+			"  aws cloudfront create-invalidation-for-distribution-tenant --endpoint-url http://%s --id %s "+
 			"--invalidation-batch 'Paths={Quantity=1,Items=[/*]},CallerReference=try-1'\n",
 			strings.Join(tenants, ", "), ln.Addr(), tenants[0])
 	}
@@ -110,7 +112,7 @@ func runEmulate(ctx context.Context, e env) error {
 	if rates != (emulator.FaultRates{}) {
 		c := emu.InjectedFaults("")
 		log.Info("cloudfront emulator injected faults", "requests", c.Requests, "unavailable", c.Unavailable,
-			"throttled", c.Throttled, "busy", c.Busy, "delayed", c.Delayed, "delay", c.Delay, "abandoned", c.Abandoned)
+			"throttled", c.Throttled, "busy", c.Busy, "delayed", c.Delayed, "delay_seconds", c.Delay.Seconds(), "abandoned", c.Abandoned)
 	}
 	if serr != nil {
 		return fmt.Errorf("shutdown: %w", serr)

@@ -27,7 +27,7 @@ import (
 //go:embed testdata/function_url_event.json
 var functionURLEventJSON []byte
 
-const lambdaSecret = "lambda-signing-secret"
+const lambdaSecret = "lambda-signing-secret-0123456789" // 32 characters, as Slack's are
 
 // lambdaCase is one Function URL event and what every way of serving it
 // must answer.

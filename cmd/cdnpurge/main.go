@@ -22,7 +22,8 @@ const usage = `cdnpurge: purge CloudFront caches from Slack.
 
 Usage:
   cdnpurge demo                       the whole flow on this machine: emulator, server, a signed command
-  cdnpurge serve [--addr HOST:PORT]   serve Slack's slash commands over HTTP
+  cdnpurge serve [--addr HOST:PORT] [--shutdown-grace D]
+                                      serve Slack's slash commands over HTTP
   cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--tenant dt_ID]... [--complete-after D]
                                       a local CloudFront API for the AWS CLI and SDKs
   cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...

@@ -28,8 +28,12 @@ func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, e
 func runServe(ctx context.Context, e env) error {
 	fs := newFlagSet("serve", e)
 	addr := fs.String("addr", ":8080", "address to listen on, HOST:PORT")
+	grace := fs.Duration("shutdown-grace", defaultShutdownGrace, "on SIGTERM, how long requests in flight and follow-ups get to finish before the channels of those still running are told to check later")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
+	}
+	if *grace <= 0 {
+		return fmt.Errorf("%w: --shutdown-grace must be positive, not %s", errUsage, *grace)
 	}
 	cfg, a, err := appFromEnv(ctx, e, modeServe)
 	if err != nil {
@@ -39,5 +43,5 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	a.log.Info("serving Slack commands", "addr", a.ln.Addr().String(), "targets", a.handler.TargetNames(), "audit_webhook", cfg.WebhookURL != "", "cloudfront_endpoint", cfg.CloudFrontEndpoint)
-	return a.runWithShutdown(ctx)
+	return a.runWithShutdown(ctx, *grace)
 }

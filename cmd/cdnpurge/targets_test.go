@@ -202,7 +202,7 @@ func TestLambdaTargetsUnderRIE(t *testing.T) {
 // target of the targets file (here a tenant and a distribution) by name, and
 // mistakes are usage errors or configuration errors with the reason.
 func TestCLITarget(t *testing.T) {
-	emu := emulator.New(emulator.Options{Distributions: []string{ownDist, partnerDist}, Tenants: []string{shopTenant}})
+	emu := emulator.New(emulator.Options{Distributions: []string{ownDist, partnerDist}, Tenants: []string{shopTenant}, CompleteAfter: time.Hour})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	vars := map[string]string{
@@ -211,18 +211,32 @@ func TestCLITarget(t *testing.T) {
 	}
 	getenv := func(k string) string { return vars[k] }
 
+	if code, out, errOut := runCmd(t, getenv, "status", "--target", "shop"); code != 0 || out != "Distribution tenant "+shopTenant+" has no invalidations.\n" {
+		t.Errorf("status --target shop, before any: %d\n%s%s", code, out, errOut)
+	}
 	code, out, errOut := runCmd(t, getenv, "invalidate", "--target", "shop", "/cart", "#sale")
 	id := fieldValue(out, "invalidation")
-	if code != 0 || id == "" || fieldValue(out, "distribution") != shopTenant {
+	// A tenant is a tenant, never a "distribution".
+	if code != 0 || id == "" || fieldValue(out, "tenant") != shopTenant || strings.Contains(out, "distribution") {
 		t.Fatalf("invalidate --target shop: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := runCmd(t, getenv, "list", "--target", "shop", "--json"); code != 0 || !strings.Contains(out, `"tenant": "`+shopTenant+`"`) || strings.Contains(out, "distribution") {
+		t.Errorf("list --target shop --json: %d\n%s", code, out)
+	}
+	if code, out, _ := runCmd(t, getenv, "status", "--target", "shop", "--json", id); code != 0 || !strings.Contains(out, `"tenant": "`+shopTenant+`"`) || strings.Contains(out, "distribution") {
+		t.Errorf("status --target shop --json: %d\n%s", code, out)
+	}
+	// The command to check on it later names the same target.
+	if code, _, errOut := runCmd(t, getenv, "invalidate", "--target", "shop", "--wait", "--timeout", "200ms", "/later"); code != exitTimeout || !strings.Contains(errOut, "`cdnpurge status --target shop I") {
+		t.Errorf("invalidate --target shop --wait timing out: %d\n%s", code, errOut)
 	}
 	if got := string(awsCLI(t, srv.URL, cliGetArgs(shopTenant, id)...)); !strings.Contains(got, "#sale") {
 		t.Fatalf("the tenant's invalidation: %s", got)
 	}
-	if ids := listIDs(t, getenv, "--target", "shop"); len(ids) != 1 || ids[0] != id {
-		t.Errorf("list --target shop = %v, want [%s]", ids, id)
+	if ids := listIDs(t, getenv, "--target", "shop"); len(ids) != 2 || ids[1] != id {
+		t.Errorf("list --target shop = %v, want [… %s]", ids, id)
 	}
-	if code, out, _ := runCmd(t, getenv, "status", "--target", "shop", id); code != 0 || !strings.Contains(out, "/cart") {
+	if code, out, _ := runCmd(t, getenv, "status", "--target", "shop", id); code != 0 || !strings.Contains(out, "/cart") || fieldValue(out, "tenant") != shopTenant || strings.Contains(out, "distribution") {
 		t.Errorf("status --target shop: %d %s", code, out)
 	}
 	if code, _, _ := runCmd(t, getenv, "invalidate", "--target", "partner", "/p"); code != 0 {

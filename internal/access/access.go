@@ -236,10 +236,10 @@ func (p *Policy) unknownTarget(ctx context.Context, who Who, name string) error 
 		msg += " You may purge here: " + labels(here) + "."
 	}
 	if p.Targets.Default().Name == "" {
-		msg = fmt.Sprintf("`%s` is not a path: paths start with / (did you mean `/%s`?).", slack.Escape(name), slack.Escape(name))
+		msg = fmt.Sprintf("`%s` is not a path: paths must start with / (did you mean `/%s`?).", slack.Escape(name), slack.Escape(name))
 		return &purge.Error{Code: purge.Invalid, Message: msg}
 	}
-	return refusal(RuleTarget, "%s Paths start with /. Nothing was purged.", msg)
+	return refusal(RuleTarget, "%s Paths must start with /. Nothing was purged.", msg)
 }
 
 // CheckChannel checks the channels rule alone: what reading a target's

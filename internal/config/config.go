@@ -41,6 +41,12 @@ const (
 	EnvSlackAPIURL = "CDNPURGE_SLACK_API_URL"
 )
 
+// SlackSigningSecretLen is the length of the signing secrets Slack issues.
+// A shorter one is refused at start, unless CDNPURGE_DEV_ALLOW_LOOPBACK is
+// set (tests and local runs), since it is a truncated copy or a stand-in
+// that is easy to guess.
+const SlackSigningSecretLen = 32
+
 // Secret is a string that never prints: fmt, %v, %+v, %#v, encoding/json and
 // slog all show "[redacted]". Use Value to read it.
 type Secret string
@@ -161,12 +167,15 @@ func (c Config) ValidateTarget() error {
 }
 
 // Validate checks everything serving slash commands needs. The error lists
-// every problem, each naming its variable; secret values are never quoted.
-// With a targets file, the environment's single target (distribution,
-// channels, confirmation) is not needed, and not used.
+// every problem, each naming its variable (or, for the targets file, its
+// file, line and field); secret values are never quoted. With a targets
+// file, even one with mistakes, the environment's single target
+// (distribution, channels, confirmation) is not needed, and not used.
 func (c Config) Validate() error {
 	errs := append([]error(nil), c.errs...)
-	if c.File == nil {
+	// A targets file that does not read replaces the environment's target
+	// all the same: only its own problems are reported.
+	if c.File == nil && c.fileErr == nil {
 		errs = append(errs, c.ValidateTarget())
 		if len(c.Channels) == 0 {
 			errs = append(errs, fmt.Errorf("%s is not set: the channel(s) allowed to purge, by ID or name, comma-separated", EnvChannels))
@@ -174,8 +183,13 @@ func (c Config) Validate() error {
 	} else if err := c.validateEndpoint(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.SigningSecret == "" {
+	switch {
+	case c.SigningSecret == "":
 		errs = append(errs, fmt.Errorf("%s is not set: the Slack app's signing secret (Basic Information → App Credentials)", EnvSigningSecret))
+	case len(c.SigningSecret) < SlackSigningSecretLen && !c.DevAllowLoopback:
+		// The value is never shown, nor its length: only what to do.
+		errs = append(errs, fmt.Errorf("%s is shorter than a Slack signing secret (%d characters): copy the whole Signing Secret from Basic Information → App Credentials (a shorter one is accepted only for local runs, with %s=1)",
+			EnvSigningSecret, SlackSigningSecretLen, EnvDevAllowLoopback))
 	}
 	if c.WebhookURL != "" {
 		if err := slack.CheckURL(c.WebhookURL.Value(), c.DevAllowLoopback); err != nil {
@@ -186,7 +200,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s is not set: targets with usergroups need a Slack bot token (xoxb-…) with the usergroups:read scope", EnvBotToken))
 	}
 	if c.BotToken != "" && !strings.HasPrefix(c.BotToken.Value(), "xoxb-") {
-		errs = append(errs, fmt.Errorf("%s is not a Slack bot token: it starts with xoxb-", EnvBotToken))
+		errs = append(errs, fmt.Errorf("%s is not a Slack bot token: a bot token must start with xoxb-", EnvBotToken))
 	}
 	if c.SlackAPIURL != "" {
 		if err := slack.CheckAPIURL(c.SlackAPIURL, c.DevAllowLoopback); err != nil {

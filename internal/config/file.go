@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -81,26 +84,272 @@ func LoadFile(path string) (*File, error) {
 }
 
 // ParseFile is LoadFile on bytes already read; name labels the errors.
+// Each problem is one line, "name:line: field: problem", in the order of
+// the file, in plain words: an unknown field names the nearest known one,
+// and a value of the wrong kind says what was expected, never a Go type.
 func ParseFile(name string, data []byte) (*File, error) {
-	var f File
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
 	var node yaml.Node
-	yaml.Unmarshal(data, &node)
-	if err := f.validate(name, lineFinder{&node}); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&node); err != nil && !errors.Is(err, io.EOF) {
+		return nil, syntaxError(name, err)
+	}
+	var probs problems
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		probs.add(extra.Line, nil, "a second YAML document (after ---): a targets file is one document")
+	} else if !errors.Is(err, io.EOF) {
+		return nil, syntaxError(name, err)
+	}
+	root := &node
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	if root.Kind == 0 || root.Kind == yaml.DocumentNode || isNull(root) {
+		probs.add(1, []string{"targets"}, "no targets: the file is empty")
+		return nil, probs.err(name)
+	}
+	shapeOK := checkShape(root, fileSchema, nil, &probs)
+	var f File
+	if shapeOK {
+		// The shape is right, so decoding cannot fail on a kind; unknown
+		// fields are already reported above.
+		if err := root.Decode(&f); err != nil {
+			probs.add(root.Line, nil, "the file could not be read")
+		} else {
+			f.validate(lineFinder{&node}, &probs)
+		}
+	}
+	if err := probs.err(name); err != nil {
 		return nil, err
 	}
 	return &f, nil
 }
 
-func (f *File) validate(name string, lines lineFinder) error {
+// yamlLineRE finds the line in the YAML parser's own messages.
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// syntaxError words a YAML syntax error as "name:line: not valid YAML: …".
+func syntaxError(name string, err error) error {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: not valid YAML: %s", name, m[1], msg[len(m[0]):])
+	}
+	return fmt.Errorf("%s: not valid YAML: %s", name, strings.TrimPrefix(msg, "yaml: "))
+}
+
+// problems collects what is wrong with a file, each at its line.
+type problems []problem
+
+type problem struct {
+	line int
+	path []string
+	msg  string
+}
+
+func (p *problems) add(line int, path []string, format string, args ...any) {
+	*p = append(*p, problem{line: line, path: slices.Clone(path), msg: fmt.Sprintf(format, args...)})
+}
+
+// err joins the problems, in the order of the file's lines, as
+// "name:line: field: problem".
+func (p problems) err(name string) error {
+	if len(p) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(p, func(a, b problem) int { return a.line - b.line })
+	errs := make([]error, len(p))
+	for i, pr := range p {
+		if len(pr.path) == 0 {
+			errs[i] = fmt.Errorf("%s:%d: %s", name, pr.line, pr.msg)
+		} else {
+			errs[i] = fmt.Errorf("%s:%d: %s: %s", name, pr.line, strings.Join(pr.path, "."), pr.msg)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// shape is what a field of the file holds, for checking the file's shape
+// before it is decoded.
+type shape struct {
+	kind   shapeKind
+	what   string            // a mapping's name in messages, e.g. "a target"
+	fields map[string]*shape // a mapping's fields
+	order  []string          // a mapping's fields in the order README lists them
+	item   *shape            // a list's items
+}
+
+type shapeKind int
+
+const (
+	shapeText shapeKind = iota
+	shapeNumber
+	shapeBool
+	shapeList
+	shapeMapping
+)
+
+func mappingShape(what string, fields ...any) *shape {
+	s := &shape{kind: shapeMapping, what: what, fields: map[string]*shape{}}
+	for i := 0; i+1 < len(fields); i += 2 {
+		key := fields[i].(string)
+		s.fields[key], s.order = fields[i+1].(*shape), append(s.order, key)
+	}
+	return s
+}
+
+var (
+	textShape   = &shape{kind: shapeText}
+	textsShape  = &shape{kind: shapeList, item: textShape}
+	targetShape = mappingShape("a target",
+		"name", textShape, "distribution", textShape, "tenant", textShape, "domains", textsShape,
+		"channels", textsShape, "users", textsShape, "usergroups", textsShape, "paths", textsShape,
+		"confirm", textShape, "confirm_over", &shape{kind: shapeNumber}, "approver_must_differ", &shape{kind: shapeBool},
+		"role_arn", textShape)
+	fileSchema = mappingShape("the file", "default", textShape, "targets", &shape{kind: shapeList, item: targetShape})
+)
+
+// checkShape reports where n does not have shape s, and whether the file
+// can be decoded: an unknown or repeated field is reported but does not
+// stop the decoding (so that the other checks still run); a value of the
+// wrong kind does.
+func checkShape(n *yaml.Node, s *shape, path []string, probs *problems) bool {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if isNull(n) {
+		return true
+	}
+	switch s.kind {
+	case shapeText:
+		if n.Kind != yaml.ScalarNode {
+			probs.add(n.Line, path, "must be a single value, not %s", kindName(n))
+			return false
+		}
+	case shapeNumber:
+		var i int
+		if n.Kind != yaml.ScalarNode || n.Decode(&i) != nil {
+			probs.add(n.Line, path, "must be a whole number, e.g. 20, not %s", valueName(n))
+			return false
+		}
+	case shapeBool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+			probs.add(n.Line, path, "must be true or false, not %s", valueName(n))
+			return false
+		}
+	case shapeList:
+		if n.Kind != yaml.SequenceNode {
+			if n.Kind == yaml.ScalarNode && s.item.kind == shapeText {
+				probs.add(n.Line, path, "must be a list, even of one: write [%s]", n.Value)
+			} else {
+				probs.add(n.Line, path, "must be a list (each item on a line starting with -), not %s", kindName(n))
+			}
+			return false
+		}
+		ok := true
+		for i, item := range n.Content {
+			ok = checkShape(item, s.item, append(path, strconv.Itoa(i)), probs) && ok
+		}
+		return ok
+	case shapeMapping:
+		if n.Kind != yaml.MappingNode {
+			probs.add(n.Line, path, "must be %s (fields such as %s: …), not %s", s.what, strings.Join(s.order[:min(2, len(s.order))], ": …, "), valueName(n))
+			return false
+		}
+		ok := true
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			at := append(slices.Clone(path), k.Value)
+			field, known := s.fields[k.Value]
+			switch {
+			case k.Kind != yaml.ScalarNode:
+				probs.add(k.Line, path, "a field name must be a single word, not %s", kindName(k))
+			case !known:
+				if near := nearest(k.Value, s.order); near != "" {
+					probs.add(k.Line, at, "unknown field; did you mean %q?", near)
+				} else {
+					probs.add(k.Line, at, "unknown field; the fields of %s are %s", s.what, strings.Join(s.order, ", "))
+				}
+			case seen[k.Value] > 0:
+				probs.add(k.Line, at, "set twice (also on line %d): keep one", seen[k.Value])
+			default:
+				seen[k.Value] = k.Line
+				ok = checkShape(v, field, at, probs) && ok
+			}
+		}
+		return ok
+	}
+	return true
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// kindName says in words what kind of YAML value n is.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping of fields"
+	}
+	return "a single value"
+}
+
+// valueName is kindName, quoting a single value.
+func valueName(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return strconv.Quote(n.Value)
+	}
+	return kindName(n)
+}
+
+// nearest returns the known field closest to key, if any is close enough
+// to be the one meant: a typo or two away, or one a prefix of the other
+// (role for role_arn).
+func nearest(key string, known []string) string {
+	key = strings.ToLower(key)
+	best, bestDist := "", 0
+	for _, k := range known {
+		d := editDistance(key, k)
+		if strings.HasPrefix(k, key) || strings.HasPrefix(key, k) {
+			d = min(d, 2)
+		}
+		if best == "" || d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if bestDist <= max(2, len(key)/4) {
+		return best
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func (f *File) validate(lines lineFinder, probs *problems) {
 	re := fileRE()
-	var errs []error
 	fail := func(path []string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, lines.line(path), strings.Join(path, "."), fmt.Sprintf(format, args...)))
+		probs.add(lines.line(path), path, format, args...)
 	}
 	if len(f.Targets) == 0 {
 		fail([]string{"targets"}, "no targets")
@@ -180,7 +429,6 @@ func (f *File) validate(name string, lines lineFinder) error {
 	if f.Default == "" && len(f.Targets) > 1 {
 		fail([]string{"default"}, "not set: with several targets, name the one a command without a target purges")
 	}
-	return errors.Join(errs...)
 }
 
 func (f *File) usesUserGroups() bool {

@@ -15,6 +15,13 @@ func FuzzParseFile(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(seed)
+	mistakes, err := os.ReadFile(filepath.Join("testdata", "newcomer-mistakes.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mistakes)
+	f.Add([]byte("targets: &t\n  - {name: a, distribution: E1, channels: *t}\n"))
+	f.Add([]byte("targets:\n  - name: a\n    name: b\n---\n- x\n"))
 	f.Add([]byte("targets:\n  - name: a\n    distribution: E1\n    channels: [c]\n"))
 	f.Add([]byte("default: x\ntargets: []\n"))
 	f.Add([]byte("targets:\n  - {name: help, distribution: E1, channels: [c]}\n"))

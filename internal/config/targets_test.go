@@ -18,7 +18,7 @@ func TestTargetsFromFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := map[string]string{EnvSigningSecret: "topsecretsigning", EnvBotToken: "xoxb-1-2-BOTTOKENSECRET"}
+	base := map[string]string{EnvSigningSecret: "topsecretsigning-0123456789abcde", EnvBotToken: "xoxb-1-2-BOTTOKENSECRET"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -41,7 +41,13 @@ func TestTargetsFromFile(t *testing.T) {
 			[]string{EnvDistributionID, EnvChannels, EnvConfirm, EnvConfirmOver, EnvApproverMustDiffer}},
 		{"both", with(EnvConfigFile, path, EnvConfigYAML, string(yaml)), []string{"both set"}, nil},
 		{"missing file", with(EnvConfigFile, "testdata/nope.yaml"), []string{EnvConfigFile, "no such file"}, nil},
-		{"bad inline", with(EnvConfigYAML, "targets: ["), []string{EnvConfigYAML}, nil},
+		{"bad inline", with(EnvConfigYAML, "targets: ["), []string{EnvConfigYAML + ":1: not valid YAML"}, nil},
+		// The file replaces the environment's target even when it has
+		// mistakes: only its own problems are reported, not that
+		// CDNPURGE_DISTRIBUTION_ID or CDNPURGE_SLACK_CHANNEL is unset.
+		{"only the file's problems", with(EnvConfigYAML, "targets:\n  - name: www\n    distribution: E2QWRUHEXAMPLE\n    channel: [deploys]\n"),
+			[]string{EnvConfigYAML + `:4: targets.0.channel: unknown field; did you mean "channels"?`, EnvConfigYAML + ":2: targets.0.channels: no channels"}, nil},
+		{"only the missing file", with(EnvConfigFile, "testdata/nope.yaml"), []string{"no such file"}, nil},
 		{"user groups need a bot token", with(EnvConfigFile, path, EnvBotToken, ""), []string{EnvBotToken + " is not set", "usergroups:read"}, nil},
 		{"not a bot token", with(EnvConfigFile, path, EnvBotToken, "xoxp-user-token"), []string{EnvBotToken + " is not a Slack bot token"}, nil},
 		{"Slack API stand-in needs the dev flag", with(EnvConfigFile, path, EnvSlackAPIURL, "http://127.0.0.1:9/api/"), []string{EnvSlackAPIURL}, nil},
@@ -60,6 +66,12 @@ func TestTargetsFromFile(t *testing.T) {
 			if len(tt.wantErr) > 0 {
 				if err != nil && strings.Contains(err.Error(), "BOTTOKENSECRET") {
 					t.Errorf("error leaks the bot token: %v", err)
+				}
+				// A file replaces these settings, readable or not.
+				for _, replaced := range []string{EnvDistributionID, EnvChannels} {
+					if err != nil && strings.Contains(err.Error(), replaced) {
+						t.Errorf("error names %s, which the file replaces: %v", replaced, err)
+					}
 				}
 				return
 			}
@@ -94,7 +106,7 @@ func TestTargetsFromFile(t *testing.T) {
 // TestTargetsFromEnv checks that without a file the environment's single
 // target is served as the tutorial's was: unnamed, from its channels.
 func TestTargetsFromEnv(t *testing.T) {
-	cfg := FromEnv(env(map[string]string{EnvDistributionID: "E2QWRUHEXAMPLE", EnvSigningSecret: "s", EnvChannels: "deploys", EnvConfirm: "always"}))
+	cfg := FromEnv(env(map[string]string{EnvDistributionID: "E2QWRUHEXAMPLE", EnvSigningSecret: "s-0123456789abcdef0123456789abcd", EnvChannels: "deploys", EnvConfirm: "always"}))
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -184,7 +184,7 @@ func (f *Follower) Follow(ctx context.Context, req *Request) (Outcome, error) {
 		}
 		return GaveUp, f.post(ctx, req, inv)
 	default:
-		f.logger().Error("follow-up: reading the invalidation failed", "invalidation", req.InvalidationID, "error", err, "watched", f.now().Sub(now).String())
+		f.logger().Error("follow-up: reading the invalidation failed", "invalidation", req.InvalidationID, "error", err, "watched_seconds", f.now().Sub(now).Seconds())
 		return Failed, err
 	}
 }
@@ -230,10 +230,10 @@ func (f *Follower) create(ctx context.Context, req *Request) (Outcome, error) {
 		last = err
 		wait := delay + rand.N(delay/2+1)
 		if f.now().Add(wait).After(give) {
-			log.Error("follow-up: CloudFront did not take the purge in time", "attempts", attempt, "within", CreateWithin.String(), "error", last)
+			log.Error("follow-up: CloudFront did not take the purge in time", "attempts", attempt, "within_seconds", CreateWithin.Seconds(), "error", last)
 			return GaveUp, f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, last, true))
 		}
-		log.Warn("follow-up: CloudFront did not take the purge yet; trying again", "attempt", attempt, "retry_in", wait.String(), "error", err)
+		log.Warn("follow-up: CloudFront did not take the purge yet; trying again", "attempt", attempt, "retry_in_seconds", wait.Seconds(), "error", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -281,7 +281,7 @@ func (f *Follower) post(ctx context.Context, req *Request, inv *purge.Invalidati
 	if err := f.postMessage(ctx, req, slack.CompletedMessage(req.purge(inv), f.now())); err != nil {
 		return err
 	}
-	f.logger().Info("follow-up posted", "invalidation", inv.ID, "status", inv.Status, "after", f.now().Sub(req.Started).Round(time.Millisecond).String())
+	f.logger().Info("follow-up posted", "invalidation", inv.ID, "status", inv.Status, "after_seconds", f.now().Sub(req.Started).Round(time.Millisecond).Seconds())
 	return nil
 }
 

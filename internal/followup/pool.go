@@ -32,6 +32,12 @@ type Pool struct {
 	inflight map[string]bool
 }
 
+// AbandonTimeout bounds how long a follow-up cut off by Shutdown takes to
+// tell its channel to check later: after the grace period, a stopping
+// server has little time left before it is killed (a container runtime
+// waits 10 s after SIGTERM; serve's default grace is 8 s).
+const AbandonTimeout = 1500 * time.Millisecond
+
 // DefaultPoolSize bounds concurrent follow-ups in `serve`: each is a
 // goroutine polling every few seconds, so the bound is about memory and the
 // CloudFront API rate, not CPU.
@@ -94,7 +100,7 @@ func (p *Pool) run(req Request) {
 	}
 	// The server is stopping: hand the invalidation over to the people in
 	// the channel, with its ID to check later.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), AbandonTimeout)
 	defer cancel()
 	if err := p.follower.Abandon(ctx, req); err != nil {
 		p.log.Error("follow-up abandoned without telling the channel", "invalidation", req.InvalidationID, "error", err)

@@ -293,7 +293,9 @@ func (h *Handler) logRecord(ctx context.Context, rec *record) {
 		slog.String("target", rec.target),
 		slog.Int("paths", len(rec.paths)),
 		slog.String("outcome", outcome),
-		slog.Duration("duration", time.Since(rec.start)),
+		// Seconds, as every duration in the logs: slog.Duration would
+		// write integer nanoseconds with the JSON handler.
+		slog.Float64("duration_seconds", time.Since(rec.start).Seconds()),
 	}
 	if len(rec.paths) > 0 {
 		shown := rec.paths

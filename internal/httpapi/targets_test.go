@@ -190,7 +190,7 @@ func TestTargets(t *testing.T) {
 			wantRule: access.RuleDomains, wantText: []string{"different targets", "one target per command"}},
 		// Refused: no such target.
 		{name: "unknown target", channelID: deploysID, channelName: "deploys", user: carol, text: "blog /a",
-			wantRule: access.RuleTarget, wantText: []string{"There is no target named `blog`", "You may purge here: `www`, `shop`", "Paths start with /"}},
+			wantRule: access.RuleTarget, wantText: []string{"There is no target named `blog`", "You may purge here: `www`, `shop`", "Paths must start with /"}},
 	}
 	f := newTargetsFixture(t, time.Hour)
 	for _, tt := range tests {
@@ -251,7 +251,11 @@ func TestTargetsListing(t *testing.T) {
 		{deploysID, "deploys", carol, "targets", []string{"`www`", "`shop` (tenant `dt_shop0example`)", "1 other target may be purged"}, []string{"`docs`"}},
 		{docsChan, "docs", alice, "targets", []string{"`docs` (distribution `EDOCSEXAMPLE1`)", "only `/guide/*`, `/api/*`", "every purge needs an approval"}, []string{"`www`"}},
 		{docsChan, "docs", mallory, "targets", []string{"You may purge nothing from here."}, nil},
-		{randomID, "random", alice, "help", []string{"`/cdn-purge www /blog/*` purges on the target `www`", "You may purge nothing from here.", "Purges are allowed in #deploys, <#C0DOCS0001>"}, nil},
+		// help's example of a named target is one the person could run
+		// where they are: none here, so a placeholder...
+		{randomID, "random", alice, "help", []string{"`/cdn-purge TARGET /blog/*` purges on a target by name", "You may purge nothing from here.", "Purges are allowed in #deploys, <#C0DOCS0001>"}, []string{"`/cdn-purge www"}},
+		// ...and in #docs, docs with a path its paths rule allows.
+		{docsChan, "docs", alice, "help", []string{"`/cdn-purge docs /guide/*` purges on the target `docs`"}, []string{"`/cdn-purge www", "/blog/*` purges on"}},
 		{deploysID, "deploys", bob, "help", []string{"`/cdn-purge targets`", "`/cdn-purge status [TARGET] [ID]`", "`/cdn-purge list [TARGET]`", "`shop`", "`www`"}, nil},
 	}
 	for _, tt := range tests {

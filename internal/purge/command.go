@@ -81,7 +81,7 @@ func ParseCommand(text string) (Command, error) {
 		case len(items) == 2 && isTargetWord(items[1]):
 			cmd.Target = strings.ToLower(items[1])
 		case len(items) > 1:
-			return Command{}, Errorf(Invalid, "list takes at most a target name (like `list www`)")
+			return Command{}, Errorf(Invalid, "list takes at most a target name: `list` or `list TARGET`")
 		}
 		return cmd, nil
 	case "status":
@@ -97,7 +97,7 @@ func ParseCommand(text string) (Command, error) {
 			cmd.ID = rest[0]
 			return cmd, nil
 		}
-		return Command{}, Errorf(Invalid, "status takes at most a target name and one invalidation ID (like `status www I2J0I21PCUYOIK`)")
+		return Command{}, Errorf(Invalid, "status takes at most a target name and one invalidation ID: `status [TARGET] [ID]`")
 	}
 	cmd := Command{Action: ActionPurge}
 	if isTargetWord(items[0]) {

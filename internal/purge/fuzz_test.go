@@ -9,7 +9,7 @@ import (
 // CloudFront would accept it, and normalizing it again changes nothing.
 func FuzzNormalizePath(f *testing.F) {
 	for _, s := range []string{"/a", "/blog/*", "/café", "/100%", "/%zz", "https://x.example/a?b=c#d",
-		"http://x.example", "/a*b", "blog", "/~u", "/a b\tc", "/\x00", "/%C3%A9", "HTTP://X/Y"} {
+		"http://x.example", "/a*b", "blog", "/~u", "/a b\tc", "/\x00", "/%C3%A9", "HTTP://X/Y", "a*b", "\xff", "a%2Ab"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -18,6 +18,7 @@ func FuzzNormalizePath(f *testing.F) {
 			if ErrorCode(err) != Invalid || ErrorMessage(err) == "" {
 				t.Fatalf("error without a user message or not Invalid: %v", err)
 			}
+			checkHint(t, ErrorMessage(err))
 			return
 		}
 		checkCloudFrontPath(t, p)
@@ -87,5 +88,22 @@ func checkCloudFrontPath(t *testing.T, p string) {
 		if c := p[i]; c <= ' ' || c >= 0x7f {
 			t.Fatalf("%q has unencoded byte %#x", p, c)
 		}
+	}
+}
+
+// checkHint fails if a refusal's "did you mean X?" suggests an X that would
+// be refused too.
+func checkHint(t *testing.T, msg string) {
+	t.Helper()
+	_, rest, ok := strings.Cut(msg, "(did you mean ")
+	if !ok {
+		return
+	}
+	hint, ok := strings.CutSuffix(rest, "?)")
+	if !ok {
+		t.Fatalf("hint not closed: %q", msg)
+	}
+	if _, err := NormalizePath(hint); err != nil {
+		t.Fatalf("%q suggests %q, which is refused too: %v", msg, hint, err)
 	}
 }

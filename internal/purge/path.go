@@ -59,8 +59,9 @@ func NormalizePath(raw string) (string, error) {
 		return "", pathErrorf(raw, "is empty")
 	}
 	if p[0] != '/' {
+		// The hint is given only when it would itself be accepted.
 		hint := ""
-		if !strings.ContainsAny(p, " \t") {
+		if _, err := NormalizePath("/" + p); err == nil && !strings.ContainsAny(p, " \t") {
 			hint = fmt.Sprintf(" (did you mean /%s?)", p)
 		}
 		return "", pathErrorf(raw, "must start with /%s", hint)

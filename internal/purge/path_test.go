@@ -10,6 +10,7 @@ func TestNormalizePath(t *testing.T) {
 	tests := []struct {
 		in, want string
 		wantErr  string // substring of the user message; "" means no error
+		noHint   bool   // the message suggests no path
 	}{
 		{in: "/index.html", want: "/index.html"},
 		{in: "/blog/*", want: "/blog/*"},
@@ -41,6 +42,10 @@ func TestNormalizePath(t *testing.T) {
 		{in: "https://example.com/blog/*", want: "/blog/*"},
 		{in: "https://example.com/?", want: "/?"},
 		{in: "blog/*", wantErr: "must start with / (did you mean /blog/*?)"},
+		// No hint that would be refused in its turn.
+		{in: "a*b", wantErr: `"a*b" must start with /`, noHint: true},
+		{in: "x\xff", wantErr: "must start with /", noHint: true},
+		{in: strings.Repeat("a", MaxPathLength), wantErr: "must start with /", noHint: true},
 		{in: "", wantErr: "is empty"},
 		{in: "/a*b", wantErr: "only as the last character"},
 		{in: "/**", wantErr: "only as the last character"},
@@ -64,6 +69,10 @@ func TestNormalizePath(t *testing.T) {
 				if msg := ErrorMessage(err); !strings.Contains(msg, tt.wantErr) {
 					t.Errorf("message %q does not contain %q", msg, tt.wantErr)
 				}
+				if msg := ErrorMessage(err); tt.noHint && strings.Contains(msg, "did you mean") {
+					t.Errorf("message %q suggests a path that is refused too", msg)
+				}
+				checkHint(t, ErrorMessage(err))
 				return
 			}
 			if err != nil {

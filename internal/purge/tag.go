@@ -20,7 +20,7 @@ func NormalizeTag(raw string) (string, error) {
 	tag := strings.TrimPrefix(raw, "#")
 	switch {
 	case !IsTag(raw):
-		return "", pathErrorf(raw, "is not a cache tag: tags start with #")
+		return "", pathErrorf(raw, "is not a cache tag: tags must start with #")
 	case tag == "":
 		return "", pathErrorf(raw, "is an empty cache tag")
 	case len(tag) > MaxTagLength:

@@ -174,3 +174,23 @@ func mustJSON(tb testing.TB, v any) []byte {
 	// Blocks marshal themselves with HTML escaping; undo it for readable checks.
 	return []byte(strings.NewReplacer(`\u0026`, "&", `\u003c`, "<", `\u003e`, ">").Replace(b.String()))
 }
+
+// TestStillRunningNamesItsTarget checks the command a follow-up that stops
+// watching suggests: it names the target, so that it works in a channel
+// whose default is another target.
+func TestStillRunningNamesItsTarget(t *testing.T) {
+	tests := []struct{ target, want string }{
+		{"", "`/cdn-purge status I2J0I21PCUYOIK`"},
+		{"docs", "`/cdn-purge status docs I2J0I21PCUYOIK`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			inv := &purge.Invalidation{ID: "I2J0I21PCUYOIK", DistributionID: "EDFDVBD6EXAMPLE", Status: purge.StatusInProgress,
+				CreateTime: time.Unix(1000, 0), Paths: []string{"/guide/*"}}
+			raw := string(mustJSON(t, CompletedMessage(Purge{Invalidation: inv, Target: tt.target, UserID: "U1"}, time.Unix(1042, 0))))
+			if !strings.Contains(raw, tt.want) {
+				t.Errorf("message lacks %s: %s", tt.want, raw)
+			}
+		})
+	}
+}

@@ -140,7 +140,14 @@ func CompletedMessage(p Purge, now time.Time) *slackapi.WebhookMessage {
 	} else {
 		head = fmt.Sprintf(":hourglass_flowing_sand: Still purging %s on %s", pathCount(len(inv.Paths)), TargetRef(p.Target, inv.DistributionID))
 		p.Following = false
-		p.NotFollowing = "no longer watched: check with `/cdn-purge status " + escapeWithin(inv.ID, maxRef) + "`"
+		// The command names the target, so that it also works where the
+		// target is not the channel's default.
+		// Escaped where the context line is written.
+		check := "/cdn-purge status " + inv.ID
+		if p.Target != "" {
+			check = "/cdn-purge status " + p.Target + " " + inv.ID
+		}
+		p.NotFollowing = "no longer watched: check with `" + check + "`"
 	}
 	head = capMrkdwn(head, maxHead)
 	return &slackapi.WebhookMessage{

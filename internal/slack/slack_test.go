@@ -74,28 +74,30 @@ func TestVerify(t *testing.T) {
 	now := time.Now()
 	ts := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
 	tests := []struct {
-		name   string
-		header http.Header
-		body   string
-		secret string
-		ok     bool
+		name    string
+		header  http.Header
+		body    string
+		secret  string
+		ok      bool
+		wantErr []string // in the operator's detail
+		notErr  []string
 	}{
-		{"valid", headers(sign(secret, ts(0), body), ts(0)), body, secret, true},
-		{"valid 4 minutes old", headers(sign(secret, ts(-4*time.Minute), body), ts(-4*time.Minute)), body, secret, true},
-		{"valid 4 minutes ahead", headers(sign(secret, ts(4*time.Minute), body), ts(4*time.Minute)), body, secret, true},
-		{"stale 6 minutes old", headers(sign(secret, ts(-6*time.Minute), body), ts(-6*time.Minute)), body, secret, false},
-		{"future 6 minutes ahead", headers(sign(secret, ts(6*time.Minute), body), ts(6*time.Minute)), body, secret, false},
-		{"wrong secret", headers(sign("other", ts(0), body), ts(0)), body, secret, false},
-		{"body changed", headers(sign(secret, ts(0), body), ts(0)), body + "&x=1", secret, false},
-		{"timestamp changed", headers(sign(secret, ts(0), body), ts(-time.Second)), body, secret, false},
-		{"no v0= prefix", headers(strings.TrimPrefix(sign(secret, ts(0), body), "v0="), ts(0)), body, secret, false},
-		{"v1 prefix", headers("v1="+strings.TrimPrefix(sign(secret, ts(0), body), "v0="), ts(0)), body, secret, false},
-		{"truncated", headers(sign(secret, ts(0), body)[:40], ts(0)), body, secret, false},
-		{"not hex", headers("v0=zz", ts(0)), body, secret, false},
-		{"no signature", headers("", ts(0)), body, secret, false},
-		{"no timestamp", headers(sign(secret, ts(0), body), ""), body, secret, false},
-		{"timestamp not a number", headers(sign(secret, "abc", body), "abc"), body, secret, false},
-		{"empty secret configured", headers(sign("", ts(0), body), ts(0)), body, "", false},
+		{"valid", headers(sign(secret, ts(0), body), ts(0)), body, secret, true, nil, nil},
+		{"valid 4 minutes old", headers(sign(secret, ts(-4*time.Minute), body), ts(-4*time.Minute)), body, secret, true, nil, nil},
+		{"valid 4 minutes ahead", headers(sign(secret, ts(4*time.Minute), body), ts(4*time.Minute)), body, secret, true, nil, nil},
+		{"stale 6 minutes old", headers(sign(secret, ts(-6*time.Minute), body), ts(-6*time.Minute)), body, secret, false, []string{"request timestamp is 6m", "old (more than 5m0s off"}, []string{"future"}},
+		{"future 6 minutes ahead", headers(sign(secret, ts(6*time.Minute), body), ts(6*time.Minute)), body, secret, false, []string{"in the future (more than 5m0s off"}, []string{"old"}},
+		{"wrong secret", headers(sign("other", ts(0), body), ts(0)), body, secret, false, nil, nil},
+		{"body changed", headers(sign(secret, ts(0), body), ts(0)), body + "&x=1", secret, false, nil, nil},
+		{"timestamp changed", headers(sign(secret, ts(0), body), ts(-time.Second)), body, secret, false, nil, nil},
+		{"no v0= prefix", headers(strings.TrimPrefix(sign(secret, ts(0), body), "v0="), ts(0)), body, secret, false, nil, nil},
+		{"v1 prefix", headers("v1="+strings.TrimPrefix(sign(secret, ts(0), body), "v0="), ts(0)), body, secret, false, nil, nil},
+		{"truncated", headers(sign(secret, ts(0), body)[:40], ts(0)), body, secret, false, nil, nil},
+		{"not hex", headers("v0=zz", ts(0)), body, secret, false, nil, nil},
+		{"no signature", headers("", ts(0)), body, secret, false, nil, nil},
+		{"no timestamp", headers(sign(secret, ts(0), body), ""), body, secret, false, nil, nil},
+		{"timestamp not a number", headers(sign(secret, "abc", body), "abc"), body, secret, false, nil, nil},
+		{"empty secret configured", headers(sign("", ts(0), body), ts(0)), body, "", false, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +113,16 @@ func TestVerify(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), tt.secret) && tt.secret != "" {
 				t.Fatalf("error leaks the secret: %v", err)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Verify = %v, want %q", err, w)
+				}
+			}
+			for _, w := range tt.notErr {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("Verify = %v, must not say %q", err, w)
+				}
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -120,8 +121,18 @@ func HelpMessage(command string, here []TargetSummary, named bool, everywhere []
 		"• `%[1]s https://www.example.com/post?id=1` purges a pasted URL\n"+
 		"• `%[1]s #product:tv` purges a cache tag (distributions with cache tags turned on)\n", command)
 	if named {
-		fmt.Fprintf(&b, "• `%[1]s www /blog/*` purges on the target `www`; a pasted URL picks its target by host\n"+
-			"• `%[1]s targets` shows what you may purge here\n", command)
+		// The example is one this person could run here: a target they may
+		// purge, and a path its paths rule allows.
+		example, path, on := "TARGET", "/blog/*", "a target by name"
+		if i := slices.IndexFunc(here, func(t TargetSummary) bool { return t.Name != "" }); i >= 0 {
+			example = Escape(here[i].Name)
+			on = "the target `" + example + "`"
+			if len(here[i].Paths) > 0 {
+				path = here[i].Paths[0]
+			}
+		}
+		fmt.Fprintf(&b, "• `%[1]s %[2]s %[3]s` purges on %[4]s; a pasted URL picks its target by host\n"+
+			"• `%[1]s targets` shows what you may purge here\n", command, example, Escape(path), on)
 	}
 	target := ""
 	if named {
@@ -131,7 +142,7 @@ func HelpMessage(command string, here []TargetSummary, named bool, everywhere []
 		"• `%[1]s list%[2]s` shows recent invalidations\n"+
 		"• `%[1]s usage` shows this month's billed paths and their estimated cost\n"+
 		"• `%[1]s help` shows this\n"+
-		"Paths start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n", command, target)
+		"Paths must start with `/`, are case-sensitive, and may end in `*`. Duplicates and paths already covered by a wildcard are dropped (each path sent is billed).\n", command, target)
 	room := MaxSectionText - runeCount(b.String())
 	if len(here) == 0 && len(everywhere) > 0 {
 		const nothing, allowed = "You may purge nothing from here.", " Purges are allowed in "

@@ -251,7 +251,7 @@ func (u *UserGroups) fetch(ctx context.Context, group string, c *groupCall, sent
 	now := u.now()
 	if purge.Temporary(err) && e.members != nil && now.Sub(e.fetched) < 2*u.ttl {
 		u.log.Warn("slack user group look-up failed; using its members from before",
-			"usergroup", group, "age", now.Sub(e.fetched).Round(time.Second), "code", purge.ErrorCode(err), "err", err)
+			"usergroup", group, "age_seconds", now.Sub(e.fetched).Round(time.Second).Seconds(), "code", purge.ErrorCode(err), "err", err)
 		c.members = e.members
 		return
 	}

@@ -81,7 +81,7 @@ import (
 
 const (
 	distributionID = "EDFDVBD6EXAMPLE"
-	signingSecret  = "coldstart-signing-secret"
+	signingSecret  = "coldstart-signing-secret-0123456" // 32 characters, as Slack's are
 )
 
 func main() {
