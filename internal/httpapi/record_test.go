@@ -392,3 +392,45 @@ func TestRetriedAfterOutage(t *testing.T) {
 		t.Fatalf("%d audit posts for %d invalidations", len(posts), commands)
 	}
 }
+
+// TestLargeApproval: an approval request holds a purge of CloudFront's
+// 3,000 paths when they share their beginnings, as a generated site's pages
+// do, and Approve makes it. One too large for Slack's 2,000-character
+// button even compressed (3,000 unrelated numbers) is refused before
+// anything is sent, saying how to go on.
+func TestLargeApproval(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		item func(i int) string
+		fits bool
+	}{
+		{"3,000 pages of a generated site", func(i int) string { return fmt.Sprintf("/item-%d.html", i+1) }, true},
+		{"3,000 unrelated IDs", func(i int) string { return fmt.Sprintf("/item-%d.html", (i*7919)%100000) }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := approvalFixture(t, func(o *Options) { o.Confirm.Mode = purge.ConfirmAlways })
+			items := make([]string, 3000) // at the 64 KB body limit, URL-encoded
+			for i := range items {
+				items[i] = tt.item(i)
+			}
+			_, m := f.command(t, map[string]string{"trigger_id": "t.large", "text": strings.Join(items, " "), "channel_id": "C2147483705"})
+			if !tt.fits {
+				if m == nil || m.ResponseType != "ephemeral" || !strings.Contains(m.Text, "split it into smaller purges") || f.count(t) != 0 {
+					t.Fatalf("a request too large to seal: %+v", m)
+				}
+				return
+			}
+			if m == nil || !strings.Contains(m.Text, "wants to purge 3000 paths") {
+				t.Fatalf("approval request for 3,000 paths: %+v", m)
+			}
+			in := testutil.NewSlackInbox(t, responseSecret)
+			f.click(t, m, slack.ActionApprove, approver, "C2147483705", in.URL)
+			if got := in.Next(t); !strings.Contains(got.Text, "Purging 3000 paths") {
+				t.Fatalf("after approval: %s", got.Text)
+			}
+			if inv := f.newest(t); len(inv.Paths) != 3000 {
+				t.Fatalf("the invalidation holds %d paths, want 3000", len(inv.Paths))
+			}
+		})
+	}
+}
