@@ -2,6 +2,7 @@ package followup_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -110,19 +111,35 @@ func TestEvent(t *testing.T) {
 		t.Fatalf("round trip: %+v %v %v", ev, ok, err)
 	}
 	for _, tt := range []struct {
-		raw    string
-		ok     bool
-		broken bool
+		raw     string
+		ok      bool
+		wantErr string // "" for no error
 	}{
-		{`{"version":"2.0","rawPath":"/"}`, false, false},
-		{`not json`, false, false},
-		{`{"cdnpurge_followup":null}`, true, true},
-		{`{"cdnpurge_followup":{"distribution_id":"E1"}}`, true, true},
+		{`{"version":"2.0","rawPath":"/"}`, false, ""},
+		{`not json`, false, ""},
+		{`{"cdnpurge_followup":null}`, true, "follow-up event: cdnpurge_followup is null"},
+		{`{"cdnpurge_followup":null,"hop":2}`, true, "follow-up event: cdnpurge_followup is null"},
+		{`{"cdnpurge_followup":"I1"}`, true, "follow-up event: json: cannot unmarshal string"},
+		{`{"cdnpurge_followup":{},"hop":"one"}`, true, "follow-up event: json: cannot unmarshal string"},
+		{`{"cdnpurge_followup":{"distribution_id":"E1"}}`, true, "follow-up: no "}, // Validate's own message
 	} {
 		_, ok, err := followup.ParseEvent([]byte(tt.raw))
-		if ok != tt.ok || (err != nil) != tt.broken {
+		if ok != tt.ok || (err != nil) != (tt.wantErr != "") {
 			t.Errorf("ParseEvent(%s) = ok %v, err %v", tt.raw, ok, err)
+			continue
 		}
+		if err != nil && !strings.HasPrefix(err.Error(), tt.wantErr) {
+			t.Errorf("ParseEvent(%s): error %q, want it to start %q", tt.raw, err, tt.wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "<nil>") {
+			t.Errorf("ParseEvent(%s): error %q", tt.raw, err)
+		}
+	}
+	// A JSON error is wrapped, for errors.As.
+	_, _, err = followup.ParseEvent([]byte(`{"cdnpurge_followup":"I1"}`))
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		t.Errorf("the JSON error is not wrapped: %#v", err)
 	}
 }
 
