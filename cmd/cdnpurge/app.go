@@ -211,9 +211,9 @@ func (a *app) Close(ctx context.Context) error {
 	return err
 }
 
-// runWithShutdown serves until ctx is done, then closes within the grace
-// period.
-func (a *app) runWithShutdown(ctx context.Context) error {
+// runWithShutdown serves until ctx is done, then closes within grace
+// (shutdownGrace in serve), logging what the close reports.
+func (a *app) runWithShutdown(ctx context.Context, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Serve() }()
 	select {
@@ -221,10 +221,13 @@ func (a *app) runWithShutdown(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down", "grace", shutdownGrace)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	a.log.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := a.Close(sctx); err != nil {
+		// Follow-ups cut off by the grace period, and channels that could
+		// not be told, are the operator's to know.
+		a.log.Error("shutdown", "error", err)
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return <-errc

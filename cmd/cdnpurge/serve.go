@@ -39,5 +39,5 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	a.log.Info("serving Slack commands", "addr", a.ln.Addr().String(), "targets", a.handler.TargetNames(), "audit_webhook", cfg.WebhookURL != "", "cloudfront_endpoint", cfg.CloudFrontEndpoint)
-	return a.runWithShutdown(ctx)
+	return a.runWithShutdown(ctx, shutdownGrace)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -98,6 +100,82 @@ func TestPool(t *testing.T) {
 	if err := p.Schedule(context.Background(), req); !errors.Is(err, followup.ErrPoolClosed) {
 		t.Fatalf("after Shutdown: %v", err)
 	}
+}
+
+// TestPoolShutdown: Shutdown returns nil when every follow-up finished
+// within the grace period, and an error saying how many were cut off (and
+// which channels could not be told) when it ended first.
+func TestPoolShutdown(t *testing.T) {
+	t.Run("all finished", func(t *testing.T) {
+		f, req, in := setup(t, 50*time.Millisecond)
+		p := followup.NewPool(f, 0, nil)
+		if err := p.Schedule(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		in.Next(t) // the completion
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown after every follow-up finished: %v", err)
+		}
+	})
+	t.Run("cut off, channels told", func(t *testing.T) {
+		f, req, in := setup(t, time.Hour)
+		p := followup.NewPool(f, 0, nil)
+		other := req
+		other.InvalidationID = mustInvalidation(t, f, "other")
+		for _, r := range []followup.Request{req, other} {
+			if err := p.Schedule(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The grace period is over before it starts: both are running
+		// (their invalidations take an hour), and both are cut off.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := p.Shutdown(ctx)
+		if !errors.Is(err, followup.ErrCutOff) || !strings.Contains(err.Error(), "2 cut off") || strings.Contains(err.Error(), "not told") {
+			t.Fatalf("Shutdown = %v", err)
+		}
+		for range 2 {
+			if m := in.Next(t); !strings.Contains(m.Text, "Still purging") {
+				t.Fatalf("hand-back post: %+v", m)
+			}
+		}
+	})
+	t.Run("cut off, a channel not told", func(t *testing.T) {
+		f, req, _ := setup(t, time.Hour)
+		f.Poster.Attempts = 1
+		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", http.StatusInternalServerError)
+		}))
+		t.Cleanup(refusing.Close)
+		req.ResponseURL = refusing.URL + "/commands/T0/1/UNTOLDTOKEN"
+		p := followup.NewPool(f, 0, nil)
+		if err := p.Schedule(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := p.Shutdown(ctx)
+		if !errors.Is(err, followup.ErrCutOff) || !strings.Contains(err.Error(), "1 cut off") ||
+			!strings.Contains(err.Error(), "channel not told") || !strings.Contains(err.Error(), req.InvalidationID) {
+			t.Fatalf("Shutdown = %v", err)
+		}
+		if strings.Contains(err.Error(), "UNTOLDTOKEN") {
+			t.Errorf("the error shows the response_url token: %v", err)
+		}
+	})
+}
+
+// mustInvalidation creates another invalidation on f's backend.
+func mustInvalidation(t *testing.T, f *followup.Follower, name string) string {
+	t.Helper()
+	inv, err := f.Invalidator.CreateInvalidation(context.Background(), purge.Batch{DistributionID: testutil.DistributionID, CallerReference: "f-" + t.Name() + name, Paths: []string{"/" + name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv.ID
 }
 
 func TestEvent(t *testing.T) {

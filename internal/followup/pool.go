@@ -3,6 +3,7 @@ package followup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -13,6 +14,10 @@ var (
 	ErrPoolFull   = errors.New("follow-up pool is full")
 	ErrPoolClosed = errors.New("follow-up pool is shutting down")
 )
+
+// ErrCutOff is in the error of Pool.Shutdown when the grace period ended
+// with follow-ups still running.
+var ErrCutOff = errors.New("grace period over with follow-ups still running")
 
 // Pool runs follow-ups in the background of a long-lived server, at most
 // Size at once. A request for an invalidation already being followed is
@@ -30,6 +35,8 @@ type Pool struct {
 	mu       sync.Mutex
 	closed   bool
 	inflight map[string]bool
+	cutOff   int     // follow-ups the end of the grace period stopped
+	untold   []error // why their channels were not told
 }
 
 // DefaultPoolSize bounds concurrent follow-ups in `serve`: each is a
@@ -96,7 +103,14 @@ func (p *Pool) run(req Request) {
 	// the channel, with its ID to check later.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := p.follower.Abandon(ctx, req); err != nil {
+	err = p.follower.Abandon(ctx, req)
+	p.mu.Lock()
+	p.cutOff++
+	if err != nil {
+		p.untold = append(p.untold, fmt.Errorf("channel not told: %w", err))
+	}
+	p.mu.Unlock()
+	if err != nil {
 		p.log.Error("follow-up abandoned without telling the channel", "invalidation", req.InvalidationID, "error", err)
 	}
 }
@@ -110,7 +124,9 @@ func (p *Pool) Len() int {
 
 // Shutdown stops taking follow-ups and waits for those running until ctx
 // ends; then it stops them, each telling its channel that it is still in
-// progress, and waits for that too.
+// progress, and waits for that too. It returns nil when every follow-up
+// finished in time; otherwise an error matching ErrCutOff that says how
+// many were cut off, joined with the failures to tell their channels.
 func (p *Pool) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
@@ -125,5 +141,11 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	p.log.Warn("grace period over: handing follow-ups back to their channels", "running", p.Len())
 	p.cancel()
 	<-done
-	return nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cutOff == 0 {
+		// They all finished as the grace period ended.
+		return nil
+	}
+	return errors.Join(append([]error{fmt.Errorf("%w: %d cut off", ErrCutOff, p.cutOff)}, p.untold...)...)
 }
