@@ -124,7 +124,12 @@ func startRIEOnce(opts RIEOptions, pick func() (string, error)) (r *RIE, retry b
 	_, apiPortText, _ := net.SplitHostPort(apiAddr)
 	apiPort, _ := strconv.Atoi(apiPortText)
 	deadline := time.Now().Add(20 * time.Second)
+	var lastErr error
 	for {
+		if time.Now().After(deadline) {
+			r.Stop()
+			return nil, false, fmt.Errorf("aws-lambda-rie did not listen on its runtime API %s and its invoke API within 20s (%v):\n%s", apiAddr, lastErr, out.String())
+		}
 		select {
 		case <-r.exited:
 			text := out.String()
@@ -135,8 +140,10 @@ func startRIEOnce(opts RIEOptions, pick func() (string, error)) (r *RIE, retry b
 		if useProc {
 			ports, err := listeningPorts(cmd.Process.Pid)
 			if err != nil {
-				r.Stop()
-				return nil, false, err
+				// RIE may have just exited: the next turn sees it. If it
+				// has not, the error is reported at the deadline.
+				lastErr = err
+				continue
 			}
 			if ports[apiPort] && len(ports) == 2 {
 				for p := range ports {
@@ -154,10 +161,6 @@ func startRIEOnce(opts RIEOptions, pick func() (string, error)) (r *RIE, retry b
 		} else if dials(apiAddr) && dials(invokeAddr) {
 			r.InvokeAddr = invokeAddr
 			return r, false, nil
-		}
-		if time.Now().After(deadline) {
-			r.Stop()
-			return nil, false, fmt.Errorf("aws-lambda-rie did not listen on its runtime API %s and its invoke API within 20s:\n%s", apiAddr, out.String())
 		}
 	}
 }
