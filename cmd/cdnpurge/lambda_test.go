@@ -203,7 +203,7 @@ func functionURLHandler(a *app) func(context.Context, events.LambdaFunctionURLRe
 func TestLambdaUnderRIE(t *testing.T) {
 	rie := findRIE(t)
 	bootstrap := buildBootstrap(t)
-	invoke := startRIE(t, rie, bootstrap, []string{config.EnvCloudFrontEndpoint + "=" + testutil.MustEmulator(t, time.Hour)})
+	invoke, _ := startRIE(t, rie, bootstrap, []string{config.EnvCloudFrontEndpoint + "=" + testutil.MustEmulator(t, time.Hour)})
 	for i, c := range lambdaCases() {
 		t.Run(c.name, func(t *testing.T) {
 			payload, _ := json.Marshal(c.event(t))
@@ -247,9 +247,9 @@ func buildBootstrap(t *testing.T) string {
 // startRIE runs bootstrap under aws-lambda-rie on loopback with the test
 // configuration plus extraEnv, and returns the invoke URL once both of
 // RIE's ports (its invoke API and the Runtime API the bootstrap calls)
-// accept connections. The function's output must never show the signing
-// secret.
-func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) string {
+// accept connections, and the output of RIE and the function. The
+// function's output must never show the signing secret.
+func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) (string, *testutil.LockedBuffer) {
 	t.Helper()
 	var out testutil.LockedBuffer
 	r, err := testutil.StartRIE(testutil.RIEOptions{
@@ -274,7 +274,7 @@ func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) string {
 			t.Logf("aws-lambda-rie output:\n%s", out.String())
 		}
 	})
-	return r.InvokeURL()
+	return r.InvokeURL(), &out
 }
 
 // findRIE finds aws-lambda-rie or skips the test with the reason.
