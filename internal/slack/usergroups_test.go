@@ -330,11 +330,7 @@ func TestUserGroupsErrors(t *testing.T) {
 			}
 			apiURL := api.URL
 			if tt.apiURL == "closed" {
-				addr, err := testutil.FreeAddr()
-				if err != nil {
-					t.Fatal(err)
-				}
-				apiURL = "http://" + addr + "/api/"
+				apiURL = "http://" + testutil.MustRefusingAddr(t) + "/api/"
 			}
 			timeout := tt.timeout
 			if timeout == 0 {
