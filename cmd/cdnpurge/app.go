@@ -230,10 +230,36 @@ func (a *app) runWithShutdown(ctx context.Context, grace time.Duration) error {
 	a.log.Info("shutting down", "grace_seconds", grace.Seconds(), "followups_running", a.followupsRunning())
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := a.Close(sctx); err != nil {
+	switch err := a.Close(sctx); {
+	case err == nil:
+	case toldCutOff(err):
+		// Follow-ups the grace period cut off are the operator's to know;
+		// their channels were told to check later, so nothing was lost.
+		a.log.Warn("shutdown", "error", err)
+	default:
+		a.log.Error("shutdown", "error", err)
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return <-errc
+}
+
+// toldCutOff reports whether err from Close says only that follow-ups were
+// cut off, each having told its channel: no request, delivery or message
+// was lost.
+func toldCutOff(err error) bool {
+	if !errors.Is(err, followup.ErrCutOff) || errors.Is(err, followup.ErrUntold) {
+		return false
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return true
+	}
+	for _, e := range joined.Unwrap() {
+		if !toldCutOff(e) {
+			return false
+		}
+	}
+	return true
 }
 
 // followupsRunning is how many follow-ups the pool is running (0 in

@@ -203,7 +203,7 @@ func functionURLHandler(a *app) func(context.Context, events.LambdaFunctionURLRe
 func TestLambdaUnderRIE(t *testing.T) {
 	rie := findRIE(t)
 	bootstrap := buildBootstrap(t)
-	invoke := startRIE(t, rie, bootstrap, []string{config.EnvCloudFrontEndpoint + "=" + testutil.MustEmulator(t, time.Hour)})
+	invoke, _ := startRIE(t, rie, bootstrap, []string{config.EnvCloudFrontEndpoint + "=" + testutil.MustEmulator(t, time.Hour)})
 	for i, c := range lambdaCases() {
 		t.Run(c.name, func(t *testing.T) {
 			payload, _ := json.Marshal(c.event(t))
@@ -245,28 +245,28 @@ func buildBootstrap(t *testing.T) string {
 }
 
 // startRIE runs bootstrap under aws-lambda-rie on loopback with the test
-// configuration plus extraEnv, and returns the invoke URL. The function's
-// output must never show the signing secret.
-func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) string {
+// configuration plus extraEnv, and returns the invoke URL once both of
+// RIE's ports (its invoke API and the Runtime API the bootstrap calls)
+// accept connections, and the output of RIE and the function. The
+// function's output must never show the signing secret.
+func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) (string, *testutil.LockedBuffer) {
 	t.Helper()
-	rieAddr, apiAddr := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", rieAddr, "--runtime-api-address", apiAddr, "--log-level", "error", bootstrap)
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		config.EnvDistributionID + "=" + defaultDistributionID,
-		config.EnvSigningSecret + "=" + lambdaSecret,
-		config.EnvChannels + "=deploys",
-		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
-	}, extraEnv...)
 	var out testutil.LockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	r, err := testutil.StartRIE(testutil.RIEOptions{
+		Path: rie, Bootstrap: bootstrap, Output: &out,
+		Env: append([]string{
+			"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+			config.EnvDistributionID + "=" + defaultDistributionID,
+			config.EnvSigningSecret + "=" + lambdaSecret,
+			config.EnvChannels + "=deploys",
+			"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+		}, extraEnv...),
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
+		r.Stop()
 		if strings.Contains(out.String(), lambdaSecret) {
 			t.Error("the function's output contains the signing secret")
 		}
@@ -274,8 +274,7 @@ func startRIE(t *testing.T, rie, bootstrap string, extraEnv []string) string {
 			t.Logf("aws-lambda-rie output:\n%s", out.String())
 		}
 	})
-	waitListening(t, rieAddr)
-	return "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
+	return r.InvokeURL(), &out
 }
 
 // findRIE finds aws-lambda-rie or skips the test with the reason.
@@ -286,20 +285,4 @@ func findRIE(t *testing.T) string {
 		t.Skip(err)
 	}
 	return p
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := testutil.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	if err := testutil.WaitListening(addr); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -157,7 +157,7 @@ func TestLambdaTargetsUnderRIE(t *testing.T) {
 	emu := emulator.New(emulator.Options{Distributions: []string{ownDist, partnerDist}, Tenants: []string{shopTenant}, CompleteAfter: time.Hour})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	invoke := startRIE(t, rie, bootstrap, []string{
+	invoke, _ := startRIE(t, rie, bootstrap, []string{
 		config.EnvCloudFrontEndpoint + "=" + srv.URL,
 		config.EnvConfigYAML + "=" + strings.ReplaceAll(targetsYAML, "    role_arn: "+partnerRole+"\n", ""),
 	})

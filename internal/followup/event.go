@@ -2,6 +2,7 @@ package followup
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -32,8 +33,11 @@ func ParseEvent(raw []byte) (ev Event, ok bool, err error) {
 	if _, ok := probe[eventKey]; !ok {
 		return Event{}, false, nil
 	}
-	if err := json.Unmarshal(raw, &ev); err != nil || ev.Followup == nil {
-		return Event{}, true, fmt.Errorf("follow-up event: %v", err)
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return Event{}, true, fmt.Errorf("follow-up event: %w", err)
+	}
+	if ev.Followup == nil {
+		return Event{}, true, errors.New("follow-up event: " + eventKey + " is null")
 	}
 	if err := ev.Followup.Validate(); err != nil {
 		return Event{}, true, err

@@ -2,7 +2,10 @@ package followup_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -99,6 +102,82 @@ func TestPool(t *testing.T) {
 	}
 }
 
+// TestPoolShutdown: Shutdown returns nil when every follow-up finished
+// within the grace period, and an error saying how many were cut off (and
+// which channels could not be told) when it ended first.
+func TestPoolShutdown(t *testing.T) {
+	t.Run("all finished", func(t *testing.T) {
+		f, req, in := setup(t, 50*time.Millisecond)
+		p := followup.NewPool(f, 0, nil)
+		if err := p.Schedule(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		in.Next(t) // the completion
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown after every follow-up finished: %v", err)
+		}
+	})
+	t.Run("cut off, channels told", func(t *testing.T) {
+		f, req, in := setup(t, time.Hour)
+		p := followup.NewPool(f, 0, nil)
+		other := req
+		other.InvalidationID = mustInvalidation(t, f, "other")
+		for _, r := range []followup.Request{req, other} {
+			if err := p.Schedule(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The grace period is over before it starts: both are running
+		// (their invalidations take an hour), and both are cut off.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := p.Shutdown(ctx)
+		if !errors.Is(err, followup.ErrCutOff) || !strings.Contains(err.Error(), "2 cut off") || strings.Contains(err.Error(), "not told") {
+			t.Fatalf("Shutdown = %v", err)
+		}
+		for range 2 {
+			if m := in.Next(t); !strings.Contains(m.Text, "Still purging") {
+				t.Fatalf("hand-back post: %+v", m)
+			}
+		}
+	})
+	t.Run("cut off, a channel not told", func(t *testing.T) {
+		f, req, _ := setup(t, time.Hour)
+		f.Poster.Attempts = 1
+		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", http.StatusInternalServerError)
+		}))
+		t.Cleanup(refusing.Close)
+		req.ResponseURL = refusing.URL + "/commands/T0/1/UNTOLDTOKEN"
+		p := followup.NewPool(f, 0, nil)
+		if err := p.Schedule(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := p.Shutdown(ctx)
+		if !errors.Is(err, followup.ErrCutOff) || !strings.Contains(err.Error(), "1 cut off") ||
+			!strings.Contains(err.Error(), "channel not told") || !strings.Contains(err.Error(), req.InvalidationID) {
+			t.Fatalf("Shutdown = %v", err)
+		}
+		if strings.Contains(err.Error(), "UNTOLDTOKEN") {
+			t.Errorf("the error shows the response_url token: %v", err)
+		}
+	})
+}
+
+// mustInvalidation creates another invalidation on f's backend.
+func mustInvalidation(t *testing.T, f *followup.Follower, name string) string {
+	t.Helper()
+	inv, err := f.Invalidator.CreateInvalidation(context.Background(), purge.Batch{DistributionID: testutil.DistributionID, CallerReference: "f-" + t.Name() + name, Paths: []string{"/" + name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv.ID
+}
+
 func TestEvent(t *testing.T) {
 	req := followup.Request{DistributionID: "E1", InvalidationID: "I1", ResponseURL: "http://127.0.0.1:9/x", Started: time.Unix(1, 0).UTC()}
 	raw, err := followup.MarshalEvent(req, 3)
@@ -110,19 +189,35 @@ func TestEvent(t *testing.T) {
 		t.Fatalf("round trip: %+v %v %v", ev, ok, err)
 	}
 	for _, tt := range []struct {
-		raw    string
-		ok     bool
-		broken bool
+		raw     string
+		ok      bool
+		wantErr string // "" for no error
 	}{
-		{`{"version":"2.0","rawPath":"/"}`, false, false},
-		{`not json`, false, false},
-		{`{"cdnpurge_followup":null}`, true, true},
-		{`{"cdnpurge_followup":{"distribution_id":"E1"}}`, true, true},
+		{`{"version":"2.0","rawPath":"/"}`, false, ""},
+		{`not json`, false, ""},
+		{`{"cdnpurge_followup":null}`, true, "follow-up event: cdnpurge_followup is null"},
+		{`{"cdnpurge_followup":null,"hop":2}`, true, "follow-up event: cdnpurge_followup is null"},
+		{`{"cdnpurge_followup":"I1"}`, true, "follow-up event: json: cannot unmarshal string"},
+		{`{"cdnpurge_followup":{},"hop":"one"}`, true, "follow-up event: json: cannot unmarshal string"},
+		{`{"cdnpurge_followup":{"distribution_id":"E1"}}`, true, "follow-up: no "}, // Validate's own message
 	} {
 		_, ok, err := followup.ParseEvent([]byte(tt.raw))
-		if ok != tt.ok || (err != nil) != tt.broken {
+		if ok != tt.ok || (err != nil) != (tt.wantErr != "") {
 			t.Errorf("ParseEvent(%s) = ok %v, err %v", tt.raw, ok, err)
+			continue
 		}
+		if err != nil && !strings.HasPrefix(err.Error(), tt.wantErr) {
+			t.Errorf("ParseEvent(%s): error %q, want it to start %q", tt.raw, err, tt.wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "<nil>") {
+			t.Errorf("ParseEvent(%s): error %q", tt.raw, err)
+		}
+	}
+	// A JSON error is wrapped, for errors.As.
+	_, _, err = followup.ParseEvent([]byte(`{"cdnpurge_followup":"I1"}`))
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		t.Errorf("the JSON error is not wrapped: %#v", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package followup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -13,6 +14,14 @@ var (
 	ErrPoolFull   = errors.New("follow-up pool is full")
 	ErrPoolClosed = errors.New("follow-up pool is shutting down")
 )
+
+// ErrCutOff is in the error of Pool.Shutdown when the grace period ended
+// with follow-ups still running.
+var ErrCutOff = errors.New("grace period over with follow-ups still running")
+
+// ErrUntold is in the error of Pool.Shutdown for each follow-up cut off
+// whose channel could not be told to check later: a message lost.
+var ErrUntold = errors.New("channel not told")
 
 // Pool runs follow-ups in the background of a long-lived server, at most
 // Size at once. A request for an invalidation already being followed is
@@ -30,6 +39,8 @@ type Pool struct {
 	mu       sync.Mutex
 	closed   bool
 	inflight map[string]bool
+	cutOff   int     // follow-ups the end of the grace period stopped
+	untold   []error // why their channels were not told
 }
 
 // AbandonTimeout bounds how long a follow-up cut off by Shutdown takes to
@@ -102,7 +113,14 @@ func (p *Pool) run(req Request) {
 	// the channel, with its ID to check later.
 	ctx, cancel := context.WithTimeout(context.Background(), AbandonTimeout)
 	defer cancel()
-	if err := p.follower.Abandon(ctx, req); err != nil {
+	err = p.follower.Abandon(ctx, req)
+	p.mu.Lock()
+	p.cutOff++
+	if err != nil {
+		p.untold = append(p.untold, fmt.Errorf("%w: %w", ErrUntold, err))
+	}
+	p.mu.Unlock()
+	if err != nil {
 		p.log.Error("follow-up abandoned without telling the channel", "invalidation", req.InvalidationID, "error", err)
 	}
 }
@@ -116,7 +134,9 @@ func (p *Pool) Len() int {
 
 // Shutdown stops taking follow-ups and waits for those running until ctx
 // ends; then it stops them, each telling its channel that it is still in
-// progress, and waits for that too.
+// progress, and waits for that too. It returns nil when every follow-up
+// finished in time; otherwise an error matching ErrCutOff that says how
+// many were cut off, joined with the failures to tell their channels.
 func (p *Pool) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
@@ -131,5 +151,11 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	p.log.Warn("grace period over: handing follow-ups back to their channels", "running", p.Len())
 	p.cancel()
 	<-done
-	return nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cutOff == 0 {
+		// They all finished as the grace period ended.
+		return nil
+	}
+	return errors.Join(append([]error{fmt.Errorf("%w: %d cut off", ErrCutOff, p.cutOff)}, p.untold...)...)
 }

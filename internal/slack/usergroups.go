@@ -87,6 +87,7 @@ type groupCall struct {
 	done    chan struct{}
 	members map[string]struct{}
 	err     error
+	joined  int // callers that have waited for it, the first included; u.mu guards it
 }
 
 // IsUserGroupID reports whether s looks like a Slack user group ID: S and
@@ -219,6 +220,7 @@ func (u *UserGroups) lookupLocked(ctx context.Context, group string, now time.Ti
 		// values, not its cancellation, and its own timeout bounds it.
 		go u.fetch(context.WithoutCancel(ctx), group, e.call, now)
 	}
+	e.call.joined++
 	return e.call
 }
 

@@ -204,9 +204,10 @@ func TestUserGroupsSharesInFlight(t *testing.T) {
 		quitter <- err
 	}()
 	waitFor(t, func() bool { return api.Hits() >= 1 })
-	// A caller that did not share the request would send its own while
-	// this one is held: give them time to.
-	time.Sleep(100 * time.Millisecond)
+	// Every caller has joined the look-up in flight (the one request,
+	// held) before Slack may answer: a caller that did not share it would
+	// have sent its own by now.
+	waitFor(t, func() bool { return ug.JoinedInFlight("S0WEBTEAM") == callers+1 })
 	if n := api.Hits(); n != 1 {
 		t.Fatalf("%d callers sent %d requests while one was in flight, want 1", callers+1, n)
 	}
@@ -329,11 +330,7 @@ func TestUserGroupsErrors(t *testing.T) {
 			}
 			apiURL := api.URL
 			if tt.apiURL == "closed" {
-				addr, err := testutil.FreeAddr()
-				if err != nil {
-					t.Fatal(err)
-				}
-				apiURL = "http://" + addr + "/api/"
+				apiURL = "http://" + testutil.MustRefusingAddr(t) + "/api/"
 			}
 			timeout := tt.timeout
 			if timeout == 0 {
