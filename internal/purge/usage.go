@@ -134,14 +134,14 @@ func (l Load) check(what, fewer string, limit, inProgress, adds int) error {
 		return nil
 	case adds > limit:
 		return Errorf(Invalid, "CloudFront allows %s %s in progress at once per distribution, and this purge alone has %s. Purge fewer %s.",
-			thousands(limit), what, thousands(adds), fewer)
+			Thousands(limit), what, Thousands(adds), fewer)
 	}
 	verb := "are"
 	if inProgress == 1 {
 		verb = "is"
 	}
 	return Errorf(RateLimited, "CloudFront allows %s %s in progress at once per distribution; %s %s in progress%s and this purge adds %s. Try again when one completes, usually within minutes, or purge fewer %s.",
-		thousands(limit), what, thousands(inProgress), verb, l.idList(), thousands(adds), fewer)
+		Thousands(limit), what, Thousands(inProgress), verb, l.idList(), Thousands(adds), fewer)
 }
 
 // idList names the invalidations in progress for a message, " (I1, I2)",
@@ -159,9 +159,9 @@ func (l Load) idList() string {
 	return " (" + strings.Join(ids, ", ") + more + ")"
 }
 
-// thousands formats n with commas between groups of three digits, as
-// CloudFront's documentation writes its limits.
-func thousands(n int) string {
+// Thousands formats n with commas between groups of three digits, as
+// CloudFront's documentation writes its limits (3,000).
+func Thousands(n int) string {
 	s := strconv.Itoa(n)
 	start := 0
 	if n < 0 {

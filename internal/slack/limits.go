@@ -1,9 +1,10 @@
 package slack
 
 import (
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
 // Slack's limits on a message, and the budgets cdnpurge keeps under them.
@@ -136,7 +137,7 @@ func capMrkdwn(s string, max int) string {
 // andMore is the note that ends a shortened list: "…and 2,981 more", and
 // what they are when what is not empty ("…and 3 more targets").
 func andMore(n int, what string) string {
-	s := "…and " + thousands(n) + " more"
+	s := "…and " + purge.Thousands(n) + " more"
 	if what != "" {
 		s += " " + what
 	}
@@ -155,7 +156,7 @@ func andMoreWidth(n int, what string) int {
 	return w
 }
 
-// digits is len(thousands(n)) for n ≥ 0.
+// digits is len(purge.Thousands(n)) for n ≥ 0.
 func digits(n int) int {
 	d := 1
 	for n >= 10 {
@@ -163,19 +164,6 @@ func digits(n int) int {
 		d++
 	}
 	return d + (d-1)/3
-}
-
-// thousands formats n with commas between groups of three digits.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	start := 0
-	if n < 0 {
-		start = 1
-	}
-	for i := len(s) - 3; i > start; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // fitting returns how many of items, in order and joined by sep, fit in max

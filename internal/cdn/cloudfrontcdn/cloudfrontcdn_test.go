@@ -16,8 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cdntest"
@@ -82,38 +80,15 @@ func TestConformanceMoto(t *testing.T) {
 	})
 }
 
-// MustCreateDistribution creates a minimal distribution through the SDK
-// against endpoint and returns its ID.
+// MustCreateDistribution creates a minimal distribution against endpoint
+// (moto_server) and returns its ID.
 func MustCreateDistribution(tb testing.TB, cfg aws.Config, endpoint string) string {
 	tb.Helper()
-	client := cloudfront.NewFromConfig(cfg, func(o *cloudfront.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	out, err := client.CreateDistribution(tb.Context(), &cloudfront.CreateDistributionInput{
-		DistributionConfig: &types.DistributionConfig{
-			CallerReference: aws.String(fmt.Sprintf("cdntest-%d", time.Now().UnixNano())),
-			Comment:         aws.String("cdnpurge conformance test"),
-			Enabled:         aws.Bool(true),
-			Origins: &types.Origins{
-				Quantity: aws.Int32(1),
-				Items: []types.Origin{{
-					Id:         aws.String("origin"),
-					DomainName: aws.String("origin.example.com"),
-					CustomOriginConfig: &types.CustomOriginConfig{
-						HTTPPort:             aws.Int32(80),
-						HTTPSPort:            aws.Int32(443),
-						OriginProtocolPolicy: types.OriginProtocolPolicyHttpsOnly,
-					},
-				}},
-			},
-			DefaultCacheBehavior: &types.DefaultCacheBehavior{
-				TargetOriginId:       aws.String("origin"),
-				ViewerProtocolPolicy: types.ViewerProtocolPolicyRedirectToHttps,
-			},
-		},
-	})
+	id, err := testutil.CreateDistribution(tb.Context(), cfg, endpoint)
 	if err != nil {
-		tb.Fatalf("CreateDistribution: %v", err)
+		tb.Fatal(err)
 	}
-	return aws.ToString(out.Distribution.Id)
+	return id
 }
 
 // fakeCloudFront is a loopback server that answers like CloudFront, as
