@@ -143,7 +143,6 @@ func (fixedInvalidator) CreateInvalidation(_ context.Context, batch purge.Batch)
 	}, nil
 }
 
-
 type nopScheduler struct{}
 
 func (nopScheduler) Schedule(context.Context, followup.Request) error { return nil }
