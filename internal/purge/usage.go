@@ -23,13 +23,9 @@ const (
 	// listPageSize is how many invalidations one ListInvalidations call
 	// asks for: CloudFront's default page size.
 	listPageSize = 100
-	// inFlightFirstPage is the size of InFlight's first page. The look runs
-	// before every purge, and what is in progress is almost always among the
-	// newest invalidations (most complete within minutes), so it asks for
-	// few: 100 completed ones in the usual answer cost a busy server two
-	// thirds of its throughput (`go run ./cmd/loadgen --spawn --count 5000
-	// --concurrency 32`: 1,709 commands/s with 100-item pages, 3,433 with
-	// 10; 5,465 before the look existed).
+	// inFlightFirstPage is the size of InFlight's first page: what is in
+	// progress is almost always among the newest invalidations (most
+	// complete within minutes), so it asks for few.
 	inFlightFirstPage = 10
 	// inFlightMaxPages bounds how many ListInvalidations pages InFlight
 	// reads: 910 invalidations, far more than are ever in progress at once
