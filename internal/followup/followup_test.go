@@ -233,3 +233,35 @@ func FuzzParseEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestFollowCreates: a request still to be created is created with its own
+// CallerReference, announced by the started message, then followed to the
+// end with the approver named; a refusal ends it at once, saying nothing
+// was purged.
+func TestFollowCreates(t *testing.T) {
+	t.Run("created, then completed", func(t *testing.T) {
+		f, req, in := setup(t, 50*time.Millisecond)
+		req.InvalidationID, req.CallerReference, req.Paths, req.ApprovedBy = "", "f-create-"+t.Name(), []string{"/created"}, "U2"
+		out, err := f.Follow(context.Background(), &req)
+		if out != followup.Completed || err != nil || req.InvalidationID == "" {
+			t.Fatalf("Follow = %s, %v, invalidation %q", out, err, req.InvalidationID)
+		}
+		if m := in.Next(t); !m.ReplaceOriginal || !strings.Contains(m.Text, "Purging 1 path") {
+			t.Fatalf("started: %s", m.Text)
+		}
+		if m := in.Next(t); !strings.Contains(m.Text, "Purged 1 path") {
+			t.Fatalf("completed: %s", m.Text)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		f, req, in := setup(t, 0)
+		req.InvalidationID, req.CallerReference, req.Paths, req.DistributionID = "", "f-refused", []string{"/x"}, "ENOSUCHDIST00"
+		out, err := f.Follow(context.Background(), &req)
+		if out != followup.Failed || err != nil {
+			t.Fatalf("Follow = %s, %v", out, err)
+		}
+		if m := in.Next(t); !m.ReplaceOriginal || !strings.Contains(m.Text, "Could not purge 1 path") || !strings.Contains(m.Text, "Nothing was purged") {
+			t.Fatalf("final message: %s", m.Text)
+		}
+	})
+}

@@ -52,10 +52,12 @@ func testRequest() followup.Request {
 		InvalidationID: "I2J0I21PCUYOIK",
 		ResponseURL:    "https://hooks.slack.com/commands/T0001/1234567890/" + responseToken,
 		UserID:         "U0001",
-		ChannelID:      "C0DEPLOY01",
-		Requested:      2,
-		Started:        started,
-		Deadline:       started.Add(followup.MaxWatch),
+		// The approver travels to every hop, for the completion message.
+		ApprovedBy: "U0002",
+		ChannelID:  "C0DEPLOY01",
+		Requested:  2,
+		Started:    started,
+		Deadline:   started.Add(followup.MaxWatch),
 	}
 }
 
