@@ -15,6 +15,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
@@ -220,4 +221,62 @@ func blocksOf(m *slackapi.WebhookMessage) string {
 // batchFor is a one-path batch with a unique caller reference.
 func batchFor(name string) purge.Batch {
 	return purge.Batch{DistributionID: defaultDistributionID, CallerReference: purge.CLICallerReference(name + "-" + randomHex(4)), Paths: []string{"/" + name}}
+}
+
+// TestLambdaRetriesThroughSelfInvocation: on Lambda, a purge CloudFront did
+// not take inside the reply budget is handed to the self-invocation with
+// its batch, and the follow-up event, delivered after the outage, creates it
+// with the command's CallerReference and follows it to the end: one
+// invalidation, the message replaced with the outcome.
+func TestLambdaRetriesThroughSelfInvocation(t *testing.T) {
+	const function = "cdnpurge-test"
+	api := newInvokeAPI(t, function)
+	inbox := testutil.NewSlackInbox(t, "RESPONSETOKEN")
+	outageEnds := time.Now().Add(2 * time.Second)
+	emu := emulator.New(emulator.Options{
+		Distributions: []string{defaultDistributionID},
+		CompleteAfter: 200 * time.Millisecond,
+		Faults: emulator.Faults{
+			ByOperation: map[string]emulator.FaultRates{emulator.OpCreateInvalidation: {Unavailable: 1}},
+			Until:       outageEnds,
+		},
+	})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	cfg := lambdaConfig(srv.URL)
+	cfg.DevAllowLoopback = true
+	getenv := func(k string) string {
+		return map[string]string{"AWS_LAMBDA_FUNCTION_NAME": function, "CDNPURGE_LAMBDA_ENDPOINT": api.URL}[k]
+	}
+	a := mustStartAppIn(t, cfg, io.Discard, modeLambda, getenv)
+	handle := a.lambdaHandler()
+
+	form := commandForm("/retried", "deploys", "t.retried")
+	form.Set("response_url", inbox.URL)
+	raw, _ := json.Marshal(lambdaCase{path: "/", form: form, base64: true}.event(t))
+	resp, err := handle(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := json.Marshal(resp); !strings.Contains(string(body), "has not taken it yet") {
+		t.Fatalf("reply during the outage: %s", body)
+	}
+	payload := api.next(t)
+	fe, ok, err := followup.ParseEvent(payload)
+	if !ok || err != nil || fe.Followup.InvalidationID != "" || fe.Followup.CallerReference != purge.SlackCallerReference("U1", "t.retried") {
+		t.Fatalf("self-invocation payload %s: ok=%v err=%v", payload, ok, err)
+	}
+	time.Sleep(time.Until(outageEnds)) // the outage lasts its time, whatever the test does
+	if _, err := handle(context.Background(), payload); err != nil {
+		t.Fatal(err)
+	}
+	if m := inbox.Next(t); !m.ReplaceOriginal || !strings.Contains(m.Text, "Purging 1 path") {
+		t.Fatalf("started: %s", m.Text)
+	}
+	if m := inbox.Next(t); !m.ReplaceOriginal || !strings.Contains(m.Text, "Purged 1 path") {
+		t.Fatalf("final: %s", m.Text)
+	}
+	if refs := emu.CallerReferences(defaultDistributionID); len(refs) != 1 || refs[0] != fe.Followup.CallerReference {
+		t.Fatalf("invalidations by CallerReference: %v", refs)
+	}
 }
