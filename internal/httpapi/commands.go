@@ -168,8 +168,8 @@ const (
 // explained with what is in flight, which is looked at only then. A purge
 // CloudFront did not take in time (no answer, server errors or throttling
 // after the SDK's retries) is handed to the follow-up, which keeps creating
-// it with the same CallerReference; on a purge nothing can follow, the
-// error is returned.
+// it with the same CallerReference; when nothing can carry it on (no
+// follow-ups, no usable response_url), the error is returned.
 func (h *Handler) purge(ctx context.Context, j purgeJob, rec *record) (slack.Purge, purgeState, error) {
 	t := j.target
 	batch := purge.Batch{DistributionID: t.DistributionID, CallerReference: j.callerReference(), Paths: j.paths}
