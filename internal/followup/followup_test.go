@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -264,4 +266,25 @@ func TestFollowCreates(t *testing.T) {
 			t.Fatalf("final message: %s", m.Text)
 		}
 	})
+}
+
+// TestPoolFreesCreatedFollowUps: a follow-up that created its invalidation
+// leaves the pool when it ends, under the key it was scheduled with, so a
+// pool of one takes the next.
+func TestPoolFreesCreatedFollowUps(t *testing.T) {
+	f, req, in := setup(t, 20*time.Millisecond)
+	p := followup.NewPool(f, 1, nil)
+	t.Cleanup(func() { p.Shutdown(context.Background()) })
+	for i := range 2 {
+		r := req
+		r.InvalidationID, r.CallerReference, r.Paths = "", fmt.Sprintf("f-pool-%d", i), []string{"/pooled"}
+		if err := p.Schedule(context.Background(), r); err != nil {
+			t.Fatalf("follow-up %d: %v", i, err)
+		}
+		in.Next(t) // started
+		in.Next(t) // completed: Follow has returned
+		for p.Len() != 0 {
+			runtime.Gosched()
+		}
+	}
 }

@@ -91,9 +91,12 @@ func (p *Pool) Schedule(_ context.Context, req Request) error {
 
 func (p *Pool) run(req Request) {
 	defer p.wg.Done()
+	// The key it was scheduled under: Follow names the invalidation in req
+	// once it creates one, which changes req.Key().
+	key := req.Key()
 	defer func() {
 		p.mu.Lock()
-		delete(p.inflight, req.Key())
+		delete(p.inflight, key)
 		p.mu.Unlock()
 	}()
 	// A panic in one follow-up must not stop the server and every other.
