@@ -70,7 +70,9 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 	announced := &followup.Claims{}
 	var auditor *slack.Auditor
 	if cfg.WebhookURL.Value() != "" {
-		auditor = &slack.Auditor{Poster: poster, WebhookURL: cfg.WebhookURL.Value(), Logger: log}
+		// A follow-up's audit post must leave it time to hand on (Lambda) or
+		// to finish inside the shutdown grace (serve).
+		auditor = &slack.Auditor{Poster: poster, WebhookURL: cfg.WebhookURL.Value(), Logger: log, Timeout: 3 * time.Second}
 	}
 	a := &app{log: log, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
 	var followups followup.Scheduler

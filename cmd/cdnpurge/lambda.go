@@ -15,7 +15,8 @@ import (
 
 const (
 	// lambdaBackgroundWait bounds how long an invocation waits, after its
-	// reply is ready, for background deliveries (the audit post): Lambda
+	// reply is ready, for background deliveries (the audit post, the answer
+	// to a click): Lambda
 	// freezes the environment once the handler returns, so work left running
 	// may never finish. It is small so that the reply stays well inside
 	// Slack's 3 seconds.

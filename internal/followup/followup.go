@@ -201,6 +201,23 @@ func (f *Follower) create(ctx context.Context, req *Request) (Outcome, error) {
 	log := f.logger().With("distribution", req.DistributionID, "target", req.Target)
 	var last error
 	for attempt := 1; ; attempt++ {
+		// A pause before every try, the first included: CloudFront has just
+		// failed the command's own, and the answer to the command or click
+		// ("not taken yet") goes out before this one's "started".
+		wait := delay + rand.N(delay/2+1)
+		if f.now().Add(wait).After(give) {
+			log.Error("follow-up: CloudFront did not take the purge in time", "attempts", attempt-1, "within_seconds", CreateWithin.Seconds(), "error", last)
+			return GaveUp, f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, cmp.Or(last, errNotTaken), slack.NotTakenGaveUp, req.MayExist))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Unfinished, nil
+		case <-t.C:
+		}
+		delay = min(2*delay, maxDelay)
+
 		inv, err := f.Invalidator.CreateInvalidation(ctx, batch)
 		switch {
 		case err == nil:
@@ -223,27 +240,27 @@ func (f *Follower) create(ctx context.Context, req *Request) (Outcome, error) {
 			return "", nil
 		case ctx.Err() != nil:
 			return Unfinished, nil
+		case purge.Unreachable(err) && req.MayExist:
+			// A try got no answer before: the purge may exist, so one that
+			// cannot reach CloudFront now is no reason to stop asking.
 		case !retryable(err):
 			log.Error("follow-up: CloudFront refused the purge", "attempts", attempt, "error", err)
-			return Failed, f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, err, false))
+			return Failed, f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, err, slack.NotTakenRefused, req.MayExist))
+		}
+		if purge.ErrorCode(err) == purge.Unavailable && !purge.Unreachable(err) {
+			// No answer (or server errors, which cannot be told from it
+			// here): CloudFront may have made it, and then this is the
+			// follow-up that must announce it.
+			req.MayExist = true
 		}
 		last = err
-		wait := delay + rand.N(delay/2+1)
-		if f.now().Add(wait).After(give) {
-			log.Error("follow-up: CloudFront did not take the purge in time", "attempts", attempt, "within_seconds", CreateWithin.Seconds(), "error", last)
-			return GaveUp, f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, last, true))
-		}
-		log.Warn("follow-up: CloudFront did not take the purge yet; trying again", "attempt", attempt, "retry_in_seconds", wait.Seconds(), "error", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Unfinished, nil
-		case <-t.C:
-		}
-		delay = min(2*delay, maxDelay)
+		log.Warn("follow-up: CloudFront did not take the purge yet; trying again", "attempt", attempt, "error", err)
 	}
 }
+
+// errNotTaken is why a purge was not made when no try of the follow-up's
+// got an answer to quote.
+var errNotTaken error = purge.Errorf(purge.Unavailable, "CloudFront did not take it")
 
 // Retryable reports whether a create that failed with err is worth making
 // again with the same CallerReference: CloudFront did not answer, answered
@@ -262,7 +279,7 @@ func retryable(err error) bool {
 // server stopping with follow-ups in flight), with what to check later.
 func (f *Follower) Abandon(ctx context.Context, req Request) error {
 	if req.InvalidationID == "" {
-		return f.postMessage(ctx, &req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, errStopped, true))
+		return f.postMessage(ctx, &req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, errStopped, slack.NotTakenStopped, req.MayExist))
 	}
 	inv := &purge.Invalidation{ID: req.InvalidationID, DistributionID: req.DistributionID, Status: purge.StatusInProgress, CreateTime: req.Started}
 	if got, err := f.Invalidator.GetInvalidation(ctx, req.DistributionID, req.InvalidationID); err == nil {
@@ -272,7 +289,7 @@ func (f *Follower) Abandon(ctx context.Context, req Request) error {
 }
 
 // errStopped is why an abandoned create was not made.
-var errStopped = purge.Errorf(purge.Unavailable, "cdnpurge stopped before CloudFront took the purge")
+var errStopped = purge.Errorf(purge.Unavailable, "it was still being retried")
 
 func (f *Follower) post(ctx context.Context, req *Request, inv *purge.Invalidation) error {
 	if inv.CreateTime.IsZero() {

@@ -177,8 +177,14 @@ func (h *Handler) purge(ctx context.Context, j purgeJob, rec *record) (slack.Pur
 		Invalidation: &purge.Invalidation{DistributionID: t.DistributionID, Paths: j.paths},
 		Target:       t.Name, UserID: j.userID, ApprovedBy: j.approvedBy, ChannelID: j.channelID, Requested: j.requested,
 	}
-	cctx, cancel := context.WithCancel(ctx)
+	cctx, cancel := ctx, context.CancelFunc(func() {})
 	if deadline, ok := ctx.Deadline(); ok {
+		if time.Until(deadline) <= followupReserve {
+			// The checks before took the budget: ask nothing rather than
+			// hand on a purge CloudFront was never asked for.
+			rec.err = purge.Errorf(purge.Unavailable, "cdnpurge ran out of time before it could ask CloudFront; nothing was purged, try again")
+			return p, 0, rec.err
+		}
 		cctx, cancel = context.WithDeadline(ctx, deadline.Add(-followupReserve))
 	}
 	inv, err := h.opts.Invalidator.CreateInvalidation(cctx, batch)

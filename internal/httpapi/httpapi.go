@@ -326,38 +326,46 @@ func (h *Handler) TargetNames() []string {
 	return names
 }
 
-// keyedLocks holds one mutex per key in use, so that work on one key is done
+// keyedLocks holds one lock per key in use, so that work on one key is done
 // one at a time and work on others is not held up.
 type keyedLocks struct {
 	mu    sync.Mutex
 	locks map[string]*keyedLock
 }
 
+// keyedLock is a lock that a waiter can give up on: a channel holding one
+// token.
 type keyedLock struct {
-	sync.Mutex
+	token chan struct{}
 	users int
 }
 
-// lock locks key and returns its unlock.
-func (k *keyedLocks) lock(key string) (unlock func()) {
+// lock locks key, or gives up when ctx ends first. It returns the unlock,
+// or ctx's error.
+func (k *keyedLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
 	k.mu.Lock()
 	if k.locks == nil {
 		k.locks = map[string]*keyedLock{}
 	}
 	l := k.locks[key]
 	if l == nil {
-		l = &keyedLock{}
+		l = &keyedLock{token: make(chan struct{}, 1)}
 		k.locks[key] = l
 	}
 	l.users++
 	k.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
+	release := func() {
 		k.mu.Lock()
 		if l.users--; l.users == 0 {
 			delete(k.locks, key)
 		}
 		k.mu.Unlock()
+	}
+	select {
+	case l.token <- struct{}{}:
+		return func() { <-l.token; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
 	}
 }

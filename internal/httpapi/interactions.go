@@ -71,7 +71,9 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 	reply := h.click(r.Context(), cb, action, rec)
 	if reply != nil {
 		// The answer goes out after the acknowledgement, so that a slow
-		// response_url cannot hold the click past Slack's 3 seconds.
+		// response_url cannot hold the click past Slack's 3 seconds. (On
+		// Lambda the acknowledgement is the invocation's return, which waits
+		// for this post at most lambdaBackgroundWait.)
 		action, invalidation := rec.action, rec.invalidation
 		h.background(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), h.opts.AuditTimeout)
@@ -91,7 +93,8 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 // a second Approve, at any time after the first, is told who approved and
 // when, and creates and posts nothing; a Cancel after an Approve is told the
 // purge already runs. Clicks on one request in this process are taken one
-// at a time, so that two at the same moment cannot both purge.
+// at a time, so that two at the same moment here cannot both purge (on two
+// replicas or Lambda environments they can: README, Known limits).
 func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, action *slackapi.BlockAction, rec *record) *slackapi.WebhookMessage {
 	// Everything below, Slack's user-group look-ups included, shares the
 	// reply budget.
@@ -128,14 +131,23 @@ func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, a
 		return ephemeralAnswer(":no_entry: You may not " + verb + " this purge: " + purge.ErrorMessage(err))
 	}
 
-	defer h.requests.lock(p.DistributionID + "/" + purge.SlackCallerReference(p.UserID, p.Token))()
+	unlock, err := h.requests.lock(ctx, p.DistributionID+"/"+purge.SlackCallerReference(p.UserID, p.Token))
+	if err != nil {
+		rec.err = purge.Errorf(purge.Unavailable, "another click on this request is being handled")
+		return ephemeralAnswer(":hourglass: Another click on this request is being handled. Nothing was done; click again in a moment.")
+	}
+	defer unlock()
 	since := time.Unix(p.Sealed, 0)
 	if p.Sealed == 0 {
 		since = time.Unix(p.Expires, 0).Add(-h.opts.ConfirmTTL)
 	}
-	prior, err := purge.FindRequest(ctx, h.opts.Invalidator, t.DistributionID, since.Add(-clockAllowance), func(ref string) bool {
+	// The look has at most half the reply budget, so that a busy
+	// distribution cannot leave the purge none.
+	lctx, lcancel := context.WithTimeout(ctx, h.opts.ReplyBudget/2)
+	prior, err := purge.FindRequest(lctx, h.opts.Invalidator, t.DistributionID, since.Add(-clockAllowance), func(ref string) bool {
 		return purge.SameRequest(ref, p.UserID, p.Token)
 	})
+	lcancel()
 	if err != nil {
 		rec.err = err
 		return ephemeralAnswer(":warning: cdnpurge could not ask CloudFront whether this request was already approved (" +
@@ -169,8 +181,9 @@ func (h *Handler) click(ctx context.Context, cb *slackapi.InteractionCallback, a
 		msg.ReplaceOriginal = false
 		return msg
 	case state == stateRepeat:
-		// The same person's click on another copy of the service, made at
-		// the same moment, created it.
+		// CloudFront answered with an invalidation made before this click,
+		// with this approver's CallerReference: the same person's click on
+		// another copy of the service.
 		rec.action = "approve_repeat"
 		return slack.AlreadyApprovedMessage(t.Name, purged.Invalidation, h.opts.Now())
 	case state == stateRetrying:

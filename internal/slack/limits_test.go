@@ -300,8 +300,8 @@ func TestMessagesFitSlackLimits(t *testing.T) {
 			{"StatusMessage", StatusMessage(longTarget, inv, now)},
 			{"StatusMessage/completed", StatusMessage("", &done, now)},
 			{"RetryingMessage", RetryingMessage(p, paths, &purge.Error{Code: purge.RateLimited, Message: "slow down"})},
-			{"NotTakenMessage", NotTakenMessage(longTarget, "EDFDVBD6EXAMPLE", paths, &purge.Error{Code: purge.Invalid, Message: strings.Repeat("no <way> & ", 500)}, false)},
-			{"NotTakenMessage/gave-up", NotTakenMessage("", "EDFDVBD6EXAMPLE", paths, errors.New("boom"), true)},
+			{"NotTakenMessage", NotTakenMessage(longTarget, "EDFDVBD6EXAMPLE", paths, &purge.Error{Code: purge.Invalid, Message: strings.Repeat("no <way> & ", 500)}, NotTakenRefused, false)},
+			{"NotTakenMessage/gave-up", NotTakenMessage("", "EDFDVBD6EXAMPLE", paths, errors.New("boom"), NotTakenGaveUp, true)},
 		} {
 			t.Run(c.name+"/"+name, func(t *testing.T) {
 				texts := checkLimits(t, c.msg)

@@ -24,7 +24,7 @@ func clock(t, now time.Time) string {
 }
 
 // whoStarted names who asked for an invalidation and who approved it, from
-// its CallerReference: "by <@U1>, approved by <@U2>".
+// its CallerReference: " requested by <@U1>, approved by <@U2>".
 func whoStarted(inv *purge.Invalidation) string {
 	_, user := purge.Requester(inv.CallerReference)
 	out := ""
@@ -112,15 +112,36 @@ func RetryingMessage(p Purge, paths []string, err error) *slackapi.WebhookMessag
 	}
 }
 
+// NotTaken says how a purge CloudFront did not take ended, for
+// NotTakenMessage.
+type NotTaken int
+
+// The ends of a purge CloudFront did not take.
+const (
+	// NotTakenRefused: CloudFront refused it for good, and no try went
+	// unanswered: nothing was purged.
+	NotTakenRefused NotTaken = iota
+	// NotTakenGaveUp: still failing after 15 minutes of tries.
+	NotTakenGaveUp
+	// NotTakenStopped: cdnpurge stopped (a server shutting down, a Lambda
+	// hop that could not be handed on) before CloudFront took it.
+	NotTakenStopped
+)
+
 // NotTakenMessage replaces RetryingMessage when CloudFront did not take the
-// purge in the end: it refused (err says why: nothing was purged), or
-// gaveUp, still failing after the retries, when a request that got no
-// answer may have been made all the same.
-func NotTakenMessage(target, distributionID string, paths []string, err error, gaveUp bool) *slackapi.WebhookMessage {
+// purge in the end; err says why. mayExist says a try got no answer, so the
+// invalidation may have been made all the same: then the message says to
+// check instead of saying nothing was purged.
+func NotTakenMessage(target, distributionID string, paths []string, err error, end NotTaken, mayExist bool) *slackapi.WebhookMessage {
 	head := ":x: Could not purge " + pathCount(len(paths)) + " on " + TargetRef(target, distributionID) + ": " + escapeWithin(purge.ErrorMessage(err), maxWhy)
-	if gaveUp {
-		head += ". CloudFront did not take it within 15 minutes of trying; if one of the tries got no answer it may have been made " +
-			"all the same: check `/cdn-purge list` before you purge again."
+	switch end {
+	case NotTakenGaveUp:
+		head += ". CloudFront did not take it within 15 minutes of trying"
+	case NotTakenStopped:
+		head += ". cdnpurge stopped before CloudFront took it"
+	}
+	if mayExist || end != NotTakenRefused {
+		head += "; a try that got no answer may have made it all the same: check `/cdn-purge list` before you purge again."
 	} else {
 		head += ". Nothing was purged."
 	}

@@ -307,8 +307,11 @@ func (i *Invalidator) create(ctx context.Context, id string, batch *types.Invali
 // repeated CallerReference exactly as it answers the first (201, the same
 // document): the one difference is that the invalidation was created before
 // the call. Both times come from CloudFront's clock, so no clock difference
-// to this machine enters; the Date header has whole seconds, hence two.
-const newWithin = 2 * time.Second
+// to this machine enters. A call that created the invalidation answers
+// within its own duration (the SDK's retries included; the Date header has
+// whole seconds), so the window is wide: a repeat taken for new is
+// announced twice, a new one taken for a repeat would never be announced.
+const newWithin = 5 * time.Second
 
 // isNew reports whether the call answered at answered created inv. With no
 // Date header it says yes: an announcement made twice is better than one
