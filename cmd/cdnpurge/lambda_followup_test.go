@@ -15,7 +15,6 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
-	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
@@ -233,17 +232,8 @@ func TestLambdaRetriesThroughSelfInvocation(t *testing.T) {
 	api := newInvokeAPI(t, function)
 	inbox := testutil.NewSlackInbox(t, "RESPONSETOKEN")
 	outageEnds := time.Now().Add(2 * time.Second)
-	emu := emulator.New(emulator.Options{
-		Distributions: []string{defaultDistributionID},
-		CompleteAfter: 200 * time.Millisecond,
-		Faults: emulator.Faults{
-			ByOperation: map[string]emulator.FaultRates{emulator.OpCreateInvalidation: {Unavailable: 1}},
-			Until:       outageEnds,
-		},
-	})
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
-	cfg := lambdaConfig(srv.URL)
+	emu, endpoint := testutil.MustEmulatorWithOutage(t, defaultDistributionID, 200*time.Millisecond, outageEnds)
+	cfg := lambdaConfig(endpoint)
 	cfg.DevAllowLoopback = true
 	getenv := func(k string) string {
 		return map[string]string{"AWS_LAMBDA_FUNCTION_NAME": function, "CDNPURGE_LAMBDA_ENDPOINT": api.URL}[k]

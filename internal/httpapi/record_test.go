@@ -335,19 +335,10 @@ func TestRetriedAfterOutage(t *testing.T) {
 	t.Parallel()
 	const commands = 4
 	outageEnds := time.Now().Add(20 * time.Second)
-	emu := emulator.New(emulator.Options{
-		Distributions: []string{testDist},
-		CompleteAfter: 100 * time.Millisecond,
-		Faults: emulator.Faults{
-			ByOperation: map[string]emulator.FaultRates{emulator.OpCreateInvalidation: {Unavailable: 1}},
-			Until:       outageEnds,
-		},
-	})
-	srv := httptest.NewServer(emu)
-	t.Cleanup(srv.Close)
+	emu, endpoint := testutil.MustEmulatorWithOutage(t, testDist, 100*time.Millisecond, outageEnds)
 	var pool *followup.Pool
 	f := newFixture(t, func(o *Options) {
-		o.Invalidator = testutil.NewInvalidator(srv.URL)
+		o.Invalidator = testutil.NewInvalidator(endpoint)
 		pool = followup.NewPool(&followup.Follower{
 			Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
 			CreateFirstDelay: 500 * time.Millisecond, CreateMaxDelay: 2 * time.Second,

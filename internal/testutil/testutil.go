@@ -77,3 +77,22 @@ func (l *LockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// MustEmulatorWithOutage starts the emulator on a loopback port, knowing
+// distributionID, failing every CreateInvalidation with 503 until the
+// outage ends, then healthy; invalidations complete completeAfter after they
+// are created. It stops with the test.
+func MustEmulatorWithOutage(tb testing.TB, distributionID string, completeAfter time.Duration, outageEnds time.Time) (*emulator.Emulator, string) {
+	tb.Helper()
+	emu := emulator.New(emulator.Options{
+		Distributions: []string{distributionID},
+		CompleteAfter: completeAfter,
+		Faults: emulator.Faults{
+			ByOperation: map[string]emulator.FaultRates{emulator.OpCreateInvalidation: {Unavailable: 1}},
+			Until:       outageEnds,
+		},
+	})
+	srv := httptest.NewServer(emu)
+	tb.Cleanup(srv.Close)
+	return emu, srv.URL
+}
