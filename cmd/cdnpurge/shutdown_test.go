@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
-	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
@@ -52,7 +50,7 @@ func TestServeShutdownGrace(t *testing.T) {
 			if tt.followUp {
 				form := commandForm("/blog/*", "deploys", "grace.1")
 				form.Set("response_url", inbox.URL)
-				if status := postSigned(t, base+"/slack/commands", form); status != http.StatusOK {
+				if status, _ := postForm(t, base, form); status != http.StatusOK {
 					t.Fatalf("command: %d", status)
 				}
 				time.Sleep(200 * time.Millisecond) // the follow-up is polling
@@ -101,21 +99,4 @@ func serveURL(t *testing.T, logs *testutil.LockedBuffer) string {
 	}
 	t.Fatalf("serve did not start:\n%s", logs.String())
 	return ""
-}
-
-// postSigned posts form to target, signed with the test's secret.
-func postSigned(t *testing.T, target string, form url.Values) int {
-	t.Helper()
-	body := form.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", slack.Signature(lambdaSecret, ts, body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }

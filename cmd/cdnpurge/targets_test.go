@@ -52,11 +52,11 @@ targets:
 
 // postForm sends a slash command form to the server, signed as Slack signs
 // it, and returns the status and the raw reply.
-func postForm(t *testing.T, a *app, form url.Values) (int, []byte) {
+func postForm(t *testing.T, baseURL string, form url.Values) (int, []byte) {
 	t.Helper()
 	body := form.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, a.URL()+"/slack/commands", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, baseURL+"/slack/commands", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", slack.Signature(lambdaSecret, ts, body))
@@ -73,7 +73,7 @@ func postForm(t *testing.T, a *app, form url.Values) (int, []byte) {
 // invalidation its reply names.
 func postCommand(t *testing.T, a *app, text, trigger string) string {
 	t.Helper()
-	status, raw := postForm(t, a, commandForm(text, "deploys", trigger))
+	status, raw := postForm(t, a.URL(), commandForm(text, "deploys", trigger))
 	var m slackapi.WebhookMessage
 	if err := json.Unmarshal(raw, &m); err != nil || status != 200 {
 		t.Fatalf("%q: %d %v", text, status, err)
@@ -310,7 +310,7 @@ func TestBotTokenStaysSecret(t *testing.T) {
 	send := func(text, user, trigger string) string {
 		v := commandForm(text, "deploys", trigger)
 		v.Set("user_id", user)
-		_, raw := postForm(t, a, v)
+		_, raw := postForm(t, a.URL(), v)
 		replies = append(replies, string(raw))
 		return string(raw)
 	}

@@ -178,19 +178,23 @@ func fastOptions(endpoint string) cloudfrontcdn.Options {
 	return cloudfrontcdn.Options{Endpoint: endpoint, MaxAttempts: 3, MaxBackoff: time.Millisecond}
 }
 
+// The three calls on the example distribution, for tables of error cases.
+func create(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+	_, err := i.CreateInvalidation(ctx, testBatch)
+	return err
+}
+
+func get(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+	_, err := i.GetInvalidation(ctx, "EDFDVBD6EXAMPLE", "I2J0I21PCUYOIK")
+	return err
+}
+
+func list(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
+	_, err := i.ListInvalidations(ctx, "EDFDVBD6EXAMPLE", purge.ListOptions{})
+	return err
+}
+
 func TestErrorClassification(t *testing.T) {
-	create := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
-		_, err := i.CreateInvalidation(ctx, testBatch)
-		return err
-	}
-	get := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
-		_, err := i.GetInvalidation(ctx, "EDFDVBD6EXAMPLE", "I2J0I21PCUYOIK")
-		return err
-	}
-	list := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
-		_, err := i.ListInvalidations(ctx, "EDFDVBD6EXAMPLE", purge.ListOptions{})
-		return err
-	}
 	// The same calls on a distribution tenant.
 	tenantCreate := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
 		b := testBatch

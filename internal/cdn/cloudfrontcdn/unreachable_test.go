@@ -124,18 +124,6 @@ func TestUnreachable(t *testing.T) {
 		}}
 	})
 
-	create := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
-		_, err := i.CreateInvalidation(ctx, testBatch)
-		return err
-	}
-	get := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
-		_, err := i.GetInvalidation(ctx, "EDFDVBD6EXAMPLE", "I2J0I21PCUYOIK")
-		return err
-	}
-	list := func(ctx context.Context, i *cloudfrontcdn.Invalidator) error {
-		_, err := i.ListInvalidations(ctx, "EDFDVBD6EXAMPLE", purge.ListOptions{})
-		return err
-	}
 	const (
 		nothingPurged = "nothing was purged"
 		mayHave       = "may have been created"
