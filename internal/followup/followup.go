@@ -207,7 +207,7 @@ func (f *Follower) create(ctx context.Context, req *Request) (Outcome, error) {
 		wait := delay + rand.N(delay/2+1)
 		if f.now().Add(wait).After(give) {
 			log.Error("follow-up: CloudFront did not take the purge in time", "attempts", attempt-1, "within_seconds", CreateWithin.Seconds(), "error", last)
-			return GaveUp, f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, cmp.Or(last, errNotTaken), slack.NotTakenGaveUp, req.MayExist))
+			return GaveUp, f.notTaken(ctx, req, cmp.Or(last, errNotTaken), slack.NotTakenGaveUp)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -233,10 +233,9 @@ func (f *Follower) create(ctx context.Context, req *Request) (Outcome, error) {
 			p.Following = true
 			msg := slack.StartedMessage(p)
 			msg.ReplaceOriginal = true
-			if err := f.Poster.Post(ctx, req.ResponseURL, msg); err != nil {
-				// The completion will replace the message all the same.
-				log.Error("follow-up: Slack did not take the started message", "invalidation", inv.ID, "text", msg.Text, "error", err)
-			}
+			// A started message Slack did not take is logged; the completion
+			// replaces the message all the same.
+			f.postMessage(ctx, req, msg)
 			return "", nil
 		case ctx.Err() != nil:
 			return Unfinished, nil
@@ -245,7 +244,7 @@ func (f *Follower) create(ctx context.Context, req *Request) (Outcome, error) {
 			// cannot reach CloudFront now is no reason to stop asking.
 		case !retryable(err):
 			log.Error("follow-up: CloudFront refused the purge", "attempts", attempt, "error", err)
-			return Failed, f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, err, slack.NotTakenRefused, req.MayExist))
+			return Failed, f.notTaken(ctx, req, err, slack.NotTakenRefused)
 		}
 		if purge.ErrorCode(err) == purge.Unavailable && !purge.Unreachable(err) {
 			// No answer (or server errors, which cannot be told from it
@@ -279,7 +278,7 @@ func retryable(err error) bool {
 // server stopping with follow-ups in flight), with what to check later.
 func (f *Follower) Abandon(ctx context.Context, req Request) error {
 	if req.InvalidationID == "" {
-		return f.postMessage(ctx, &req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, errStopped, slack.NotTakenStopped, req.MayExist))
+		return f.notTaken(ctx, &req, errStopped, slack.NotTakenStopped)
 	}
 	inv := &purge.Invalidation{ID: req.InvalidationID, DistributionID: req.DistributionID, Status: purge.StatusInProgress, CreateTime: req.Started}
 	if got, err := f.Invalidator.GetInvalidation(ctx, req.DistributionID, req.InvalidationID); err == nil {
@@ -300,6 +299,12 @@ func (f *Follower) post(ctx context.Context, req *Request, inv *purge.Invalidati
 	}
 	f.logger().Info("follow-up posted", "invalidation", inv.ID, "status", inv.Status, "after_seconds", f.now().Sub(req.Started).Round(time.Millisecond).Seconds())
 	return nil
+}
+
+// notTaken replaces the message of a purge CloudFront did not take with
+// how it ended.
+func (f *Follower) notTaken(ctx context.Context, req *Request, err error, end slack.NotTaken) error {
+	return f.postMessage(ctx, req, slack.NotTakenMessage(req.Target, req.DistributionID, req.Paths, err, end, req.MayExist))
 }
 
 func (f *Follower) postMessage(ctx context.Context, req *Request, msg *slackapi.WebhookMessage) error {
