@@ -41,6 +41,9 @@ type Invalidation struct {
 	// CallerReference with the invalidation an earlier call created. Only
 	// the call that created an invalidation announces it (the audit post).
 	New bool
+	// Requests is how many API requests the purge took: more than one when
+	// a Provider split it (see Capabilities.Batches); zero when unknown.
+	Requests int
 }
 
 // Done reports whether the invalidation has completed.

@@ -1,0 +1,130 @@
+package purge
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseItem(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want Item
+		str  string
+	}{
+		{"/index.html", Item{Kind: KindFile, Path: "/index.html"}, "/index.html"},
+		{"/blog/*", Item{Kind: KindPrefix, Path: "/blog/*"}, "/blog/*"},
+		{"/*", Item{Kind: KindEverything, Path: "/*"}, "/*"},
+		{"#News", Item{Kind: KindTag, Tag: "news"}, "#news"},
+		{"https://WWW.Example.com./a?b=1", Item{Kind: KindFile, Host: "www.example.com", Scheme: "https", Path: "/a?b=1"}, "https://www.example.com/a?b=1"},
+		{"http://shop.example.com/*", Item{Kind: KindHost, Host: "shop.example.com", Scheme: "http", Path: "/*"}, "http://shop.example.com/*"},
+		{"https://shop.example.com/img/*", Item{Kind: KindPrefix, Host: "shop.example.com", Scheme: "https", Path: "/img/*"}, "https://shop.example.com/img/*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			got, err := ParseItem(tt.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("ParseItem(%q) = %+v, want %+v", tt.raw, got, tt.want)
+			}
+			if got.String() != tt.str {
+				t.Errorf("String() = %q, want %q", got.String(), tt.str)
+			}
+			if again := ItemOf(got.String()); again != got {
+				t.Errorf("ItemOf(String()) = %+v, want %+v", again, got)
+			}
+		})
+	}
+	if _, err := ParseItem("blog"); ErrorCode(err) != Invalid {
+		t.Errorf("ParseItem(blog) error = %v, want Invalid", err)
+	}
+}
+
+func TestCapabilitiesCheck(t *testing.T) {
+	fastly := Capabilities{Provider: "Fastly", Kinds: KindFile | KindTag | KindEverything}
+	tests := []struct {
+		name  string
+		caps  Capabilities
+		items []string
+		want  string // "" for no error
+	}{
+		{"all taken", fastly, []string{"/a", "#t", "/*"}, ""},
+		{"prefix on fastly", fastly, []string{"/a", "/blog/*"}, "Fastly cannot purge by prefix (`/blog/*`): use a surrogate key (`#tag`) or purge everything (`/*`)"},
+		{"host on fastly", fastly, []string{"https://shop.example.com/*"}, "Fastly cannot purge a whole host (`https://shop.example.com/*`): use a surrogate key (`#tag`) or purge everything (`/*`)"},
+		{"tag without tags", Capabilities{Provider: "Varnish", Kinds: KindFile | KindPrefix | KindEverything}, []string{"#x"}, "Varnish cannot purge by cache tag (`#x`): purge the paths, a prefix (`/blog/*`) or everything (`/*`)"},
+		{"nothing instead", Capabilities{Provider: "X", Kinds: KindFile}, []string{"/*"}, "X cannot purge everything (`/*`)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var items []Item
+			for _, raw := range tt.items {
+				it, err := ParseItem(raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				items = append(items, it)
+			}
+			err := tt.caps.Check(items)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Check = %v, want nil", err)
+				}
+				return
+			}
+			if ErrorCode(err) != Invalid || !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("Check = %v, want Invalid wrapping ErrUnsupported", err)
+			}
+			if got := ErrorMessage(err); got != tt.want {
+				t.Errorf("message = %q\nwant      %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBatches(t *testing.T) {
+	var items []Item
+	for _, raw := range []string{"/a", "#t1", "/b", "/c/*", "#t2", "/d"} {
+		it, _ := ParseItem(raw)
+		items = append(items, it)
+	}
+	str := func(bs [][]Item) string {
+		var parts []string
+		for _, b := range bs {
+			var s []string
+			for _, it := range b {
+				s = append(s, it.String())
+			}
+			parts = append(parts, strings.Join(s, " "))
+		}
+		return strings.Join(parts, " | ")
+	}
+	tests := []struct {
+		name string
+		caps Capabilities
+		want string
+	}{
+		{"no limit", Capabilities{}, "/a #t1 /b /c/* #t2 /d"},
+		{"two a request", Capabilities{MaxBatch: 2}, "/a #t1 | /b /c/* | #t2 /d"},
+		{"one kind", Capabilities{OneKindPerRequest: true}, "/a /b /d | #t1 #t2 | /c/*"},
+		{"one kind, two a request", Capabilities{OneKindPerRequest: true, MaxBatch: 2}, "/a /b | /d | #t1 #t2 | /c/*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := str(tt.caps.Batches(items)); got != tt.want {
+				t.Errorf("Batches = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	err := &Error{Code: RateLimited, Message: "slow down", Err: &RateLimit{After: 3e9}}
+	if d, ok := RetryAfter(err); !ok || d != 3e9 {
+		t.Errorf("RetryAfter = %v, %v", d, ok)
+	}
+	if _, ok := RetryAfter(Errorf(RateLimited, "x")); ok {
+		t.Error("RetryAfter without a RateLimit said ok")
+	}
+}
