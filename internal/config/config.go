@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -39,6 +40,12 @@ const (
 	// be https on slack.com unless CDNPURGE_DEV_ALLOW_LOOPBACK allows
 	// loopback.
 	EnvSlackAPIURL = "CDNPURGE_SLACK_API_URL"
+	// EnvCloudflareEndpoint replaces Cloudflare's API
+	// (https://api.cloudflare.com/client/v4), EnvFastlyEndpoint Fastly's
+	// (https://api.fastly.com): the emulator, a test stand-in. Loopback
+	// only with CDNPURGE_DEV_ALLOW_LOOPBACK.
+	EnvCloudflareEndpoint = "CDNPURGE_CLOUDFLARE_ENDPOINT"
+	EnvFastlyEndpoint     = "CDNPURGE_FASTLY_ENDPOINT"
 )
 
 // SlackSigningSecretLen is the length of the signing secrets Slack issues.
@@ -96,6 +103,13 @@ type Config struct {
 	BotToken Secret
 	// SlackAPIURL replaces Slack's Web API; empty for Slack's.
 	SlackAPIURL string
+	// CloudflareEndpoint and FastlyEndpoint replace the providers' APIs;
+	// empty for the real ones.
+	CloudflareEndpoint, FastlyEndpoint string
+
+	// tokens are the values of the variables the file's token_env fields
+	// name, by variable name; a variable that is not set is absent.
+	tokens map[string]Secret
 
 	// errs are what FromEnv could not read; Validate reports them.
 	errs []error
@@ -116,6 +130,8 @@ func FromEnv(getenv func(string) string) Config {
 		DevAllowLoopback:   getenv(EnvDevAllowLoopback) == "1",
 		BotToken:           Secret(strings.TrimSpace(getenv(EnvBotToken))),
 		SlackAPIURL:        strings.TrimSpace(getenv(EnvSlackAPIURL)),
+		CloudflareEndpoint: strings.TrimSpace(getenv(EnvCloudflareEndpoint)),
+		FastlyEndpoint:     strings.TrimSpace(getenv(EnvFastlyEndpoint)),
 	}
 	var err error
 	switch path, inline := strings.TrimSpace(getenv(EnvConfigFile)), getenv(EnvConfigYAML); {
@@ -128,6 +144,19 @@ func FromEnv(getenv func(string) string) Config {
 	}
 	if err != nil {
 		c.errs, c.fileErr = append(c.errs, err), err
+	}
+	if c.File != nil {
+		for _, t := range c.File.Targets {
+			if t.TokenEnv == "" {
+				continue
+			}
+			if v := strings.TrimSpace(getenv(t.TokenEnv)); v != "" {
+				if c.tokens == nil {
+					c.tokens = map[string]Secret{}
+				}
+				c.tokens[t.TokenEnv] = Secret(v)
+			}
+		}
 	}
 	mode, err := purge.ParseConfirmMode(getenv(EnvConfirm))
 	if err != nil {
@@ -207,8 +236,30 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s is not usable: %w", EnvSlackAPIURL, err))
 		}
 	}
+	errs = append(errs, c.validateTokens())
 	return errors.Join(errs...)
 }
+
+// validateTokens checks that every variable a token_env names is set, at
+// the file's line of token_env. The value is never shown.
+func (c Config) validateTokens() error {
+	if c.File == nil {
+		return nil
+	}
+	var errs []error
+	for i, t := range c.File.Targets {
+		if t.TokenEnv == "" || c.tokens[t.TokenEnv] != "" {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s:%d: targets.%d.token_env: %s is not set in the environment: it must hold the %s API token of target %q",
+			c.File.name, t.tokenEnvLine, i, t.TokenEnv, providerTitle(t.ProviderName()), t.Name))
+	}
+	return errors.Join(errs...)
+}
+
+// Token returns the API token of a target of the file: the value of the
+// variable its token_env names; empty when it names none.
+func (c Config) Token(t Target) Secret { return c.tokens[t.TokenEnv] }
 
 // ValidateFile checks what purging a named target from the command line
 // needs: a targets file that reads and checks, and a usable CloudFront
@@ -272,12 +323,36 @@ func (c Config) Targets() (*access.Targets, error) {
 }
 
 func (c Config) validateEndpoint() error {
-	if c.CloudFrontEndpoint == "" {
-		return nil
+	var errs []error
+	if c.CloudFrontEndpoint != "" {
+		u, err := url.Parse(c.CloudFrontEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s=%q is not an http(s) URL", EnvCloudFrontEndpoint, c.CloudFrontEndpoint))
+		}
 	}
-	u, err := url.Parse(c.CloudFrontEndpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s=%q is not an http(s) URL", EnvCloudFrontEndpoint, c.CloudFrontEndpoint)
+	for _, e := range []struct{ name, value string }{{EnvCloudflareEndpoint, c.CloudflareEndpoint}, {EnvFastlyEndpoint, c.FastlyEndpoint}} {
+		if e.value != "" {
+			if err := checkProviderEndpoint(e.value, c.DevAllowLoopback); err != nil {
+				errs = append(errs, fmt.Errorf("%s is not usable: %w", e.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkProviderEndpoint allows a provider's API to be replaced only by a
+// stand-in on loopback, and only when allowLoopback says this is a local
+// run: a token sent anywhere else would leave the machine.
+func checkProviderEndpoint(raw string, allowLoopback bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	if !allowLoopback {
+		return fmt.Errorf("it may point only at a local stand-in, with %s=1", EnvDevAllowLoopback)
+	}
+	if !isLoopback(u.Hostname()) {
+		return fmt.Errorf("%q is not on loopback (127.0.0.1, ::1 or localhost)", u.Host)
 	}
 	return nil
 }
@@ -294,4 +369,13 @@ func IsDistributionID(s string) bool {
 		}
 	}
 	return true
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -29,11 +30,18 @@ type File struct {
 	// Default is the target used when a command names none.
 	Default string   `yaml:"default"`
 	Targets []Target `yaml:"targets"`
+
+	// name labels the file in errors found after parsing.
+	name string
 }
 
 // Target is one thing to purge and the rules for purging it.
 type Target struct {
 	Name string `yaml:"name"`
+	// Provider is the CDN: ProviderCloudFront (the default, also when
+	// empty), ProviderCloudflare, ProviderFastly or ProviderVarnish. A
+	// target accepts only its provider's fields (see providerFields).
+	Provider string `yaml:"provider"`
 	// Distribution is the CloudFront distribution ID; Tenant, instead, a
 	// distribution tenant ID (dt_…) of a multi-tenant distribution.
 	Distribution string `yaml:"distribution"`
@@ -55,9 +63,61 @@ type Target struct {
 	ApproverMustDiffer bool              `yaml:"approver_must_differ"`
 	// RoleARN is an IAM role in another account to assume for this target.
 	RoleARN string `yaml:"role_arn"`
+	// Zone is the Cloudflare zone ID.
+	Zone string `yaml:"zone"`
+	// Service is the Fastly service ID.
+	Service string `yaml:"service"`
+	// URL is where a Varnish cache takes PURGE and BAN requests.
+	URL string `yaml:"url"`
+	// Soft marks objects stale instead of evicting them (Fastly, Varnish).
+	Soft bool `yaml:"soft"`
+	// TokenEnv names the environment variable that holds the provider's
+	// API token (Cloudflare, Fastly): a token never sits in the file.
+	TokenEnv string `yaml:"token_env"`
+
+	// tokenEnvLine is the line of token_env, for the error when the
+	// variable it names is not set.
+	tokenEnvLine int
 }
 
-type filePatterns struct{ targetName, tenant, roleARN, user, domain *regexp.Regexp }
+// The providers a target may name.
+const (
+	ProviderCloudFront = "cloudfront"
+	ProviderCloudflare = "cloudflare"
+	ProviderFastly     = "fastly"
+	ProviderVarnish    = "varnish"
+)
+
+// Providers lists the providers in the order messages name them.
+var Providers = []string{ProviderCloudFront, ProviderCloudflare, ProviderFastly, ProviderVarnish}
+
+// ProviderName returns t's provider, ProviderCloudFront when unset.
+func (t Target) ProviderName() string {
+	if t.Provider == "" {
+		return ProviderCloudFront
+	}
+	return strings.ToLower(t.Provider)
+}
+
+// providerFields are the fields only some providers take; every other
+// field of a target is common to all. A field of another provider is an
+// error, so that a target copied from another provider's is never read
+// half.
+var providerFields = map[string][]string{
+	"distribution": {ProviderCloudFront},
+	"tenant":       {ProviderCloudFront},
+	"role_arn":     {ProviderCloudFront},
+	"zone":         {ProviderCloudflare},
+	"service":      {ProviderFastly},
+	"url":          {ProviderVarnish},
+	"soft":         {ProviderFastly, ProviderVarnish},
+	"token_env":    {ProviderCloudflare, ProviderFastly},
+}
+
+type filePatterns struct {
+	targetName, tenant, roleARN, user, domain *regexp.Regexp
+	zone, service, envName                    *regexp.Regexp
+}
 
 // fileRE holds the patterns the file is checked with. They are compiled on
 // first use, not at start-up: compiling them cost about 1 ms of every Lambda
@@ -69,6 +129,11 @@ var fileRE = sync.OnceValue(func() *filePatterns {
 		roleARN:    regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`),
 		user:       regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`),
 		domain:     regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`),
+		// A Cloudflare zone ID is 32 hex digits; a Fastly service ID is
+		// letters and digits (22 today: allow some room).
+		zone:    regexp.MustCompile(`^[0-9a-f]{32}$`),
+		service: regexp.MustCompile(`^[A-Za-z0-9]{8,64}$`),
+		envName: regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`),
 	}
 })
 
@@ -122,6 +187,7 @@ func ParseFile(name string, data []byte) (*File, error) {
 	if err := probs.err(name); err != nil {
 		return nil, err
 	}
+	f.name = name
 	return &f, nil
 }
 
@@ -201,8 +267,9 @@ var (
 	textShape   = &shape{kind: shapeText}
 	textsShape  = &shape{kind: shapeList, item: textShape}
 	targetShape = mappingShape("a target",
-		"name", textShape, "distribution", textShape, "tenant", textShape, "domains", textsShape,
-		"channels", textsShape, "users", textsShape, "usergroups", textsShape, "paths", textsShape,
+		"name", textShape, "distribution", textShape, "tenant", textShape,
+		"provider", textShape, "zone", textShape, "service", textShape, "url", textShape, "token_env", textShape, "soft", &shape{kind: shapeBool},
+		"domains", textsShape, "channels", textsShape, "users", textsShape, "usergroups", textsShape, "paths", textsShape,
 		"confirm", textShape, "confirm_over", &shape{kind: shapeNumber}, "approver_must_differ", &shape{kind: shapeBool},
 		"role_arn", textShape)
 	fileSchema = mappingShape("the file", "default", textShape, "targets", &shape{kind: shapeList, item: targetShape})
@@ -306,14 +373,15 @@ func valueName(n *yaml.Node) string {
 
 // nearest returns the known field closest to key, if any is close enough
 // to be the one meant: a typo or two away, or one a prefix of the other
-// (role for role_arn).
+// (role for role_arn), which wins over a
+// word as near by its letters (role is also two from zone).
 func nearest(key string, known []string) string {
 	key = strings.ToLower(key)
 	best, bestDist := "", 0
 	for _, k := range known {
 		d := editDistance(key, k)
 		if strings.HasPrefix(k, key) || strings.HasPrefix(key, k) {
-			d = min(d, 2)
+			d = min(d, 1)
 		}
 		if best == "" || d < bestDist {
 			best, bestDist = k, d
@@ -368,15 +436,26 @@ func (f *File) validate(lines lineFinder, probs *problems) {
 			fail(at("name"), "%q is a word of the command itself (help, status, list, targets, usage): pick another name", t.Name)
 		}
 		seen[t.Name] = true
-		switch {
-		case t.Distribution == "" && t.Tenant == "":
-			fail(at("distribution"), "set distribution (E…) or tenant (dt_…)")
-		case t.Distribution != "" && t.Tenant != "":
-			fail(at("tenant"), "set distribution or tenant, not both")
-		case t.Distribution != "" && !IsDistributionID(t.Distribution):
-			fail(at("distribution"), "%q is not a distribution ID (upper-case letters and digits)", t.Distribution)
-		case t.Tenant != "" && !re.tenant.MatchString(t.Tenant):
-			fail(at("tenant"), "%q is not a distribution tenant ID (dt_ then letters and digits)", t.Tenant)
+		provider := t.ProviderName()
+		if !slices.Contains(Providers, provider) {
+			fail(at("provider"), "%q is not a provider: use %s", t.Provider, strings.Join(Providers, ", "))
+			continue
+		}
+		f.Targets[i].Provider = provider
+		for field, takers := range providerFields {
+			if lines.has(at(field)) && !slices.Contains(takers, provider) {
+				verb := "takes"
+				if len(takers) > 1 {
+					verb = "take"
+				}
+				fail(at(field), "is not a field of a %s target (%s %s it)", provider, strings.Join(takers, " and "), verb)
+			}
+		}
+		if provider != ProviderCloudFront {
+			f.Targets[i].tokenEnvLine = lines.line(at("token_env"))
+			f.validateProvider(t, at, fail)
+		} else {
+			f.validateCloudFront(t, at, fail, roles)
 		}
 		if len(t.Channels) == 0 {
 			fail(at("channels"), "no channels: nobody could purge this target")
@@ -411,17 +490,6 @@ func (f *File) validate(lines lineFinder, probs *problems) {
 		if t.ConfirmOver < 0 {
 			fail(at("confirm_over"), "%d is not a number of paths (0 or more)", t.ConfirmOver)
 		}
-		if t.RoleARN != "" && !re.roleARN.MatchString(t.RoleARN) {
-			fail(at("role_arn"), "%q is not an IAM role ARN", t.RoleARN)
-		}
-		// Calls for a distribution go through one set of credentials, so
-		// two targets on one distribution must agree on the role.
-		id := t.Distribution + t.Tenant
-		if other, ok := roles[id]; ok && other.role != t.RoleARN {
-			fail(at("role_arn"), "target %q uses %s through another role_arn (%q): targets on one distribution or tenant must use the same role", other.name, id, other.role)
-		} else if !ok && id != "" {
-			roles[id] = struct{ name, role string }{t.Name, t.RoleARN}
-		}
 	}
 	if f.Default != "" && !seen[f.Default] {
 		fail([]string{"default"}, "%q is not one of the targets", f.Default)
@@ -429,6 +497,98 @@ func (f *File) validate(lines lineFinder, probs *problems) {
 	if f.Default == "" && len(f.Targets) > 1 {
 		fail([]string{"default"}, "not set: with several targets, name the one a command without a target purges")
 	}
+}
+
+// validateCloudFront checks a CloudFront target's own fields.
+func (f *File) validateCloudFront(t Target, at func(string) []string, fail func([]string, string, ...any), roles map[string]struct{ name, role string }) {
+	re := fileRE()
+	switch {
+	case t.Distribution == "" && t.Tenant == "":
+		fail(at("distribution"), "set distribution (E…) or tenant (dt_…)")
+	case t.Distribution != "" && t.Tenant != "":
+		fail(at("tenant"), "set distribution or tenant, not both")
+	case t.Distribution != "" && !IsDistributionID(t.Distribution):
+		fail(at("distribution"), "%q is not a distribution ID (upper-case letters and digits)", t.Distribution)
+	case t.Tenant != "" && !re.tenant.MatchString(t.Tenant):
+		fail(at("tenant"), "%q is not a distribution tenant ID (dt_ then letters and digits)", t.Tenant)
+	}
+	if t.RoleARN != "" && !re.roleARN.MatchString(t.RoleARN) {
+		fail(at("role_arn"), "%q is not an IAM role ARN", t.RoleARN)
+	}
+	// Calls for a distribution go through one set of credentials, so
+	// two targets on one distribution must agree on the role.
+	id := t.Distribution + t.Tenant
+	if other, ok := roles[id]; ok && other.role != t.RoleARN {
+		fail(at("role_arn"), "target %q uses %s through another role_arn (%q): targets on one distribution or tenant must use the same role", other.name, id, other.role)
+	} else if !ok && id != "" {
+		roles[id] = struct{ name, role string }{t.Name, t.RoleARN}
+	}
+}
+
+// validateProvider checks the fields of a Cloudflare, Fastly or Varnish
+// target. A token is never in the file: token_env names the variable that
+// holds it, and Config checks that the variable is set.
+func (f *File) validateProvider(t Target, at func(string) []string, fail func([]string, string, ...any)) {
+	re := fileRE()
+	provider := t.ProviderName()
+	switch provider {
+	case ProviderCloudflare:
+		switch {
+		case t.Zone == "":
+			fail(at("zone"), "not set: the Cloudflare zone ID (32 hex digits, on the zone's Overview page)")
+		case !re.zone.MatchString(t.Zone):
+			fail(at("zone"), "%q is not a Cloudflare zone ID (32 hex digits)", t.Zone)
+		}
+	case ProviderFastly:
+		switch {
+		case t.Service == "":
+			fail(at("service"), "not set: the Fastly service ID (letters and digits, on the service's page)")
+		case !re.service.MatchString(t.Service):
+			fail(at("service"), "%q is not a Fastly service ID (letters and digits)", t.Service)
+		}
+	case ProviderVarnish:
+		if u, err := url.Parse(t.URL); t.URL == "" {
+			fail(at("url"), "not set: where the Varnish cache takes PURGE and BAN requests, e.g. http://127.0.0.1:6081")
+		} else if err == nil && u.User != nil {
+			// The value itself is not shown: it holds a password.
+			fail(at("url"), "has a user or password in it: the cache's URL takes none (restrict PURGE and BAN by address in the VCL)")
+		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fail(at("url"), "%q is not an http(s) URL of the cache", t.URL)
+		}
+	}
+	if provider == ProviderCloudflare || provider == ProviderFastly {
+		switch {
+		case t.TokenEnv == "":
+			fail(at("token_env"), "not set: name the environment variable that holds the %s API token (the token itself never goes in the file)", providerTitle(provider))
+		case !re.envName.MatchString(t.TokenEnv):
+			fail(at("token_env"), "%q is not an environment variable name (letters, digits and _): token_env names the variable, it does not hold the token", shorten(t.TokenEnv))
+		}
+	}
+	if len(t.Domains) == 0 {
+		fail(at("domains"), "no domains: a %s target needs the host its paths are purged on", providerTitle(provider))
+	}
+}
+
+// providerTitle names a provider as users read it.
+func providerTitle(provider string) string {
+	switch provider {
+	case ProviderCloudflare:
+		return "Cloudflare"
+	case ProviderFastly:
+		return "Fastly"
+	case ProviderVarnish:
+		return "Varnish"
+	}
+	return "CloudFront"
+}
+
+// shorten keeps a value that may be a pasted secret out of messages: only
+// its first characters are shown.
+func shorten(s string) string {
+	if len(s) <= 12 {
+		return s
+	}
+	return s[:6] + "…"
 }
 
 func (f *File) usesUserGroups() bool {
@@ -476,4 +636,37 @@ func (l lineFinder) line(path []string) int {
 		}
 	}
 	return line
+}
+
+// has reports whether the field at path is written in the file.
+func (l lineFinder) has(path []string) bool {
+	n := l.root
+	if n == nil || len(n.Content) == 0 {
+		return false
+	}
+	n = n.Content[0]
+	for _, key := range path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					n, found = n.Content[i+1], true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		case yaml.SequenceNode:
+			var idx int
+			if _, err := fmt.Sscan(key, &idx); err != nil || idx >= len(n.Content) {
+				return false
+			}
+			n = n.Content[idx]
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -20,6 +20,12 @@ func FuzzParseFile(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(mistakes)
+	providers, err := os.ReadFile(filepath.Join("testdata", "four-providers.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(providers)
+	f.Add([]byte("targets:\n  - {name: a, provider: fastly, service: SU1Z0isxPaozGVK, token_env: T, domains: [a.example.com], channels: [c], distribution: E1}\n"))
 	f.Add([]byte("targets: &t\n  - {name: a, distribution: E1, channels: *t}\n"))
 	f.Add([]byte("targets:\n  - name: a\n    name: b\n---\n- x\n"))
 	f.Add([]byte("targets:\n  - name: a\n    distribution: E1\n    channels: [c]\n"))
