@@ -25,9 +25,16 @@ type Command struct {
 	// Target is the target the command names ("www" in "/cdn-purge www
 	// /blog/*"), lower-cased; empty when it names none.
 	Target string
-	// Paths are normalized and reduced to their minimal cover; set for
+	// Targets are the targets an ActionPurge names, lower-cased: Target
+	// alone, or empty when it names none.
+	Targets []string
+	// Paths are normalized and reduced to their minimal cover, as
+	// CloudFront takes them (a pasted URL becomes its path); set for
 	// ActionPurge only.
 	Paths []string
+	// Items are the same items with their kind, each once, in the
+	// command's order; a pasted URL keeps its host (see ParseItem).
+	Items []Item
 	// Requested is how many items the user gave, before duplicates and
 	// covered paths were dropped.
 	Requested int
@@ -67,7 +74,7 @@ func IsKeyword(name string) bool { return slices.Contains(keywords, strings.ToLo
 func ParseCommand(text string) (Command, error) {
 	items := strings.Fields(text)
 	if len(items) == 0 {
-		return Command{Action: ActionPurge, Paths: []string{FullPurge}, Requested: 1}, nil
+		return Command{Action: ActionPurge, Paths: []string{FullPurge}, Items: everything(), Requested: 1}, nil
 	}
 	switch word := strings.ToLower(items[0]); word {
 	case "help", "targets", "usage":
@@ -102,9 +109,10 @@ func ParseCommand(text string) (Command, error) {
 	cmd := Command{Action: ActionPurge}
 	if isTargetWord(items[0]) {
 		cmd.Target, items = strings.ToLower(items[0]), items[1:]
+		cmd.Targets = []string{cmd.Target}
 	}
 	if len(items) == 0 {
-		cmd.Paths, cmd.Requested = []string{FullPurge}, 1
+		cmd.Paths, cmd.Items, cmd.Requested = []string{FullPurge}, everything(), 1
 		return cmd, nil
 	}
 	paths, err := NormalizePaths(items)
@@ -112,8 +120,23 @@ func ParseCommand(text string) (Command, error) {
 		return Command{}, err
 	}
 	cmd.Paths, cmd.Requested, cmd.Hosts = paths, len(items), urlHosts(items)
+	// NormalizePaths has accepted every item, so each parses.
+	seen := make(map[string]bool, len(items))
+	for _, raw := range items {
+		it, err := ParseItem(raw)
+		if err != nil {
+			return Command{}, err
+		}
+		if key := it.String(); !seen[key] {
+			seen[key] = true
+			cmd.Items = append(cmd.Items, it)
+		}
+	}
 	return cmd, nil
 }
+
+// everything is the items of a purge of everything on a target.
+func everything() []Item { return []Item{{Kind: KindEverything, Path: FullPurge}} }
 
 // isTargetWord reports whether a command item reads as a target name rather
 // than a path, URL, tag or invalidation ID: a letter, then letters, digits,
@@ -146,8 +169,10 @@ func urlHosts(items []string) []string {
 			continue
 		}
 		// A fully qualified name's trailing dot names the same host.
-		if u, err := url.Parse(item); err == nil && strings.TrimSuffix(u.Hostname(), ".") != "" {
-			hosts = append(hosts, strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")))
+		if u, err := url.Parse(item); err == nil {
+			if _, host := urlHost(u); host != "" {
+				hosts = append(hosts, host)
+			}
 		}
 	}
 	slices.Sort(hosts)

@@ -107,3 +107,33 @@ func checkHint(t *testing.T, msg string) {
 		t.Fatalf("%q suggests %q, which is refused too: %v", msg, hint, err)
 	}
 }
+
+// FuzzParseItem checks that an accepted item has one kind, that String
+// gives it back in a form that parses to the same item, and that a pasted
+// URL keeps its host.
+func FuzzParseItem(f *testing.F) {
+	for _, s := range []string{"/a", "/blog/*", "/*", "#News", "https://Shop.example.com/*", "http://x.example/a?b#c", "https://x.example", "/café", "#a,b", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		it, err := ParseItem(raw)
+		if err != nil {
+			if ErrorCode(err) != Invalid {
+				t.Fatalf("error not Invalid: %v", err)
+			}
+			return
+		}
+		switch it.Kind {
+		case KindFile, KindPrefix, KindTag, KindHost, KindEverything:
+		default:
+			t.Fatalf("ParseItem(%q) has kind %v", raw, it.Kind)
+		}
+		if it.Kind == KindHost && it.Host == "" {
+			t.Fatalf("ParseItem(%q): a host item without a host", raw)
+		}
+		again, err := ParseItem(it.String())
+		if err != nil || again != it {
+			t.Fatalf("not stable: %q -> %+v -> %q -> %+v, %v", raw, it, it.String(), again, err)
+		}
+	})
+}

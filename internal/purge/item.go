@@ -91,8 +91,7 @@ func ItemOf(normalized string) Item {
 	it.Path = normalized
 	if isHTTPURL(normalized) {
 		if u, err := url.Parse(normalized); err == nil {
-			it.Scheme = strings.ToLower(u.Scheme)
-			it.Host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+			it.Scheme, it.Host = urlHost(u)
 			it.Path = u.EscapedPath()
 			if it.Path == "" {
 				it.Path = "/"
@@ -126,8 +125,7 @@ func ParseItem(raw string) (Item, error) {
 	it := ItemOf(p)
 	if isHTTPURL(raw) {
 		if u, err := url.Parse(raw); err == nil {
-			it.Scheme = strings.ToLower(u.Scheme)
-			it.Host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+			it.Scheme, it.Host = urlHost(u)
 			if it.Kind == KindEverything && it.Host != "" {
 				it.Kind = KindHost
 			}
@@ -143,4 +141,14 @@ func ItemKinds(items []Item) Kind {
 		k |= it.Kind
 	}
 	return k
+}
+
+// urlHost returns a pasted URL's scheme and host, lower-cased, the host
+// without port or trailing dot; both empty when no host remains.
+func urlHost(u *url.URL) (scheme, host string) {
+	host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "" {
+		return "", ""
+	}
+	return strings.ToLower(u.Scheme), host
 }

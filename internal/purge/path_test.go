@@ -2,6 +2,7 @@ package purge
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -338,5 +339,38 @@ func TestCacheTags(t *testing.T) {
 	// A wildcard never covers a tag: "/*" purges paths, not tags.
 	if got := MinimalCover([]string{"/*", "#news"}); len(got) != 2 {
 		t.Fatalf("MinimalCover dropped a tag under /*: %q", got)
+	}
+}
+
+// TestParseCommandItems checks the items a purge carries, with their
+// kinds, each once; a pasted URL keeps its host.
+func TestParseCommandItems(t *testing.T) {
+	tests := []struct {
+		text        string
+		wantTargets []string
+		wantItems   []string
+	}{
+		{"www /index.html", []string{"www"}, []string{"/index.html"}},
+		{"/a https://Shop.example.com/b?c=1 #T /a", nil, []string{"/a", "https://shop.example.com/b?c=1", "#t"}},
+		{"", nil, []string{"/*"}},
+		{"www", []string{"www"}, []string{"/*"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			cmd, err := ParseCommand(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(cmd.Targets, tt.wantTargets) {
+				t.Errorf("Targets = %q, want %q", cmd.Targets, tt.wantTargets)
+			}
+			var items []string
+			for _, it := range cmd.Items {
+				items = append(items, it.String())
+			}
+			if !slices.Equal(items, tt.wantItems) {
+				t.Errorf("Items = %q, want %q", items, tt.wantItems)
+			}
+		})
 	}
 }
