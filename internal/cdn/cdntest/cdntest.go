@@ -1,6 +1,16 @@
-// Package cdntest is the conformance suite every purge.Invalidator must pass,
-// whether it talks to CloudFront, to cdnpurge's emulator or to moto_server.
+// Package cdntest holds the conformance suites of cdnpurge's providers.
 //
+// RunProvider is the suite every purge.Provider passes, whatever its CDN:
+// it asks the provider's Capabilities and checks that it does what they
+// say (each kind it takes purged and seen purged by the backend, each kind
+// it does not refused before anything is sent, long lists split as its
+// limits say, idempotency where it claims it). A provider's test builds a
+// ProviderHarness over the backend's own record: an emulator's, moto_server's,
+// or a real cache's answers.
+//
+// RunConformance is the deeper suite for a provider with a history
+// (Capabilities.History: CloudFront), run on every purge.Invalidator,
+// whether it talks to CloudFront, to cdnpurge's emulator or to moto_server.
 // A backend's test builds a Harness around a distribution and a distribution
 // tenant that exist and calls RunConformance. The suite checks what the
 // CloudFront API reference promises: CreateInvalidation, GetInvalidation and

@@ -1,0 +1,126 @@
+package cloudfrontcdn_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cdntest"
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
+	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+)
+
+// countingInvalidator counts the CreateInvalidation calls that reach the
+// backend, for the provider suite's Requests.
+type countingInvalidator struct {
+	purge.Invalidator
+	creates atomic.Int64
+}
+
+func (c *countingInvalidator) CreateInvalidation(ctx context.Context, b purge.Batch) (*purge.Invalidation, error) {
+	c.creates.Add(1)
+	return c.Invalidator.CreateInvalidation(ctx, b)
+}
+
+// cloudFrontTarget is a provider-suite target on distributionID, read back
+// through the backend's own ListInvalidations and GetInvalidation.
+func cloudFrontTarget(inv purge.Invalidator, distributionID string) cdntest.ProviderTarget {
+	counting := &countingInvalidator{Invalidator: inv}
+	return cdntest.ProviderTarget{
+		Provider: cloudfrontcdn.Target{Invalidator: counting, DistributionID: distributionID},
+		Domain:   "d111111abcdef8.cloudfront.net",
+		Requests: func(*testing.T) int { return int(counting.creates.Load()) },
+		Purged: func(t *testing.T, it purge.Item) bool {
+			t.Helper()
+			want := cloudfrontcdn.Paths([]purge.Item{it})[0]
+			page, err := inv.ListInvalidations(t.Context(), distributionID, purge.ListOptions{})
+			if err != nil {
+				t.Fatalf("ListInvalidations: %v", err)
+			}
+			for _, s := range page.Items {
+				got, err := inv.GetInvalidation(t.Context(), distributionID, s.ID)
+				if err != nil {
+					t.Fatalf("GetInvalidation(%s): %v", s.ID, err)
+				}
+				for _, p := range got.Paths {
+					if purge.Covers(p, want) {
+						return true
+					}
+				}
+			}
+			return false
+		},
+	}
+}
+
+func TestProviderEmulator(t *testing.T) {
+	emu := emulator.New(emulator.Options{})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	backend := cloudfrontcdn.New(testConfig(), cloudfrontcdn.Options{Endpoint: srv.URL})
+	var n atomic.Int64
+	cdntest.RunProvider(t, cdntest.ProviderHarness{NewTarget: func(t *testing.T) cdntest.ProviderTarget {
+		id := fmt.Sprintf("EPROVIDER%d", n.Add(1))
+		emu.AddDistribution(id)
+		return cloudFrontTarget(backend, id)
+	}})
+}
+
+func TestProviderMoto(t *testing.T) {
+	endpoint := testutil.MustStartMoto(t)
+	cfg := testConfig()
+	backend := cloudfrontcdn.New(cfg, cloudfrontcdn.Options{Endpoint: endpoint})
+	var mu sync.Mutex // one distribution created at a time
+	cdntest.RunProvider(t, cdntest.ProviderHarness{NewTarget: func(t *testing.T) cdntest.ProviderTarget {
+		mu.Lock()
+		defer mu.Unlock()
+		pt := cloudFrontTarget(backend, MustCreateDistribution(t, cfg, endpoint))
+		// moto_server (5.x) keeps no CallerReference index: a repeat is a
+		// new invalidation there, against the CloudFront API reference. The
+		// suite asks Capabilities, so this backend declares what it does.
+		pt.Provider = motoTarget{pt.Provider}
+		return pt
+	}})
+}
+
+// motoTarget is CloudFront through moto_server, which is not idempotent by
+// CallerReference (see TestConformanceMoto).
+type motoTarget struct{ purge.Provider }
+
+func (m motoTarget) Capabilities() purge.Capabilities {
+	caps := m.Provider.Capabilities()
+	caps.Idempotent = false
+	caps.Provider += " (moto_server)"
+	return caps
+}
+
+func TestPaths(t *testing.T) {
+	tests := []struct {
+		items []string
+		want  string
+	}{
+		{[]string{"/a", "https://www.example.com/b?c=1", "#News"}, "/a /b?c=1 #news"},
+		{[]string{"/blog/*", "/blog/x", "https://shop.example.com/*"}, "/*"},
+		{[]string{"/blog/*", "/blog/x", "#t"}, "/blog/* #t"},
+		{[]string{"/*", "/a"}, "/*"},
+	}
+	for _, tt := range tests {
+		var items []purge.Item
+		for _, raw := range tt.items {
+			it, err := purge.ParseItem(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, it)
+		}
+		if got := strings.Join(cloudfrontcdn.Paths(items), " "); got != tt.want {
+			t.Errorf("Paths(%q) = %q, want %q", tt.items, got, tt.want)
+		}
+	}
+}
