@@ -89,11 +89,11 @@ func MustStartVarnish(tb testing.TB, vclPath, backendAddr string) *Varnish {
 // port first, which another process could take meanwhile. On error nothing
 // is left running; otherwise the caller must call Stop.
 func StartVarnish(dir, vclPath, backendAddr string) (*Varnish, error) {
-	varnishd, err := exec.LookPath("varnishd")
+	varnishd, err := VarnishdPath()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoVarnish, err)
+		return nil, err
 	}
-	adm, err := exec.LookPath("varnishadm")
+	adm, err := lookSbin("varnishadm")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoVarnish, err)
 	}
@@ -121,6 +121,28 @@ func StartVarnish(dir, vclPath, backendAddr string) (*Varnish, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// lookSbin finds name on PATH or, since Debian installs varnishd there and
+// a user's PATH may lack it, in /usr/sbin.
+func lookSbin(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p, nil
+	}
+	if p, err2 := exec.LookPath(filepath.Join("/usr/sbin", name)); err2 == nil {
+		return p, nil
+	}
+	return "", err
+}
+
+// VarnishdPath returns the path of varnishd, or ErrNoVarnish.
+func VarnishdPath() (string, error) {
+	p, err := lookSbin("varnishd")
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoVarnish, err)
+	}
+	return p, nil
 }
 
 // writeMainVCL writes the VCL varnishd loads: the backend, then vclPath

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -308,5 +310,19 @@ func mustFetchFresh(tb testing.TB, v *testutil.Varnish, ob object) fetched {
 			return f
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestExampleVCLCompiles: deploy/varnish/example.vcl, which the README
+// tells sites to follow, compiles with cdnpurge.vcl (varnishd -C).
+func TestExampleVCLCompiles(t *testing.T) {
+	varnishd, err := testutil.VarnishdPath()
+	if err != nil {
+		t.Skip(err)
+	}
+	example := filepath.Join(filepath.Dir(testutil.CdnpurgeVCL(t)), "example.vcl")
+	out, err := exec.Command(varnishd, "-C", "-n", t.TempDir(), "-f", example).CombinedOutput()
+	if err != nil {
+		t.Fatalf("varnishd -C -f %s: %v\n%s", example, err, out)
 	}
 }
