@@ -109,6 +109,7 @@ func TestBatches(t *testing.T) {
 		{"two a request", Capabilities{MaxBatch: 2}, "/a #t1 | /b /c/* | #t2 /d"},
 		{"one kind", Capabilities{OneKindPerRequest: true}, "/a /b /d | #t1 #t2 | /c/*"},
 		{"one kind, two a request", Capabilities{OneKindPerRequest: true, MaxBatch: 2}, "/a /b | /d | #t1 #t2 | /c/*"},
+		{"a file a request, tags by two", Capabilities{OneKindPerRequest: true, MaxBatch: 2, MaxBatchByKind: map[Kind]int{KindFile: 1}}, "/a | /b | /d | #t1 #t2 | /c/*"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

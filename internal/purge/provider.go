@@ -57,6 +57,10 @@ type Capabilities struct {
 	// MaxBatch is the most items one API request takes; Purge splits a
 	// longer list into requests of at most this many. Zero: no limit.
 	MaxBatch int
+	// MaxBatchByKind overrides MaxBatch for the kinds it names, with
+	// OneKindPerRequest: Fastly and Varnish purge one URL a request (1) but
+	// many tags at once.
+	MaxBatchByKind map[Kind]int
 	// OneKindPerRequest says one API request takes items of one kind only;
 	// Purge sends each kind in its own requests.
 	OneKindPerRequest bool
@@ -165,8 +169,9 @@ func (c Capabilities) tagWord() string {
 }
 
 // Batches splits items into the requests c takes: at most MaxBatch items
-// each and, with OneKindPerRequest, one kind each, in the order the kinds
-// first appear. Items keep their order within a kind.
+// each and, with OneKindPerRequest, one kind each (at most BatchLimit of
+// it), in the order the kinds first appear. Items keep their order within
+// a kind.
 func (c Capabilities) Batches(items []Item) [][]Item {
 	if len(items) == 0 {
 		return nil
@@ -186,18 +191,28 @@ func (c Capabilities) Batches(items []Item) [][]Item {
 	} else {
 		groups = [][]Item{items}
 	}
-	if c.MaxBatch <= 0 {
-		return groups
-	}
 	var out [][]Item
 	for _, g := range groups {
-		for len(g) > c.MaxBatch {
-			out = append(out, g[:c.MaxBatch:c.MaxBatch])
-			g = g[c.MaxBatch:]
+		limit := c.MaxBatch
+		if c.OneKindPerRequest {
+			limit = c.BatchLimit(g[0].Kind)
+		}
+		for limit > 0 && len(g) > limit {
+			out = append(out, g[:limit:limit])
+			g = g[limit:]
 		}
 		out = append(out, g)
 	}
 	return out
+}
+
+// BatchLimit is the most items of kind k one request takes: its
+// MaxBatchByKind, or MaxBatch; zero for no limit.
+func (c Capabilities) BatchLimit(k Kind) int {
+	if n, ok := c.MaxBatchByKind[k]; ok {
+		return n
+	}
+	return c.MaxBatch
 }
 
 // RetryAfter returns how long the provider asked to wait before a retry,

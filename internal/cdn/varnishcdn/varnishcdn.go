@@ -134,17 +134,22 @@ func endpointOf(u *url.URL) string {
 }
 
 // Capabilities says what a Varnish running cdnpurge.vcl purges. MaxBatch
-// bounds the tags of one request (MaxTags); files and prefixes take one
-// request each.
+// bounds the tags of one request (MaxTags); a file, a prefix and a host
+// take one request each, and everything one a domain.
 func (p *Provider) Capabilities() purge.Capabilities {
 	return purge.Capabilities{
 		Provider:          "Varnish",
 		Kinds:             purge.KindFile | purge.KindPrefix | purge.KindTag | purge.KindHost | purge.KindEverything,
 		MaxBatch:          MaxTags,
+		MaxBatchByKind:    oneAtATime,
 		OneKindPerRequest: true,
 		Soft:              p.soft,
 	}
 }
+
+// oneAtATime are the kinds one request purges one of: PURGE and BAN name
+// one path.
+var oneAtATime = map[purge.Kind]int{purge.KindFile: 1, purge.KindPrefix: 1, purge.KindHost: 1, purge.KindEverything: 1}
 
 // call is one HTTP request of a purge and the items it purges.
 type call struct {
