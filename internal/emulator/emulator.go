@@ -150,7 +150,8 @@ func (op operation) name() string {
 	return op.action
 }
 
-// ServeHTTP answers one CloudFront API request.
+// ServeHTTP answers one CloudFront API request, or one of Fastly's purge
+// API (fastly.go).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.serveFastly(w, r) {
 		return

@@ -1,7 +1,7 @@
 package emulator_test
 
 import (
-	"embed"
+	_ "embed"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,18 +14,15 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 )
 
-//go:embed testdata/fastly_*.json
-var fastlyFixtures embed.FS
-
-// mustFastlyFixture returns testdata/name without its final newline.
-func mustFastlyFixture(tb testing.TB, name string) string {
-	tb.Helper()
-	b, err := fastlyFixtures.ReadFile("testdata/" + name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return strings.TrimSuffix(string(b), "\n")
-}
+// Fastly's documented answers and a request, from testdata.
+var (
+	//go:embed testdata/fastly_purge_keys_request.json
+	fastlyKeysRequest string
+	//go:embed testdata/fastly_unauthorized_response.json
+	fastlyUnauthorized string
+	//go:embed testdata/fastly_no_such_service_response.json
+	fastlyNoSuchService string
+)
 
 // The Fastly service and token every Fastly test emulator knows.
 const (
@@ -123,8 +120,8 @@ func TestFastlyWire(t *testing.T) {
 			&emulator.FastlyPurge{Kind: "url", Items: []string{"www.example.com/a%20b?id=1&x=%2F"}, Soft: true}, emulator.OpFastlyPurgeURL},
 		{"url without a host", fastlyRequest{path: "/purge/"}, 400, "", nil, "Bad request", "", nil, emulator.OpFastlyPurgeURL},
 		{"url without a token", fastlyRequest{path: "/purge/www.example.com/", header: map[string]string{"Fastly-Key": ""}}, 401,
-			mustFastlyFixture(t, "fastly_unauthorized_response.json"), nil, "", "", nil, emulator.OpFastlyPurgeURL},
-		{"keys in the body", fastlyRequest{path: servicePath + "/purge", body: mustFastlyFixture(t, "fastly_purge_keys_request.json")}, 200, "",
+			strings.TrimSpace(fastlyUnauthorized), nil, "", "", nil, emulator.OpFastlyPurgeURL},
+		{"keys in the body", fastlyRequest{path: servicePath + "/purge", body: fastlyKeysRequest}, 200, "",
 			[]string{"news", "sports"}, "", testService, &emulator.FastlyPurge{Kind: "keys", Items: []string{"news", "sports"}}, emulator.OpFastlyPurgeKeys},
 		{"keys in the header, soft", fastlyRequest{path: servicePath + "/purge", header: map[string]string{"Surrogate-Key": " a  b c ", "Fastly-Soft-Purge": "1"}}, 200, "",
 			[]string{"a", "b", "c"}, "", testService, &emulator.FastlyPurge{Kind: "keys", Items: []string{"a", "b", "c"}, Soft: true}, emulator.OpFastlyPurgeKeys},
@@ -138,7 +135,7 @@ func TestFastlyWire(t *testing.T) {
 		{"keys, wrong token", fastlyRequest{path: servicePath + "/purge", body: keysBody([]string{"a"}), header: map[string]string{"Fastly-Key": "other"}}, 401, "",
 			nil, "Provided credentials are missing or invalid", "", nil, emulator.OpFastlyPurgeKeys},
 		{"keys, unknown service", fastlyRequest{path: "/service/SNOSUCHSERVICE/purge", body: keysBody([]string{"a"})}, 404,
-			mustFastlyFixture(t, "fastly_no_such_service_response.json"), nil, "", "", nil, emulator.OpFastlyPurgeKeys},
+			strings.TrimSpace(fastlyNoSuchService), nil, "", "", nil, emulator.OpFastlyPurgeKeys},
 		{"one key", fastlyRequest{path: servicePath + "/purge/news", header: soft}, 200, "", nil, "", testService,
 			&emulator.FastlyPurge{Kind: "keys", Items: []string{"news"}, Soft: true}, emulator.OpFastlyPurgeKey},
 		{"purge all", fastlyRequest{path: servicePath + "/purge_all"}, 200, `{"status":"ok"}`, nil, "", testService,
