@@ -34,6 +34,11 @@ type Options struct {
 	// Faults injects errors and latency, as CloudFront does at a peak (see
 	// Faults); the zero value injects nothing. InjectedFaults counts them.
 	Faults Faults
+	// FastlyServices are the IDs of the Fastly services that exist for
+	// the emulator's Fastly purge API (fastly.go); more can be added with
+	// AddFastlyService. FastlyTokens, when set, are the only Fastly-Key
+	// values it accepts; otherwise any non-empty one is.
+	FastlyServices, FastlyTokens []string
 }
 
 // Emulator is a CloudFront API emulator. It implements http.Handler and is
@@ -44,6 +49,7 @@ type Emulator struct {
 	log           *slog.Logger
 	faults        *faultInjector // nil when no faults are configured
 	calls         callCounter    // requests served per operation (calls.go)
+	fastly        fastlyState    // the Fastly purge API's services and purges (fastly.go)
 
 	mu     sync.Mutex
 	owners map[resource]*distribution // the distributions and tenants that exist
@@ -72,6 +78,7 @@ func New(opts Options) *Emulator {
 	for _, id := range opts.Tenants {
 		e.AddTenant(id)
 	}
+	e.initFastly(opts)
 	return e
 }
 
@@ -143,8 +150,12 @@ func (op operation) name() string {
 	return op.action
 }
 
-// ServeHTTP answers one CloudFront API request.
+// ServeHTTP answers one CloudFront API request, or one of Fastly's purge
+// API (fastly.go).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.serveFastly(w, r) {
+		return
+	}
 	requestID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", requestID)
 	if e.serveCalls(w, r) {
