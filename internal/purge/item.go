@@ -64,7 +64,8 @@ type Item struct {
 	Path string
 	// Scheme is "https" or "http" for a pasted URL, empty otherwise.
 	Scheme string
-	// Tag is the lower-cased tag without "#", for KindTag.
+	// Tag is the tag without "#", for KindTag, in the case it was given:
+	// surrogate keys match exactly (CloudFront lower-cases its tags).
 	Tag string
 }
 
@@ -123,6 +124,12 @@ func ParseItem(raw string) (Item, error) {
 		return Item{}, err
 	}
 	it := ItemOf(p)
+	if it.Kind == KindTag {
+		// NormalizeTag lower-cases, as CloudFront matches tags; Fastly's
+		// and Varnish's surrogate keys match exactly, so the item keeps
+		// the case it was given, and CloudFront lower-cases it.
+		it.Tag = strings.TrimPrefix(raw, "#")
+	}
 	if isHTTPURL(raw) {
 		if u, err := url.Parse(raw); err == nil {
 			it.Scheme, it.Host = urlHost(u)

@@ -15,7 +15,7 @@ func TestParseItem(t *testing.T) {
 		{"/index.html", Item{Kind: KindFile, Path: "/index.html"}, "/index.html"},
 		{"/blog/*", Item{Kind: KindPrefix, Path: "/blog/*"}, "/blog/*"},
 		{"/*", Item{Kind: KindEverything, Path: "/*"}, "/*"},
-		{"#News", Item{Kind: KindTag, Tag: "news"}, "#news"},
+		{"#News", Item{Kind: KindTag, Tag: "News"}, "#News"},
 		{"https://WWW.Example.com./a?b=1", Item{Kind: KindFile, Host: "www.example.com", Scheme: "https", Path: "/a?b=1"}, "https://www.example.com/a?b=1"},
 		{"http://shop.example.com/*", Item{Kind: KindHost, Host: "shop.example.com", Scheme: "http", Path: "/*"}, "http://shop.example.com/*"},
 		{"https://shop.example.com/img/*", Item{Kind: KindPrefix, Host: "shop.example.com", Scheme: "https", Path: "/img/*"}, "https://shop.example.com/img/*"},

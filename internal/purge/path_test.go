@@ -351,7 +351,7 @@ func TestParseCommandItems(t *testing.T) {
 		wantItems   []string
 	}{
 		{"www /index.html", []string{"www"}, []string{"/index.html"}},
-		{"/a https://Shop.example.com/b?c=1 #T /a", nil, []string{"/a", "https://shop.example.com/b?c=1", "#t"}},
+		{"/a https://Shop.example.com/b?c=1 #T /a", nil, []string{"/a", "https://shop.example.com/b?c=1", "#T"}},
 		{"", nil, []string{"/*"}},
 		{"www", []string{"www"}, []string{"/*"}},
 	}

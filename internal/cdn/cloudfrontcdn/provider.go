@@ -2,6 +2,7 @@ package cloudfrontcdn
 
 import (
 	"context"
+	"strings"
 
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
@@ -52,14 +53,15 @@ func (t Target) Purge(ctx context.Context, req purge.Request) (*purge.Invalidati
 
 // Paths turns items into CloudFront invalidation paths, reduced to their
 // minimal cover: a file or prefix is its path (a pasted URL's host is the
-// distribution's, so it is dropped), a tag is "#tag", a host and everything
+// distribution's, so it is dropped), a tag is "#tag", lower-cased, a host and everything
 // are "/*".
 func Paths(items []purge.Item) []string {
 	paths := make([]string, 0, len(items))
 	for _, it := range items {
 		switch it.Kind {
 		case purge.KindTag:
-			paths = append(paths, "#"+it.Tag)
+			// CloudFront's tags are case-insensitive (see purge.NormalizeTag).
+			paths = append(paths, "#"+strings.ToLower(it.Tag))
 		case purge.KindHost, purge.KindEverything:
 			paths = append(paths, purge.FullPurge)
 		default:

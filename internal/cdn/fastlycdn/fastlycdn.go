@@ -208,6 +208,7 @@ func (p *Provider) Capabilities() purge.Capabilities {
 		Provider:          "Fastly",
 		Kinds:             purge.KindFile | purge.KindTag | purge.KindEverything,
 		MaxBatch:          MaxKeys,
+		MaxBatchByKind:    map[purge.Kind]int{purge.KindFile: 1, purge.KindEverything: 1},
 		OneKindPerRequest: true,
 		Soft:              p.soft,
 	}
@@ -242,7 +243,10 @@ func (p *Provider) Purge(ctx context.Context, req purge.Request) (*purge.Invalid
 	done := &result{}
 	start := p.now()
 	var err error
-	for _, batch := range caps.Batches(items) {
+	// The URLs of a purge go as one group, purged concurrently (a request
+	// each, as Capabilities says); keys in batches of MaxKeys.
+	groups := purge.Capabilities{OneKindPerRequest: true, MaxBatch: MaxKeys, MaxBatchByKind: map[purge.Kind]int{purge.KindFile: 0}}
+	for _, batch := range groups.Batches(items) {
 		switch batch[0].Kind {
 		case purge.KindFile:
 			err = p.purgeURLs(ctx, batch, done)

@@ -94,7 +94,7 @@ func TestPurgeRequests(t *testing.T) {
 		{"everything: each domain", false, []string{"/*"},
 			[]sent{{"BAN", www, "/", map[string]string{"X-Ban-Prefix": "/"}}, {"BAN", shop, "/", map[string]string{"X-Ban-Prefix": "/"}}}},
 		{"tags in one header", false, []string{"#News", "#sports"},
-			[]sent{{"PURGE", www, "/", map[string]string{"Xkey-Purge": "news sports"}}}},
+			[]sent{{"PURGE", www, "/", map[string]string{"Xkey-Purge": "News sports"}}}},
 		{"soft tags", true, []string{"#news"},
 			[]sent{{"PURGE", www, "/", map[string]string{"Xkey-Softpurge": "news"}}}},
 		{"tags over MaxTags", false, tags, []sent{
