@@ -34,6 +34,12 @@ type Options struct {
 	// Faults injects errors and latency, as CloudFront does at a peak (see
 	// Faults); the zero value injects nothing. InjectedFaults counts them.
 	Faults Faults
+	// CloudflareZones are the IDs of the Cloudflare zones that exist (see
+	// cloudflare.go); more can be added with AddCloudflareZone.
+	CloudflareZones []string
+	// CloudflareTokens, when not nil, are the only Cloudflare API tokens
+	// accepted; nil accepts any well-formed token.
+	CloudflareTokens []string
 }
 
 // Emulator is a CloudFront API emulator. It implements http.Handler and is
@@ -44,6 +50,8 @@ type Emulator struct {
 	log           *slog.Logger
 	faults        *faultInjector // nil when no faults are configured
 	calls         callCounter    // requests served per operation (calls.go)
+
+	cloudflare cloudflareState // Cloudflare's zones, tokens and purges (cloudflare.go)
 
 	mu     sync.Mutex
 	owners map[resource]*distribution // the distributions and tenants that exist
@@ -72,6 +80,7 @@ func New(opts Options) *Emulator {
 	for _, id := range opts.Tenants {
 		e.AddTenant(id)
 	}
+	e.cloudflare.init(opts.CloudflareZones, opts.CloudflareTokens)
 	return e
 }
 
@@ -145,6 +154,9 @@ func (op operation) name() string {
 
 // ServeHTTP answers one CloudFront API request.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.serveCloudflare(w, r) {
+		return
+	}
 	requestID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", requestID)
 	if e.serveCalls(w, r) {
