@@ -318,38 +318,17 @@ func (e *Emulator) cloudflareZone(zone string) *cloudflareError {
 	return nil
 }
 
-// cloudflareFault serves the faults Options.Faults draws for the request:
-// the delay, then a 429 (Cloudflare's token bucket, with Retry-After) or a
-// 503. It returns the request to go on with (its body held in memory when
-// there was a delay), or the error to answer with.
+// cloudflareFault serves the faults Options.Faults draws for the request
+// (the injector's, as for CloudFront's operations: the delay, then the
+// error), answering a throttle as Cloudflare's token bucket does, 429 with
+// Retry-After, and an outage with 503. It returns the request to go on
+// with (its body held in memory after a delay), or the error to answer.
 func (e *Emulator) cloudflareFault(w http.ResponseWriter, r *http.Request) (*http.Request, *cloudflareError) {
-	fi := e.faults
-	f, delay := fi.decide(OpCloudflarePurgeCache)
-	if delay > 0 {
-		// As inject does: read the body first, so that a client giving up
-		// during the delay is seen.
-		r = bufferBody(w, r)
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-			fi.record(OpCloudflarePurgeCache, func(c *FaultCounts) { c.Delayed++; c.Delay += delay })
-		case <-r.Context().Done():
-			t.Stop()
-			fi.record(OpCloudflarePurgeCache, func(c *FaultCounts) { c.Abandoned++ })
-			err := cfError(http.StatusServiceUnavailable, cfCodeInternal, "The client went away during the injected delay.")
-			err.detail = r.Context().Err()
-			return r, err
-		}
-	}
-	injected := errors.New("injected fault")
-	switch f {
-	case faultUnavailable:
-		fi.record(OpCloudflarePurgeCache, func(c *FaultCounts) { c.Unavailable++ })
-		err := cfError(http.StatusServiceUnavailable, cfCodeInternal, "Service temporarily unavailable, please try again later")
-		err.detail = injected
-		return r, err
-	case faultThrottle:
-		fi.record(OpCloudflarePurgeCache, func(c *FaultCounts) { c.Throttled++ })
+	r, injected := e.faults.inject(w, r, OpCloudflarePurgeCache)
+	switch {
+	case injected == nil:
+		return r, nil
+	case injected.code == codeThrottling:
 		err := cfError(http.StatusTooManyRequests, cfCodeRateLimited, "Please wait and consider throttling your request speed")
 		// Cloudflare's REST API sends Retry-After, in whole seconds rounded
 		// up, with every 429.
@@ -357,7 +336,9 @@ func (e *Emulator) cloudflareFault(w http.ResponseWriter, r *http.Request) (*htt
 		err.detail = injected
 		return r, err
 	}
-	return r, nil
+	err := cfError(http.StatusServiceUnavailable, cfCodeInternal, "Service temporarily unavailable, please try again later")
+	err.detail = injected
+	return r, err
 }
 
 // CloudflareRetryAfter is the Retry-After, in seconds, of an injected

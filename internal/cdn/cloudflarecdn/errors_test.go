@@ -100,9 +100,8 @@ func TestCloudflareErrors(t *testing.T) {
 			budget: time.Minute, code: purge.RateLimited, msg: "try again in a minute", calls: 1},
 		{name: "429 with room to wait", answers: []answer{{status: 429, fixture: "rate_limited.json", retryAfter: "1"}, ok},
 			budget: time.Minute, calls: 2},
-		{name: "429 with room, then 429 without", budget: 2 * time.Second,
-			answers: []answer{{status: 429, fixture: "rate_limited.json", retryAfter: "1"}},
-			code:    purge.RateLimited, after: time.Second, calls: 2},
+		{name: "429 with room, then 429 without", answers: []answer{{status: 429, fixture: "rate_limited.json", retryAfter: "1"}},
+			budget: 2 * time.Second, code: purge.RateLimited, after: time.Second, calls: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
