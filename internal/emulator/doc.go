@@ -1,5 +1,12 @@
-// Package emulator is a local CloudFront API emulator for the invalidation
-// operations cdnpurge uses: CreateInvalidation, GetInvalidation and
+// Package emulator is a local emulator of the CDN APIs cdnpurge purges
+// through, each in its real wire format: CloudFront's (below), Cloudflare's
+// purge_cache (cloudflare.go: POST /client/v4/zones/{zone}/purge_cache,
+// Bearer tokens, the JSON envelope, 429 with Retry-After) and Fastly's purge
+// calls (fastly.go: /purge/{url}, /service/{id}/purge, purge_all, Fastly-Key),
+// so that cloudflare-go, our Fastly client and the AWS SDKs work against it
+// unchanged.
+//
+// For CloudFront it serves the invalidation operations cdnpurge uses: CreateInvalidation, GetInvalidation and
 // ListInvalidations on a distribution
 // (/2020-05-31/distribution/{Id}/invalidation), and their twins on a
 // distribution tenant of a multi-tenant distribution,

@@ -39,6 +39,12 @@ type Options struct {
 	// AddFastlyService. FastlyTokens, when set, are the only Fastly-Key
 	// values it accepts; otherwise any non-empty one is.
 	FastlyServices, FastlyTokens []string
+	// CloudflareZones are the IDs of the Cloudflare zones that exist (see
+	// cloudflare.go); more can be added with AddCloudflareZone.
+	CloudflareZones []string
+	// CloudflareTokens, when not nil, are the only Cloudflare API tokens
+	// accepted; nil accepts any well-formed token.
+	CloudflareTokens []string
 }
 
 // Emulator is a CloudFront API emulator. It implements http.Handler and is
@@ -50,6 +56,8 @@ type Emulator struct {
 	faults        *faultInjector // nil when no faults are configured
 	calls         callCounter    // requests served per operation (calls.go)
 	fastly        fastlyState    // the Fastly purge API's services and purges (fastly.go)
+
+	cloudflare cloudflareState // Cloudflare's zones, tokens and purges (cloudflare.go)
 
 	mu     sync.Mutex
 	owners map[resource]*distribution // the distributions and tenants that exist
@@ -79,6 +87,7 @@ func New(opts Options) *Emulator {
 		e.AddTenant(id)
 	}
 	e.initFastly(opts)
+	e.cloudflare.init(opts.CloudflareZones, opts.CloudflareTokens)
 	return e
 }
 
@@ -150,10 +159,10 @@ func (op operation) name() string {
 	return op.action
 }
 
-// ServeHTTP answers one CloudFront API request, or one of Fastly's purge
-// API (fastly.go).
+// ServeHTTP answers one CloudFront API request, or one of Fastly's
+// (fastly.go) or Cloudflare's (cloudflare.go) purge APIs.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if e.serveFastly(w, r) {
+	if e.serveFastly(w, r) || e.serveCloudflare(w, r) {
 		return
 	}
 	requestID := newRequestID()

@@ -90,7 +90,8 @@ type FaultRates struct {
 func (r FaultRates) zero() bool { return r == FaultRates{} }
 
 // Validate reports rates outside [0, 1], rates adding up to more than 1,
-// negative delays and unknown operations.
+// negative delays and unknown operations: CloudFront's (Operations),
+// Fastly's (FastlyOperations) and Cloudflare's purge.
 func (f Faults) Validate() error {
 	var errs []error
 	check := func(name string, r FaultRates) {
@@ -110,9 +111,10 @@ func (f Faults) Validate() error {
 		}
 	}
 	check("all operations", f.All)
+	known := slices.Concat(Operations(), FastlyOperations(), []string{OpCloudflarePurgeCache})
 	for _, op := range slices.Sorted(maps.Keys(f.ByOperation)) {
-		if !slices.Contains(Operations(), op) {
-			errs = append(errs, fmt.Errorf("unknown operation %q (known: %v)", op, Operations()))
+		if !slices.Contains(known, op) {
+			errs = append(errs, fmt.Errorf("unknown operation %q (known: %v)", op, known))
 			continue
 		}
 		check(op, f.ByOperation[op])
