@@ -114,18 +114,18 @@ func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
 		form, err = slack.ParseForm(body)
 	}
 	if err != nil {
-		writeJSON(w, h.svc.Unreadable(r.Context(), service.KindCommand, err))
+		writeJSON(w, slack.Render(h.svc.Unreadable(r.Context(), service.KindCommand, err)))
 		return
 	}
 	if form.SSLCheck {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	writeJSON(w, h.svc.Command(r.Context(), service.Command{
+	writeJSON(w, slack.Render(h.svc.Command(r.Context(), service.Command{
 		TeamID: form.TeamID, UserID: form.UserID, ChannelID: form.ChannelID, ChannelName: form.ChannelName,
 		Command: form.Command.Command, Text: form.Text, TriggerID: form.TriggerID, ResponseURL: form.ResponseURL,
 		Token: requestToken(form.TriggerID, r.Header.Get("X-Slack-Request-Timestamp"), body),
-	}))
+	})))
 }
 
 // interactions serves Block Kit button clicks: Approve and Cancel on an
@@ -236,17 +236,11 @@ func checkFormType(contentType string) error {
 	return purge.Errorf(purge.Invalid, "cdnpurge reads Slack's form-encoded requests (application/x-www-form-urlencoded); this one was not")
 }
 
-// writeJSON writes v as the JSON body. A Slack message goes through
-// slack.MarshalMessage: the same bytes as json.Marshal, encoded once instead
-// of block by block (see there).
-func writeJSON(w http.ResponseWriter, v any) {
-	var b []byte
-	var err error
-	if m, ok := v.(*slackapi.WebhookMessage); ok {
-		b, err = slack.MarshalMessage(m)
-	} else {
-		b, err = json.Marshal(v)
-	}
+// writeJSON writes m as the JSON body, through slack.MarshalMessage: the
+// same bytes as json.Marshal, encoded once instead of block by block (see
+// there).
+func writeJSON(w http.ResponseWriter, m *slackapi.WebhookMessage) {
+	b, err := slack.MarshalMessage(m)
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return

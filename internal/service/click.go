@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -17,7 +15,7 @@ import (
 const clockAllowance = 5 * time.Minute
 
 // askApproval answers a purge that needs a click with the approval request.
-func (s *Service) askApproval(c Command, t *access.Target, cmd purge.Command, why string) (*slackapi.WebhookMessage, error) {
+func (s *Service) askApproval(c Command, t *access.Target, cmd purge.Command, why string) (slack.Reply, error) {
 	p := slack.Pending{
 		Target: t.Name, DistributionID: t.DistributionID, Paths: cmd.Paths, Requested: cmd.Requested,
 		UserID: c.UserID, ChannelID: c.ChannelID, Token: c.Token,
@@ -27,7 +25,10 @@ func (s *Service) askApproval(c Command, t *access.Target, cmd purge.Command, wh
 	if err != nil {
 		return nil, err
 	}
-	return slack.ConfirmMessage(p, sealed, why, t.Confirm.ApproverMustDiffer, len(t.Users)+len(t.UserGroups) > 0), nil
+	return slack.ApprovalAsked{
+		Pending: p, Sealed: sealed, Why: why,
+		ApproverMustDiffer: t.Confirm.ApproverMustDiffer, ApproversLimited: len(t.Users)+len(t.UserGroups) > 0,
+	}, nil
 }
 
 // Click acts on a click on an approval request's button, Approve or
@@ -35,8 +36,8 @@ func (s *Service) askApproval(c Command, t *access.Target, cmd purge.Command, wh
 // click's answer, so the answer goes to c.ResponseURL, posted in the
 // background after Click returns, so that a slow response_url cannot hold
 // the click past Slack's 3 seconds; the transport acknowledges with an
-// empty body. Click returns the answer posted, nil for a click it ignores
-// (not one of the two buttons).
+// empty body. Click returns the answer posted, as data, nil for a click it
+// ignores (not one of the two buttons).
 //
 // Before it acts, it asks CloudFront whether the request was already
 // purged (purge.FindRequest, by the CallerReference's requester and token):
@@ -45,7 +46,7 @@ func (s *Service) askApproval(c Command, t *access.Target, cmd purge.Command, wh
 // purge already runs. Clicks on one request in this process are taken one
 // at a time, so that two at the same moment here cannot both purge (on two
 // replicas or Lambda environments they can: README, Known limits).
-func (s *Service) Click(ctx context.Context, c Click) *slackapi.WebhookMessage {
+func (s *Service) Click(ctx context.Context, c Click) slack.Reply {
 	start := time.Now()
 	rec := &record{kind: KindClick, team: c.TeamID, user: c.UserID, channelID: c.ChannelID, channelName: c.ChannelName, outcome: outcome{action: "ignored"}}
 	defer s.logRecord(ctx, start, rec)
@@ -56,8 +57,7 @@ func (s *Service) Click(ctx context.Context, c Click) *slackapi.WebhookMessage {
 	rec.outcome, rec.err = res.outcome, err
 	reply := res.reply
 	if reply == nil {
-		reply = slack.ErrorMessage(err)
-		reply.ReplaceOriginal = false
+		reply = slack.Failed{Err: err}
 	}
 	// On Lambda the acknowledgement is the invocation's return, which waits
 	// for this post at most lambdaBackgroundWait.
@@ -65,8 +65,9 @@ func (s *Service) Click(ctx context.Context, c Click) *slackapi.WebhookMessage {
 	s.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.AuditTimeout)
 		defer cancel()
-		if err := s.opts.Poster.Post(ctx, c.ResponseURL, reply); err != nil {
-			s.log.Error("answer to a click not delivered", "action", action, "invalidation", invalidation, "text", reply.Text, "error", err)
+		msg := slack.Render(reply)
+		if err := s.opts.Poster.Post(ctx, c.ResponseURL, msg); err != nil {
+			s.log.Error("answer to a click not delivered", "action", action, "invalidation", invalidation, "text", msg.Text, "error", err)
 		}
 	}, "action", action)
 	return reply
@@ -84,7 +85,7 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 	p, err := slack.OpenPending(c.Value, s.opts.SealSecret, s.opts.Now())
 	expired := errors.Is(err, slack.ErrPendingExpired)
 	if err != nil && !expired {
-		res.reply = ephemeralAnswer(":x: This button is not valid. Nothing was purged.")
+		res.reply = slack.ClickRefused{Reason: slack.ClickInvalid}
 		return res, &purge.Error{Code: purge.Unauthenticated, Message: "approval request not valid", Err: err}
 	}
 	res.paths = p.Paths
@@ -99,21 +100,17 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 	}
 	who := access.Who{UserID: c.UserID, ChannelID: c.ChannelID, ChannelName: c.ChannelName}
 	if t == nil || t.DistributionID != p.DistributionID || c.ChannelID != p.ChannelID || s.policy.CheckChannel(ctx, t, who) != nil {
-		res.reply = ephemeralAnswer(":no_entry: This approval request does not belong here. Nothing was purged.")
+		res.reply = slack.ClickRefused{Reason: slack.ClickElsewhere}
 		return res, purge.Errorf(purge.PermissionDenied, "click from another channel or for another target")
 	}
 	if err := s.policy.CheckPerson(ctx, t, who); err != nil {
-		verb := "approve"
-		if c.ActionID == slack.ActionCancel {
-			verb = "cancel"
-		}
-		res.reply = ephemeralAnswer(":no_entry: You may not " + verb + " this purge: " + purge.ErrorMessage(err))
+		res.reply = slack.ClickRefused{Reason: slack.ClickNotAllowed, Cancel: c.ActionID == slack.ActionCancel, Err: err}
 		return res, err
 	}
 
 	unlock, err := s.requests.lock(ctx, p.DistributionID+"/"+purge.SlackCallerReference(p.UserID, p.Token))
 	if err != nil {
-		res.reply = ephemeralAnswer(":hourglass: Another click on this request is being handled. Nothing was done; click again in a moment.")
+		res.reply = slack.ClickRefused{Reason: slack.ClickBusy}
 		return res, purge.Errorf(purge.Unavailable, "another click on this request is being handled")
 	}
 	defer unlock()
@@ -129,27 +126,26 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 	})
 	lcancel()
 	if err != nil {
-		res.reply = ephemeralAnswer(":warning: cdnpurge could not ask CloudFront whether this request was already approved (" +
-			purge.ErrorMessage(err) + "). Nothing was done; click again in a moment.")
+		res.reply = slack.ClickRefused{Reason: slack.ClickUnchecked, Err: err}
 		return res, err
 	}
 	switch {
 	case prior != nil && c.ActionID == slack.ActionCancel:
 		res.action, res.invalidation = "cancel_too_late", prior.ID
-		res.reply = slack.TooLateToCancelMessage(t.Name, prior, s.opts.Now())
+		res.reply = slack.TooLateToCancel{Target: t.Name, Invalidation: prior, Now: s.opts.Now()}
 		return res, nil
 	case prior != nil:
 		res.action, res.invalidation = "approve_repeat", prior.ID
-		res.reply = slack.AlreadyApprovedMessage(t.Name, prior, s.opts.Now())
+		res.reply = slack.AlreadyApproved{Target: t.Name, Invalidation: prior, Now: s.opts.Now()}
 		return res, nil
 	case expired:
-		res.reply = slack.ClosedMessage(p, ":hourglass: This approval request has expired.")
+		res.reply = slack.Closed{Pending: p}
 		return res, purge.Errorf(purge.Invalid, "approval request expired")
 	case c.ActionID == slack.ActionCancel:
-		res.reply = slack.ClosedMessage(p, ":no_entry_sign: Cancelled by <@"+c.UserID+">.")
+		res.reply = slack.Closed{Pending: p, CancelledBy: c.UserID}
 		return res, nil
 	case t.Confirm.ApproverMustDiffer && c.UserID == p.UserID:
-		res.reply = ephemeralAnswer(":raised_hand: You asked for this purge: someone else in the channel must approve it.")
+		res.reply = slack.ClickRefused{Reason: slack.ClickOwnRequest}
 		return res, purge.Errorf(purge.PermissionDenied, "requester may not approve")
 	}
 	job := purgeJob{
@@ -158,7 +154,6 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 	}
 	pd, err := s.purge(ctx, job)
 	res.invalidation = pd.invalidation()
-	var msg *slackapi.WebhookMessage
 	switch pd.state {
 	case stateFailed:
 		return res, err
@@ -167,23 +162,12 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 		// with this approver's CallerReference: the same person's click on
 		// another copy of the service.
 		res.action = "approve_repeat"
-		res.reply = slack.AlreadyApprovedMessage(t.Name, pd.Invalidation, s.opts.Now())
-		return res, nil
+		res.reply = slack.AlreadyApproved{Target: t.Name, Invalidation: pd.Invalidation, Now: s.opts.Now()}
 	case stateRetrying:
 		res.action += "_retrying"
-		msg = slack.RetryingMessage(pd.Purge, job.paths, err)
+		res.reply = slack.Retrying{Purge: pd.Purge, Paths: job.paths, Err: err, ReplaceOriginal: true}
 	default:
-		msg = slack.StartedMessage(pd.Purge)
+		res.reply = slack.Started{Purge: pd.Purge, ReplaceOriginal: true}
 	}
-	msg.ReplaceOriginal = true
-	res.reply = msg
 	return res, err
-}
-
-// ephemeralAnswer is an answer only the clicker sees, leaving the original
-// message as it is.
-func ephemeralAnswer(text string) *slackapi.WebhookMessage {
-	msg := slack.EphemeralMessage(text)
-	msg.ReplaceOriginal = false
-	return msg
 }

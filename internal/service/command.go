@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
@@ -15,14 +13,14 @@ import (
 // listSize is how many invalidations `/cdn-purge list` shows.
 const listSize = 10
 
-// Command answers a verified slash command: the reply to send back. It
-// logs the request's record.
-func (s *Service) Command(ctx context.Context, c Command) *slackapi.WebhookMessage {
+// Command answers a verified slash command: the reply to send back, as
+// data (slack.Render words it). It logs the request's record.
+func (s *Service) Command(ctx context.Context, c Command) slack.Reply {
 	start := time.Now()
 	res, err := s.command(ctx, c)
 	reply := res.reply
 	if reply == nil {
-		reply = slack.ErrorMessage(err)
+		reply = slack.Failed{Err: err}
 	}
 	s.logRecord(ctx, start, &record{kind: KindCommand, team: c.TeamID, user: c.UserID, channelID: c.ChannelID, channelName: c.ChannelName, outcome: res.outcome, err: err})
 	return reply
@@ -31,20 +29,20 @@ func (s *Service) Command(ctx context.Context, c Command) *slackapi.WebhookMessa
 // Unreadable answers a verified request its transport could not decode
 // (a body that is no form, a payload that is no JSON): it logs the
 // request's record with err, and returns the reply a command gets.
-func (s *Service) Unreadable(ctx context.Context, kind Kind, err error) *slackapi.WebhookMessage {
+func (s *Service) Unreadable(ctx context.Context, kind Kind, err error) slack.Reply {
 	action := ""
 	if kind == KindClick {
 		action = "ignored"
 	}
 	s.logRecord(ctx, time.Now(), &record{kind: kind, outcome: outcome{action: action}, err: err})
-	return slack.ErrorMessage(err)
+	return slack.Failed{Err: err}
 }
 
 // result is what the flow made of a request: the reply (nil for the error
 // message of the error returned with it) and, for the log record, what was
 // done.
 type result struct {
-	reply *slackapi.WebhookMessage
+	reply slack.Reply
 	outcome
 }
 
@@ -59,11 +57,12 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 	who := access.Who{UserID: c.UserID, ChannelID: c.ChannelID, ChannelName: c.ChannelName}
 	cmd, err := purge.ParseCommand(slack.PlainText(c.Text))
 	if err == nil && cmd.Action == purge.ActionHelp {
-		return result{reply: slack.HelpMessage(c.Command, s.summaries(s.policy.Here(ctx, who)), s.opts.Targets.Default().Name != "", s.channels), outcome: outcome{action: "help"}}, nil
+		help := slack.Help{Command: c.Command, Here: s.summaries(s.policy.Here(ctx, who)), Named: s.opts.Targets.Default().Name != "", Everywhere: s.channels}
+		return result{reply: help, outcome: outcome{action: "help"}}, nil
 	}
 	res := result{outcome: outcome{action: actionName(cmd.Action)}}
 	if !s.channels.Allows(c.ChannelID, c.ChannelName) {
-		res.reply = slack.RefusedChannelMessage(s.channels)
+		res.reply = slack.ChannelRefused{Allowed: s.channels}
 		return res, &purge.Error{Code: purge.PermissionDenied, Message: "channel not allowed", Err: &access.Refusal{Rule: access.RuleChannels}}
 	}
 	if err != nil {
@@ -72,7 +71,7 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 	switch cmd.Action {
 	case purge.ActionTargets:
 		here := s.policy.Here(ctx, who)
-		res.reply = slack.TargetsMessage(s.summaries(here), len(s.opts.Targets.All())-len(here))
+		res.reply = slack.TargetList{Here: s.summaries(here), Others: len(s.opts.Targets.All()) - len(here)}
 		return res, nil
 	case purge.ActionUsage:
 		res.reply, err = s.usage(ctx, who)
@@ -115,12 +114,12 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 		return res, err
 	case stateRepeat:
 		res.action = "purge_repeat"
-		res.reply = slack.RepeatMessage(t.Name, p.Invalidation, s.opts.Now())
+		res.reply = slack.Repeat{Target: t.Name, Invalidation: p.Invalidation, Now: s.opts.Now()}
 	case stateRetrying:
 		res.action += "_retrying"
-		res.reply = slack.RetryingMessage(p.Purge, job.paths, err)
+		res.reply = slack.Retrying{Purge: p.Purge, Paths: job.paths, Err: err}
 	default:
-		res.reply = slack.StartedMessage(p.Purge)
+		res.reply = slack.Started{Purge: p.Purge}
 	}
 	return res, err
 }
@@ -306,14 +305,14 @@ func (s *Service) follow(ctx context.Context, req followup.Request) (bool, strin
 
 // status answers `/cdn-purge status [TARGET] [ID]`: one invalidation, or
 // the latest, and its ID.
-func (s *Service) status(ctx context.Context, t *access.Target, id string) (*slackapi.WebhookMessage, string, error) {
+func (s *Service) status(ctx context.Context, t *access.Target, id string) (slack.Reply, string, error) {
 	if id == "" {
 		page, err := s.opts.Invalidator.ListInvalidations(ctx, t.DistributionID, purge.ListOptions{MaxItems: 1})
 		if err != nil {
 			return nil, "", err
 		}
 		if len(page.Items) == 0 {
-			return slack.ListMessage(t.Name, t.DistributionID, nil, s.opts.Now()), "", nil
+			return slack.List{Target: t.Name, DistributionID: t.DistributionID, Now: s.opts.Now()}, "", nil
 		}
 		id = page.Items[0].ID
 	}
@@ -321,12 +320,12 @@ func (s *Service) status(ctx context.Context, t *access.Target, id string) (*sla
 	if err != nil {
 		return nil, "", err
 	}
-	return slack.StatusMessage(t.Name, inv, s.opts.Now()), inv.ID, nil
+	return slack.Status{Target: t.Name, Invalidation: inv, Now: s.opts.Now()}, inv.ID, nil
 }
 
 // list answers `/cdn-purge list [TARGET]`: recent invalidations, newest
 // first.
-func (s *Service) list(ctx context.Context, t *access.Target) (*slackapi.WebhookMessage, error) {
+func (s *Service) list(ctx context.Context, t *access.Target) (slack.Reply, error) {
 	page, err := s.opts.Invalidator.ListInvalidations(ctx, t.DistributionID, purge.ListOptions{MaxItems: listSize})
 	if err != nil {
 		return nil, err
@@ -335,7 +334,7 @@ func (s *Service) list(ctx context.Context, t *access.Target) (*slackapi.Webhook
 	if len(items) > listSize {
 		items = items[:listSize]
 	}
-	return slack.ListMessage(t.Name, t.DistributionID, items, s.opts.Now()), nil
+	return slack.List{Target: t.Name, DistributionID: t.DistributionID, Items: items, Now: s.opts.Now()}, nil
 }
 
 // summaries describes targets for the help and targets messages.

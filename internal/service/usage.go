@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -22,7 +20,7 @@ import (
 // rows are counted at once, within the reply budget; what the budget did
 // not reach is shown as "at least". The error is that of a row not
 // counted, for the log; the message says so all the same.
-func (s *Service) usage(ctx context.Context, who access.Who) (*slackapi.WebhookMessage, error) {
+func (s *Service) usage(ctx context.Context, who access.Who) (slack.Reply, error) {
 	now := s.opts.Now()
 	since := purge.MonthStart(now)
 	var accounts []slack.UsageAccount
@@ -81,7 +79,7 @@ func (s *Service) usage(ctx context.Context, who access.Who) (*slackapi.WebhookM
 			}
 		}
 	}
-	return slack.UsageMessage(since.Format("January 2006"), accounts), err
+	return slack.Usage{Month: since.Format("January 2006"), Accounts: accounts}, err
 }
 
 // accountOf returns the AWS account ID of an IAM role ARN
