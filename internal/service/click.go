@@ -152,22 +152,5 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 		target: t, userID: p.UserID, approvedBy: c.UserID, channelID: p.ChannelID, token: p.Token,
 		paths: p.Paths, requested: p.Requested, responseURL: c.ResponseURL,
 	}
-	pd, err := s.purge(ctx, job)
-	res.invalidation = pd.invalidation()
-	switch pd.state {
-	case stateFailed:
-		return res, err
-	case stateRepeat:
-		// CloudFront answered with an invalidation made before this click,
-		// with this approver's CallerReference: the same person's click on
-		// another copy of the service.
-		res.action = "approve_repeat"
-		res.reply = slack.AlreadyApproved{Target: t.Name, Invalidation: pd.Invalidation, Now: s.opts.Now()}
-	case stateRetrying:
-		res.action += "_retrying"
-		res.reply = slack.Retrying{Purge: pd.Purge, Paths: job.paths, Err: err, ReplaceOriginal: true}
-	default:
-		res.reply = slack.Started{Purge: pd.Purge, ReplaceOriginal: true}
-	}
-	return res, err
+	return s.purgeAndReply(ctx, job, res)
 }

@@ -107,19 +107,32 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 		target: t, userID: c.UserID, channelID: c.ChannelID, token: c.Token,
 		paths: cmd.Paths, requested: cmd.Requested, responseURL: c.ResponseURL,
 	}
+	return s.purgeAndReply(ctx, job, res)
+}
+
+// purgeAndReply makes job's purge and puts its reply in res. The answer to
+// an approval click (job.approvedBy set) replaces the approval request, and
+// a repeat of it is an approval already made: CloudFront answered with an
+// invalidation made before this click, with this approver's
+// CallerReference, the same person's click on another copy of the service.
+func (s *Service) purgeAndReply(ctx context.Context, job purgeJob, res result) (result, error) {
+	click := job.approvedBy != ""
 	p, err := s.purge(ctx, job)
 	res.invalidation = p.invalidation()
-	switch p.state {
-	case stateFailed:
+	switch {
+	case p.state == stateFailed:
 		return res, err
-	case stateRepeat:
+	case p.state == stateRepeat && click:
+		res.action = "approve_repeat"
+		res.reply = slack.AlreadyApproved{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now()}
+	case p.state == stateRepeat:
 		res.action = "purge_repeat"
-		res.reply = slack.Repeat{Target: t.Name, Invalidation: p.Invalidation, Now: s.opts.Now()}
-	case stateRetrying:
+		res.reply = slack.Repeat{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now()}
+	case p.state == stateRetrying:
 		res.action += "_retrying"
-		res.reply = slack.Retrying{Purge: p.Purge, Paths: job.paths, Err: err}
+		res.reply = slack.Retrying{Purge: p.Purge, Paths: job.paths, Err: err, ReplaceOriginal: click}
 	default:
-		res.reply = slack.Started{Purge: p.Purge}
+		res.reply = slack.Started{Purge: p.Purge, ReplaceOriginal: click}
 	}
 	return res, err
 }

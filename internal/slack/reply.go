@@ -230,7 +230,7 @@ func clickRefusedText(r ClickRefused) string {
 		if r.Cancel {
 			verb = "cancel"
 		}
-		return ":no_entry: You may not " + verb + " this purge: " + purge.ErrorMessage(r.Err)
+		return ":no_entry: You may not " + verb + " this purge: " + userMessage(r.Err)
 	case ClickBusy:
 		return ":hourglass: Another click on this request is being handled. Nothing was done; click again in a moment."
 	case ClickUnchecked:
