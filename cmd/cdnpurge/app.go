@@ -22,6 +22,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/httpapi"
 	"github.com/cdnpurge/cdnpurge/internal/lambdainvoke"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
@@ -90,17 +91,18 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 	if cfg.BotToken != "" {
 		groups = slack.NewUserGroups(cfg.BotToken.Value(), slack.UserGroupsOptions{APIURL: cfg.SlackAPIURL, Logger: log})
 	}
-	a.handler = httpapi.New(httpapi.Options{
-		Targets:       targets,
-		Groups:        groups,
-		SigningSecret: cfg.SigningSecret.Value(),
-		Invalidator:   inv,
-		WebhookURL:    cfg.WebhookURL.Value(),
-		Poster:        poster,
-		Logger:        log,
-		Followups:     followups,
-		Announced:     announced,
+	svc := service.New(service.Options{
+		Targets:     targets,
+		Groups:      groups,
+		SealSecret:  cfg.SigningSecret.Value(),
+		Invalidator: inv,
+		WebhookURL:  cfg.WebhookURL.Value(),
+		Poster:      poster,
+		Logger:      log,
+		Followups:   followups,
+		Announced:   announced,
 	})
+	a.handler = httpapi.New(httpapi.Options{Service: svc, SigningSecret: cfg.SigningSecret.Value(), Logger: log})
 	a.server = &http.Server{
 		Handler: a.handler,
 		// Slack's requests are small and quick; slow clients are cut off.

@@ -17,6 +17,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/httpapi"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
@@ -213,10 +214,10 @@ func TestServeRefusesOversizedRequests(t *testing.T) {
 func TestLambdaPanicIsRecovered(t *testing.T) {
 	var logs testutil.LockedBuffer
 	a := mustStartAppIn(t, lambdaConfig(testutil.MustEmulator(t, time.Hour)), &logs, modeLambda, func(string) string { return "" })
-	a.handler = httpapi.New(httpapi.Options{
-		DistributionID: defaultDistributionID, SigningSecret: lambdaSecret, Channels: lambdaConfig("").Channels,
+	a.handler = httpapi.New(httpapi.Options{Service: service.New(service.Options{
+		DistributionID: defaultDistributionID, SealSecret: lambdaSecret, Channels: lambdaConfig("").Channels,
 		Invalidator: panickyInvalidator{}, Logger: a.log,
-	})
+	}), SigningSecret: lambdaSecret, Logger: a.log})
 	f := commandForm("/boom", "deploys", "t.panic")
 	ev := lambdaCase{path: "/", form: f, base64: true, signWith: "-"}.event(t)
 	signEvent(&ev, lambdaSecret, f.Encode())

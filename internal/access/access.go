@@ -2,8 +2,10 @@
 // CloudFront distribution or distribution tenant, the hosts that pick it,
 // and its rules) and checks every request against the rules of its target
 // before anything reaches CloudFront: the channel, the person (by user or
-// Slack user group) and the paths. A refusal says which rule refused and
-// what would be allowed instead.
+// Slack user group) and the paths. A refusal says, as data (Refusal), which
+// rule refused, on which target, and what would be allowed instead; only
+// internal/slack words it, so this package writes no mrkdwn and imports no
+// Slack package.
 package access
 
 import (
@@ -11,10 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cdnpurge/cdnpurge/internal/purge"
-	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
 // Target is one thing to purge and the rules for purging it.
@@ -30,7 +32,7 @@ type Target struct {
 	// purge it.
 	Domains []string
 	// Channels may purge the target, by ID or name.
-	Channels slack.Channels
+	Channels Channels
 	// Users and UserGroups, when either is set, are who may purge the
 	// target: a person passes if named in Users or a member of one of
 	// UserGroups. With neither, anyone in an allowed channel may.
@@ -46,9 +48,14 @@ type Target struct {
 	RoleARN string
 }
 
-// Label is how messages name the target: `www`, or the distribution ID of
-// the unnamed single target.
-func (t *Target) Label() string { return slack.TargetRef(t.Name, t.DistributionID) }
+// Label names the target: its name, or the distribution ID of the unnamed
+// single target.
+func (t *Target) Label() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.DistributionID
+}
 
 // Targets is the set of targets, with the default one a command that names
 // none purges. It is read-only once built, so safe for concurrent use.
@@ -97,7 +104,7 @@ func NewTargets(targets []Target, defaultName string) (*Targets, error) {
 
 // Single returns the tutorial's one unnamed target: a distribution purged
 // from channels, with confirm.
-func Single(distributionID string, channels slack.Channels, confirm purge.ConfirmPolicy) *Targets {
+func Single(distributionID string, channels Channels, confirm purge.ConfirmPolicy) *Targets {
 	// One unnamed target cannot be ambiguous, so NewTargets cannot fail.
 	ts, _ := NewTargets([]Target{{DistributionID: distributionID, Channels: channels, Confirm: confirm}}, "")
 	return ts
@@ -168,16 +175,80 @@ const (
 	RulePaths    = "paths"
 )
 
-// Refusal is the operator's detail of a request a rule refused: the rule's
-// name. It travels as the Err of a *purge.Error with Code PermissionDenied,
-// whose Message, for the chat user, says why and what would be allowed.
-type Refusal struct{ Rule string }
-
-func (r *Refusal) Error() string { return "refused by rule " + r.Rule }
-
-func refusal(rule, format string, args ...any) *purge.Error {
-	return &purge.Error{Code: purge.PermissionDenied, Message: fmt.Sprintf(format, args...), Err: &Refusal{Rule: rule}}
+// Refusal is a request a rule refused, as data: the rule, what it refused
+// (Kind, Item), on which target, and what would be allowed. It travels as
+// the Err of a *purge.Error with Code PermissionDenied; internal/slack
+// words it for the chat user.
+type Refusal struct {
+	Rule string
+	Kind RefusalKind
+	// Target is the target refused; nil for a target that does not exist.
+	Target *Target
+	// Other is the other target of a domains refusal: the one the host
+	// belongs to, or the second of two targets a command's URLs are on.
+	Other *Target
+	// Item is what was refused: the host, the path or tag, the name typed.
+	Item string
+	// Where is the name of the channel asked from; empty for one with no
+	// public name (a DM, a private group).
+	Where string
+	// What the rule allows: the channels (RuleChannels), the hosts
+	// (RuleDomains), the paths (RulePaths), the people (RulePeople).
+	Channels, Domains, Paths, Users, UserGroups []string
+	// Here are the targets the person may purge from where they are, for a
+	// refusal of the target or the channel.
+	Here []*Target
 }
+
+// RefusalKind says which of its rule's refusals a Refusal is.
+type RefusalKind int
+
+// The refusals. The zero kind names only the rule.
+const (
+	_ RefusalKind = iota
+	// RefusedUnknownTarget: no target has the name Item (RuleTarget).
+	RefusedUnknownTarget
+	// RefusedTwoTargets: the URLs are on hosts of Target and Other.
+	RefusedTwoTargets
+	// RefusedOthersHost: the host Item belongs to Other, not Target.
+	RefusedOthersHost
+	// RefusedNotAHost: the host Item is not one of Target's Domains.
+	RefusedNotAHost
+	// RefusedChannel: Target may not be purged from Where (RuleChannels).
+	RefusedChannel
+	// RefusedPerson: only Users or members of UserGroups may purge Target.
+	RefusedPerson
+	// RefusedTag: Item is a cache tag, and Target may purge only Paths.
+	RefusedTag
+	// RefusedDotSegment: Item has a . or .. segment, and Target may purge
+	// only Paths.
+	RefusedDotSegment
+	// RefusedOutsidePaths: Item is outside Target's Paths.
+	RefusedOutsidePaths
+)
+
+func (r *Refusal) Error() string {
+	s := "refused by rule " + r.Rule
+	if r.Target != nil {
+		s += " of target " + strconv.Quote(r.Target.Label())
+	}
+	if r.Item != "" {
+		s += ": " + strconv.Quote(r.Item)
+	}
+	return s
+}
+
+// refuse returns r as the error of a refused request.
+func refuse(r *Refusal) *purge.Error {
+	return &purge.Error{Code: purge.PermissionDenied, Message: "not allowed by the " + r.Rule + " rule", Err: r}
+}
+
+// NotAPath is a command's first word that names no target where targets
+// have no names (the tutorial's single target): a path without its
+// slash. It travels as the Err of a *purge.Error with Code Invalid.
+type NotAPath struct{ Word string }
+
+func (e *NotAPath) Error() string { return "not a path: " + strconv.Quote(e.Word) }
 
 // RefusedRule returns the rule that refused a request, or "" when err is
 // not a refusal.
@@ -210,7 +281,7 @@ func (p *Policy) Resolve(ctx context.Context, who Who, cmd purge.Command) (*Targ
 				continue
 			}
 			if found != nil && found != ht {
-				return nil, refusal(RuleDomains, "These URLs are on hosts of different targets (%s and %s): purge one target per command. Nothing was purged.", found.Label(), ht.Label())
+				return nil, refuse(&Refusal{Rule: RuleDomains, Kind: RefusedTwoTargets, Target: found, Other: ht})
 			}
 			found = ht
 		}
@@ -222,24 +293,19 @@ func (p *Policy) Resolve(ctx context.Context, who Who, cmd purge.Command) (*Targ
 		switch owner := ts.byHost[h]; {
 		case owner == t:
 		case owner != nil:
-			return nil, refusal(RuleDomains, "`%s` belongs to target %s, not %s (rule: domains). Nothing was purged.", slack.Escape(h), owner.Label(), t.Label())
+			return nil, refuse(&Refusal{Rule: RuleDomains, Kind: RefusedOthersHost, Target: t, Other: owner, Item: h})
 		case len(t.Domains) > 0:
-			return nil, refusal(RuleDomains, "`%s` is not a host of %s (rule: domains): its URLs must be on %s. Nothing was purged.", slack.Escape(h), t.Label(), slack.CodeList(t.Domains))
+			return nil, refuse(&Refusal{Rule: RuleDomains, Kind: RefusedNotAHost, Target: t, Item: h, Domains: t.Domains})
 		}
 	}
 	return t, nil
 }
 
 func (p *Policy) unknownTarget(ctx context.Context, who Who, name string) error {
-	msg := fmt.Sprintf("There is no target named `%s` (rule: target).", slack.Escape(name))
-	if here := p.Here(ctx, who); len(here) > 0 {
-		msg += " You may purge here: " + labels(here) + "."
-	}
 	if p.Targets.Default().Name == "" {
-		msg = fmt.Sprintf("`%s` is not a path: paths must start with / (did you mean `/%s`?).", slack.Escape(name), slack.Escape(name))
-		return &purge.Error{Code: purge.Invalid, Message: msg}
+		return &purge.Error{Code: purge.Invalid, Message: "not a path: paths must start with /", Err: &NotAPath{Word: name}}
 	}
-	return refusal(RuleTarget, "%s Paths must start with /. Nothing was purged.", msg)
+	return refuse(&Refusal{Rule: RuleTarget, Kind: RefusedUnknownTarget, Item: name, Here: p.Here(ctx, who)})
 }
 
 // CheckChannel checks the channels rule alone: what reading a target's
@@ -248,15 +314,11 @@ func (p *Policy) CheckChannel(ctx context.Context, t *Target, who Who) error {
 	if t.Channels.Allows(who.ChannelID, who.ChannelName) {
 		return nil
 	}
-	where := "this channel"
-	if who.ChannelName != "" && who.ChannelName != "directmessage" && who.ChannelName != "privategroup" {
-		where = "#" + slack.Escape(who.ChannelName)
+	where := ""
+	if who.ChannelName != "directmessage" && who.ChannelName != "privategroup" {
+		where = who.ChannelName
 	}
-	msg := fmt.Sprintf("%s may not be purged from %s (rule: channels); it may be from %s.", t.Label(), where, slack.ChannelList(t.Channels))
-	if here := p.Here(ctx, who); len(here) > 0 {
-		msg += " Here you may purge: " + labels(here) + "."
-	}
-	return refusal(RuleChannels, "%s Nothing was purged.", msg)
+	return refuse(&Refusal{Rule: RuleChannels, Kind: RefusedChannel, Target: t, Where: where, Channels: t.Channels, Here: p.Here(ctx, who)})
 }
 
 // CheckPerson checks the users/usergroups rule: whether who may purge t
@@ -277,14 +339,7 @@ func (p *Policy) CheckPerson(ctx context.Context, t *Target, who Who) error {
 			return nil
 		}
 	}
-	var who2 []string
-	for _, u := range t.Users {
-		who2 = append(who2, "<@"+slack.Escape(u)+">")
-	}
-	for _, g := range t.UserGroups {
-		who2 = append(who2, "members of <!subteam^"+slack.Escape(g)+">")
-	}
-	return refusal(RulePeople, "Only %s may purge %s (rule: users/usergroups). Nothing was purged.", orList(who2), t.Label())
+	return refuse(&Refusal{Rule: RulePeople, Kind: RefusedPerson, Target: t, Users: t.Users, UserGroups: t.UserGroups})
 }
 
 // CheckPaths checks the paths rule: with Paths set, every requested path
@@ -295,15 +350,18 @@ func (p *Policy) CheckPaths(t *Target, paths []string) error {
 		return nil
 	}
 	for _, path := range paths {
-		if purge.IsTag(path) {
-			return refusal(RulePaths, "`%s` is a cache tag, and %s may purge only paths under %s (rule: paths): a tag can reach any path. Nothing was purged.", slack.Escape(path), t.Label(), slack.CodeList(t.Paths))
+		kind := RefusalKind(0)
+		switch {
+		case purge.IsTag(path):
+			kind = RefusedTag
+		case hasDotSegment(path):
+			kind = RefusedDotSegment
+		case !slices.ContainsFunc(t.Paths, func(allowed string) bool { return purge.Covers(allowed, path) }):
+			kind = RefusedOutsidePaths
+		default:
+			continue
 		}
-		if hasDotSegment(path) {
-			return refusal(RulePaths, "`%s` has a . or .. segment, and %s may purge only paths under %s (rule: paths). Nothing was purged.", slack.Escape(path), t.Label(), slack.CodeList(t.Paths))
-		}
-		if !slices.ContainsFunc(t.Paths, func(allowed string) bool { return purge.Covers(allowed, path) }) {
-			return refusal(RulePaths, "`%s` is outside what %s may purge (rule: paths): %s. Nothing was purged.", slack.Escape(path), t.Label(), slack.CodeList(t.Paths))
-		}
+		return refuse(&Refusal{Rule: RulePaths, Kind: kind, Target: t, Item: path, Paths: t.Paths})
 	}
 	return nil
 }
@@ -342,20 +400,4 @@ func (p *Policy) Here(ctx context.Context, who Who) []*Target {
 		}
 	}
 	return out
-}
-
-func labels(ts []*Target) string {
-	s := make([]string, len(ts))
-	for i, t := range ts {
-		s[i] = t.Label()
-	}
-	return strings.Join(s, ", ")
-}
-
-// orList joins "a", "a or b", "a, b or c".
-func orList(items []string) string {
-	if len(items) <= 1 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -38,7 +39,7 @@ func faultyCloudFront(t *testing.T, faults emulator.Faults) (*fixture, *emulator
 	emu := emulator.New(emulator.Options{Distributions: []string{testDist}, CompleteAfter: time.Hour, Faults: faults})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		o.Invalidator = testutil.NewInvalidator(srv.URL)
 		o.WebhookURL = "" // the audit's own failures are TestSlackFailuresLoseNothing's
 	})
@@ -355,7 +356,7 @@ func TestSlackFailuresLoseNothing(t *testing.T) {
 			t.Cleanup(release)
 
 			var pool *followup.Pool
-			f := newFixture(t, func(o *Options) {
+			f := newFixture(t, func(o *service.Options) {
 				o.Invalidator = testutil.MustEmulatedInvalidator(t, 50*time.Millisecond)
 				o.WebhookURL = srv.URL + "/services/T0/B0/" + webhookToken
 				// A hang outlasts the reply budget and Slack's deadline: the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -21,7 +22,7 @@ import (
 func TestFollowUpReplacesTheMessage(t *testing.T) {
 	in := testutil.NewSlackInbox(t, responseSecret)
 	var pool *followup.Pool
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		o.Invalidator = testutil.MustEmulatedInvalidator(t, 300*time.Millisecond)
 		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 50 * time.Millisecond, MaxDelay: 100 * time.Millisecond}, 4, nil)
 		o.Followups = pool
@@ -50,7 +51,7 @@ func TestFollowUpReplacesTheMessage(t *testing.T) {
 
 func TestFollowUpNotPossible(t *testing.T) {
 	var pool *followup.Pool
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster}, 1, nil)
 		o.Followups = pool
 		o.Poster = &slack.Poster{} // no loopback: a loopback response_url is refused
@@ -67,7 +68,7 @@ func TestFollowUpNotPossible(t *testing.T) {
 func TestShutdownHandsFollowUpsBack(t *testing.T) {
 	in := testutil.NewSlackInbox(t, responseSecret)
 	var pool *followup.Pool
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 20 * time.Millisecond}, 4, nil)
 		o.Followups = pool
 	})
@@ -156,7 +157,7 @@ func TestApproval(t *testing.T) {
 	setup := func(t *testing.T, mustDiffer bool) (*fixture, *testutil.SlackInbox, *testutil.Clock, *slackapi.WebhookMessage) {
 		in := testutil.NewSlackInbox(t, responseSecret)
 		clk := testutil.NewClock(time.Now())
-		f := newFixture(t, func(o *Options) {
+		f := newFixture(t, func(o *service.Options) {
 			o.Confirm = purge.ConfirmPolicy{Mode: purge.ConfirmFullPurge, ApproverMustDiffer: mustDiffer}
 			o.Now = clk.Now
 		})
@@ -211,7 +212,7 @@ func TestApproval(t *testing.T) {
 	})
 	t.Run("expired", func(t *testing.T) {
 		f, in, clk, m := setup(t, true)
-		clk.Advance(DefaultConfirmTTL + time.Second)
+		clk.Advance(service.DefaultConfirmTTL + time.Second)
 		f.click(t, m, slack.ActionApprove, other, "C2147483705", in.URL)
 		if msg := in.Next(t); !strings.Contains(msg.Text, "expired") || f.count(t) != 0 {
 			t.Fatalf("expired: %+v", msg)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
@@ -26,7 +27,7 @@ var fuzzNow = time.Unix(1767225600, 0) // 2026-01-01
 func fuzzSealed(tb testing.TB) map[string]slack.Pending {
 	tb.Helper()
 	base := slack.Pending{DistributionID: testDist, Paths: []string{"/*"}, Requested: 1, UserID: "U2147483697",
-		ChannelID: "C2147483705", Token: "13345224609.738474920.8088930838d88f008e0", Expires: fuzzNow.Add(DefaultConfirmTTL).Unix()}
+		ChannelID: "C2147483705", Token: "13345224609.738474920.8088930838d88f008e0", Expires: fuzzNow.Add(service.DefaultConfirmTTL).Unix()}
 	other, expired := base, base
 	other.DistributionID = "E0OTHERDIST0"
 	expired.Expires = fuzzNow.Add(-time.Second).Unix()
@@ -95,8 +96,8 @@ func newInteractionHarness(tb testing.TB) *interactionHarness {
 		}
 		x.sealed[k] = v
 	}
-	x.h = New(Options{
-		DistributionID: testDist, SigningSecret: testSecret, Channels: slack.Channels{"deploys", "C0OTHER001"},
+	x.h = MustHandler(tb, service.Options{
+		DistributionID: testDist, SealSecret: testSecret, Channels: slack.Channels{"deploys", "C0OTHER001"},
 		Invalidator: x.inv,
 		Poster:      &slack.Poster{HTTPClient: &http.Client{Transport: x.transport}, Attempts: 1},
 		Confirm:     purge.ConfirmPolicy{Mode: purge.ConfirmFullPurge, ApproverMustDiffer: true},

@@ -24,6 +24,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/lambdaurl"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -418,7 +419,7 @@ func TestHostileResponseURL(t *testing.T) {
 			var pool *followup.Pool
 			poster := &slack.Poster{HTTPClient: s.client(), AllowLoopback: tt.allowLoopback, Attempts: 1}
 			clk := testutil.NewClock(time.Now())
-			f := newFixture(t, func(o *Options) {
+			f := newFixture(t, func(o *service.Options) {
 				o.Invalidator = testutil.MustEmulatedInvalidator(t, 50*time.Millisecond)
 				o.Poster = poster
 				o.WebhookURL = ""
@@ -484,7 +485,7 @@ func TestHostilePathInjection(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(o *Options) { o.Invalidator = testutil.NewInvalidator(front.URL) })
+			f := newFixture(t, func(o *service.Options) { o.Invalidator = testutil.NewInvalidator(front.URL) })
 			mu.Lock()
 			wire = nil
 			mu.Unlock()
@@ -549,12 +550,12 @@ func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) {
 func TestHostilePanicInBackground(t *testing.T) {
 	tests := []struct {
 		name, logged string
-		mutate       func(*Options)
+		mutate       func(*service.Options)
 	}{
-		{"audit post", "panic in a background delivery", func(o *Options) {
+		{"audit post", "panic in a background delivery", func(o *service.Options) {
 			o.Poster = &slack.Poster{AllowLoopback: true, HTTPClient: &http.Client{Transport: panicTransport{}}}
 		}},
-		{"follow-up", "panic in a follow-up", func(o *Options) {
+		{"follow-up", "panic in a follow-up", func(o *service.Options) {
 			o.WebhookURL = ""
 			o.Followups = followup.NewPool(&followup.Follower{Invalidator: panicOnGet{o.Invalidator}, Poster: o.Poster, FirstDelay: time.Millisecond}, 4, o.Logger)
 		}},
@@ -562,7 +563,7 @@ func TestHostilePanicInBackground(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var pool *followup.Pool
-			f := newFixture(t, func(o *Options) {
+			f := newFixture(t, func(o *service.Options) {
 				tt.mutate(o)
 				pool, _ = o.Followups.(*followup.Pool)
 			})

@@ -1,150 +1,74 @@
-// Package httpapi is cdnpurge's HTTP face: the routes Slack calls, their
-// status codes and body limits, and the flow from a signed slash command to
-// a CloudFront invalidation and the reply the channel sees.
+// Package httpapi is cdnpurge's HTTP face, and only that: the routes Slack
+// calls (slash commands, interactions) and /healthz, their methods (405),
+// the body limit (413), the signature check (401, with no detail), the
+// Content-Type, the decoding of the form and of an interaction's payload
+// (through internal/slack), Slack's ssl_check, and the JSON encoding of the
+// reply. What a request does, from the parsed command to the purge and the
+// reply, is internal/service's: a Handler turns each verified request into
+// a service.Command or service.Click and encodes what comes back.
 //
 // The same Handler serves `cdnpurge serve` and, through the Lambda adapter,
 // Function URL events, so both answer identically.
 package httpapi
 
 import (
-	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
-	"sync"
-	"time"
+	"net/url"
 
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/cdnpurge/cdnpurge/internal/access"
-	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
 // Defaults for Options.
 const (
-	// DefaultReplyBudget bounds the CloudFront call, retries included, so that
-	// the reply leaves well inside Slack's 3-second deadline.
-	DefaultReplyBudget = 2 * time.Second
 	// DefaultMaxBodyBytes is far above any slash command or interaction
 	// payload Slack sends.
 	DefaultMaxBodyBytes = 64 << 10
-	// DefaultAuditTimeout bounds one audit webhook delivery, retries included.
-	DefaultAuditTimeout = 15 * time.Second
-	// DefaultConfirmTTL is how long an approval request stays valid: well
-	// inside the 30 minutes Slack honours its response_url.
-	DefaultConfirmTTL = 15 * time.Minute
+	// DefaultReplyBudget is the service's (service.DefaultReplyBudget): how
+	// long a reply may take, which an HTTP server's write timeout must
+	// exceed.
+	DefaultReplyBudget = service.DefaultReplyBudget
 )
 
-// Options configure a Handler. Invalidator, SigningSecret and either
-// Targets or the single target's DistributionID and Channels are required.
+// Options configure a Handler. Service and SigningSecret are required.
 type Options struct {
+	// Service answers the requests once they are verified.
+	Service *service.Service
+	// SigningSecret verifies Slack's signature on every request.
 	SigningSecret string
-	Invalidator   purge.Invalidator
-
-	// Targets are the targets and their rules. Nil means the tutorial's
-	// single unnamed target: DistributionID, purged from Channels, with
-	// Confirm.
-	Targets        *access.Targets
-	DistributionID string
-	Channels       slack.Channels
-	// Confirm says which purges of the single target wait for an approval
-	// click; with Targets, each target has its own.
-	Confirm purge.ConfirmPolicy
-	// Groups answers the targets' user-group rules; nil when no target has
-	// one.
-	Groups access.GroupMembers
-
-	// WebhookURL receives the audit message of every purge; empty for none.
-	WebhookURL string
-	// Poster delivers webhook posts; nil means a default slack.Poster.
-	Poster *slack.Poster
-	// Logger receives one record per request; nil discards.
-	Logger *slog.Logger
-
-	// Followups follows each invalidation to the end and updates the
-	// message, and carries on a purge CloudFront did not take in time; nil
-	// for none.
-	Followups followup.Scheduler
-	// Announced remembers the invalidations announced (audited) in this
-	// process; share it with the follow-ups' Follower. Nil means a Claims
-	// of the Handler's own.
-	Announced *followup.Claims
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-
-	ReplyBudget  time.Duration // 0 means DefaultReplyBudget
-	MaxBodyBytes int64         // 0 means DefaultMaxBodyBytes
-	AuditTimeout time.Duration // 0 means DefaultAuditTimeout
-	ConfirmTTL   time.Duration // 0 means DefaultConfirmTTL
+	// Logger receives the requests refused before they reach the service
+	// (405, 413, 401) and panics; nil discards.
+	Logger       *slog.Logger
+	MaxBodyBytes int64 // 0 means DefaultMaxBodyBytes
 }
 
-// Handler serves Slack's requests. It keeps no state between requests but
-// the background deliveries still running, which Wait drains.
+// Handler serves Slack's requests over HTTP.
 type Handler struct {
-	opts   Options
-	policy *access.Policy
-	// channels is every channel some target may be purged from, for the
-	// refusal in a channel that may purge nothing.
-	channels slack.Channels
-	log      *slog.Logger
-	mux      *http.ServeMux
-	bg       sync.WaitGroup
-	// auditor posts the audit record of each invalidation; nil without a
-	// webhook.
-	auditor   *slack.Auditor
-	announced *followup.Claims
-	// requests serializes the clicks on one approval request in this
-	// process, so that two at the same moment cannot both purge.
-	requests keyedLocks
+	opts Options
+	svc  *service.Service
+	log  *slog.Logger
+	mux  *http.ServeMux
 }
 
 // New returns a Handler for opts.
 func New(opts Options) *Handler {
-	if opts.Targets == nil {
-		opts.Targets = access.Single(opts.DistributionID, opts.Channels, opts.Confirm)
-	}
-	if opts.ReplyBudget <= 0 {
-		opts.ReplyBudget = DefaultReplyBudget
-	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if opts.AuditTimeout <= 0 {
-		opts.AuditTimeout = DefaultAuditTimeout
-	}
-	if opts.ConfirmTTL <= 0 {
-		opts.ConfirmTTL = DefaultConfirmTTL
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Poster == nil {
-		opts.Poster = &slack.Poster{}
-	}
-	h := &Handler{opts: opts, log: opts.Logger, policy: &access.Policy{Targets: opts.Targets, Groups: opts.Groups}}
-	for _, t := range opts.Targets.All() {
-		for _, c := range t.Channels {
-			if !slices.Contains(h.channels, c) {
-				h.channels = append(h.channels, c)
-			}
-		}
-	}
+	h := &Handler{opts: opts, svc: opts.Service, log: opts.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
-	}
-	if opts.WebhookURL != "" {
-		h.auditor = &slack.Auditor{Poster: opts.Poster, WebhookURL: opts.WebhookURL, Logger: h.log, Timeout: opts.AuditTimeout}
-	}
-	h.announced = opts.Announced
-	if h.announced == nil {
-		h.announced = &followup.Claims{}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", h.commands)
@@ -170,17 +94,91 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// Wait blocks until the background deliveries started so far (audit posts,
-// answers to clicks) have finished, or ctx is done.
-func (h *Handler) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { h.bg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// Wait is the service's Wait: it blocks until the background deliveries
+// started so far (audit posts, answers to clicks) have finished, or ctx is
+// done.
+func (h *Handler) Wait(ctx context.Context) error { return h.svc.Wait(ctx) }
+
+// TargetNames is the service's TargetNames, for the start-up log.
+func (h *Handler) TargetNames() []string { return h.svc.TargetNames() }
+
+// commands serves slash commands.
+func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readSigned(w, r)
+	if !ok {
+		return
 	}
+	var form slack.Form
+	err := checkFormType(r.Header.Get("Content-Type"))
+	if err == nil {
+		form, err = slack.ParseForm(body)
+	}
+	if err != nil {
+		writeJSON(w, slack.Render(h.svc.Unreadable(r.Context(), service.KindCommand, err)))
+		return
+	}
+	if form.SSLCheck {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	writeJSON(w, slack.Render(h.svc.Command(r.Context(), service.Command{
+		TeamID: form.TeamID, UserID: form.UserID, ChannelID: form.ChannelID, ChannelName: form.ChannelName,
+		Command: form.Command.Command, Text: form.Text, TriggerID: form.TriggerID, ResponseURL: form.ResponseURL,
+		Token: requestToken(form.TriggerID, r.Header.Get("X-Slack-Request-Timestamp"), body),
+	})))
+}
+
+// interactions serves Block Kit button clicks: Approve and Cancel on an
+// approval request. Slack ignores the HTTP body of the answer, so the
+// service posts every answer to the interaction's response_url; the request
+// itself gets an empty 200.
+func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.readSigned(w, r)
+	if !ok {
+		return
+	}
+	var cb *slackapi.InteractionCallback
+	err := checkFormType(r.Header.Get("Content-Type"))
+	if err == nil {
+		cb, err = parseInteraction(body)
+	}
+	if err != nil {
+		h.svc.Unreadable(r.Context(), service.KindClick, err)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	c := service.Click{TeamID: cb.Team.ID, UserID: cb.User.ID, ChannelID: cb.Channel.ID, ChannelName: cb.Channel.Name, ResponseURL: cb.ResponseURL}
+	if a := slack.ApprovalAction(cb); a != nil {
+		c.ActionID, c.Value = a.ActionID, a.Value
+	}
+	h.svc.Click(r.Context(), c)
+	w.WriteHeader(http.StatusOK)
+}
+
+// requestToken identifies a Slack delivery for CloudFront's idempotency key,
+// so that a repeated delivery of the same command creates no second
+// invalidation: the trigger_id Slack gives every command, or, failing that,
+// a hash of the signed timestamp and body.
+func requestToken(triggerID, timestamp string, body []byte) string {
+	if triggerID != "" {
+		return triggerID
+	}
+	sum := sha256.Sum256(append([]byte(timestamp+":"), body...))
+	return hex.EncodeToString(sum[:16])
+}
+
+// parseInteraction reads the form-encoded body of an interaction: a JSON
+// document in the payload field.
+func parseInteraction(body []byte) (*slackapi.InteractionCallback, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, purge.Errorf(purge.Invalid, "interaction form unreadable")
+	}
+	var cb slackapi.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		return nil, &purge.Error{Code: purge.Invalid, Message: "interaction payload unreadable", Err: err}
+	}
+	return &cb, nil
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {
@@ -238,134 +236,15 @@ func checkFormType(contentType string) error {
 	return purge.Errorf(purge.Invalid, "cdnpurge reads Slack's form-encoded requests (application/x-www-form-urlencoded); this one was not")
 }
 
-// writeJSON writes v as the JSON body. A Slack message goes through
-// slack.MarshalMessage: the same bytes as json.Marshal, encoded once instead
-// of block by block (see there).
-func writeJSON(w http.ResponseWriter, v any) {
-	var b []byte
-	var err error
-	if m, ok := v.(*slackapi.WebhookMessage); ok {
-		b, err = slack.MarshalMessage(m)
-	} else {
-		b, err = json.Marshal(v)
-	}
+// writeJSON writes m as the JSON body, through slack.MarshalMessage: the
+// same bytes as json.Marshal, encoded once instead of block by block (see
+// there).
+func writeJSON(w http.ResponseWriter, m *slackapi.WebhookMessage) {
+	b, err := slack.MarshalMessage(m)
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
-}
-
-// record is the one log record a request produces.
-type record struct {
-	start                              time.Time
-	kind                               string // "slash command", "interaction"
-	team, user, channelID, channelName string
-	action                             string
-	target                             string
-	paths                              []string
-	invalidation                       string
-	err                                error
-}
-
-func (h *Handler) logRecord(ctx context.Context, rec *record) {
-	outcome := "ok"
-	level := slog.LevelInfo
-	if rec.err != nil {
-		outcome = string(purge.ErrorCode(rec.err))
-		if c := purge.ErrorCode(rec.err); c == purge.Internal || c == purge.Unavailable {
-			level = slog.LevelError
-		}
-	}
-	// Performance: with logging off (no Logger, or a level above this
-	// record's) the record was still built: ten attributes, the error's text
-	// and the duration. LogAttrs would drop it; ask first.
-	if !h.log.Enabled(ctx, level) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("team_id", rec.team),
-		slog.String("user_id", rec.user),
-		slog.String("channel_id", rec.channelID),
-		slog.String("channel_name", rec.channelName),
-		slog.String("action", rec.action),
-		slog.String("target", rec.target),
-		slog.Int("paths", len(rec.paths)),
-		slog.String("outcome", outcome),
-		// Seconds, as every duration in the logs: slog.Duration would
-		// write integer nanoseconds with the JSON handler.
-		slog.Float64("duration_seconds", time.Since(rec.start).Seconds()),
-	}
-	if len(rec.paths) > 0 {
-		shown := rec.paths
-		if len(shown) > 20 {
-			shown = shown[:20]
-		}
-		attrs = append(attrs, slog.Any("path_list", shown))
-	}
-	if rec.invalidation != "" {
-		attrs = append(attrs, slog.String("invalidation", rec.invalidation))
-	}
-	if rec.err != nil {
-		attrs = append(attrs, slog.String("error", rec.err.Error()))
-		if rule := access.RefusedRule(rec.err); rule != "" {
-			attrs = append(attrs, slog.String("rule", rule))
-		}
-	}
-	h.log.LogAttrs(ctx, level, rec.kind, attrs...)
-}
-
-// TargetNames names the targets served, for the start-up log: each by name,
-// or the unnamed single target by its distribution.
-func (h *Handler) TargetNames() []string {
-	var names []string
-	for _, t := range h.opts.Targets.All() {
-		names = append(names, cmp.Or(t.Name, t.DistributionID))
-	}
-	return names
-}
-
-// keyedLocks holds one lock per key in use, so that work on one key is done
-// one at a time and work on others is not held up.
-type keyedLocks struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-// keyedLock is a lock that a waiter can give up on: a channel holding one
-// token.
-type keyedLock struct {
-	token chan struct{}
-	users int
-}
-
-// lock locks key, or gives up when ctx ends first. It returns the unlock,
-// or ctx's error.
-func (k *keyedLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{token: make(chan struct{}, 1)}
-		k.locks[key] = l
-	}
-	l.users++
-	k.mu.Unlock()
-	release := func() {
-		k.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
-	select {
-	case l.token <- struct{}{}:
-		return func() { <-l.token; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
 }

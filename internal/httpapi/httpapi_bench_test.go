@@ -12,6 +12,7 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -48,9 +49,9 @@ func BenchmarkHandler(b *testing.B) {
 		{"sdk+emulator+json-log", testutil.NewInProcessInvalidator(0), jsonLog},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := New(Options{
+			h := MustHandler(b, service.Options{
 				DistributionID: testDist,
-				SigningSecret:  testSecret,
+				SealSecret:     testSecret,
 				Channels:       slack.Channels{"deploys", "C0OTHER001"},
 				Invalidator:    bc.inv,
 				Logger:         bc.log,

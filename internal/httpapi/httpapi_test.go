@@ -19,6 +19,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -91,16 +92,16 @@ type fixture struct {
 	replies []string
 }
 
-func newFixture(t testing.TB, mutate func(*Options)) *fixture {
+func newFixture(t testing.TB, mutate func(*service.Options)) *fixture {
 	t.Helper()
 	inv := testutil.MustEmulatedInvalidator(t, time.Hour)
 	hk := &hooks{got: make(chan struct{}, 64)}
 	hookSrv := httptest.NewServer(hk)
 	t.Cleanup(hookSrv.Close)
 	logs := &testutil.LockedBuffer{}
-	opts := Options{
+	opts := service.Options{
 		DistributionID: testDist,
-		SigningSecret:  testSecret,
+		SealSecret:     testSecret,
 		Channels:       slack.Channels{"deploys", "C0OTHER001"},
 		Invalidator:    inv,
 		WebhookURL:     hookSrv.URL + "/services/T0/B0/" + webhookToken,
@@ -110,10 +111,18 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 	if mutate != nil {
 		mutate(&opts)
 	}
-	return &fixture{h: New(opts), inv: opts.Invalidator, hooks: hk, logs: logs}
+	return &fixture{h: MustHandler(t, opts), inv: opts.Invalidator, hooks: hk, logs: logs}
 }
 
-func (f *fixture) opts() Options { return f.h.opts }
+// MustHandler returns a Handler over a service with opts, verifying with
+// the service's SealSecret as the signing secret.
+func MustHandler(tb testing.TB, opts service.Options) *Handler {
+	tb.Helper()
+	if opts.SealSecret == "" {
+		tb.Fatal("service options without a SealSecret")
+	}
+	return New(Options{Service: service.New(opts), SigningSecret: opts.SealSecret, Logger: opts.Logger})
+}
 
 // do sends a request and returns the status and the decoded reply (nil for
 // an empty body).
@@ -321,7 +330,7 @@ func TestRepeatedDeliveryCreatesNothingNew(t *testing.T) {
 
 func TestCloudFrontErrorsReachTheUser(t *testing.T) {
 	t.Run("unknown distribution", func(t *testing.T) {
-		f := newFixture(t, func(o *Options) { o.DistributionID = "E0NOTTHERE0" })
+		f := newFixture(t, func(o *service.Options) { o.DistributionID = "E0NOTTHERE0" })
 		_, m := f.command(t, nil)
 		if m.ResponseType != "ephemeral" || !strings.Contains(m.Text, "E0NOTTHERE0") {
 			t.Fatalf("reply: %+v", m.Text)
@@ -350,7 +359,7 @@ func TestCloudFrontErrorsReachTheUser(t *testing.T) {
 		}))
 		defer hang.Close()
 		defer close(release)
-		f := newFixture(t, func(o *Options) {
+		f := newFixture(t, func(o *service.Options) {
 			o.ReplyBudget = 300 * time.Millisecond
 			o.Invalidator = testutil.NewInvalidator(hang.URL)
 		})
@@ -404,7 +413,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	f.command(t, map[string]string{"channel_name": "random", "channel_id": "C0RANDOM01"})
 	f.do(t, signedRequest(t, "/slack/commands", "forged", mustForm(t, nil).Encode(), 0))
 	f.do(t, signedRequest(t, "/slack/commands", testSecret, mustForm(t, nil).Encode(), -time.Hour))
-	g := newFixture(t, func(o *Options) { o.DistributionID = "E0NOTTHERE0" })
+	g := newFixture(t, func(o *service.Options) { o.DistributionID = "E0NOTTHERE0" })
 	g.command(t, nil)
 	f.h.Wait(context.Background())
 	everything := f.logs.String() + g.logs.String() + strings.Join(f.replies, "\n") + strings.Join(g.replies, "\n")
@@ -423,7 +432,7 @@ func TestNoSecretLeaks(t *testing.T) {
 }
 
 func TestPanicIsRecovered(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.Invalidator = panicky{} })
+	f := newFixture(t, func(o *service.Options) { o.Invalidator = panicky{} })
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, signedRequest(t, "/slack/commands", testSecret, mustForm(t, nil).Encode(), 0))
 	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "boom") {

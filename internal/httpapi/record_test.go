@@ -18,6 +18,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -43,10 +44,10 @@ func (f *fixture) auditPosts(t *testing.T) []*slackapi.WebhookMessage {
 
 // approvalFixture is a fixture whose full purges wait for a click, with a
 // clock the test moves; it returns the approval request of one "/*".
-func approvalFixture(t *testing.T, mutate func(*Options)) (*fixture, *testutil.Clock, *slackapi.WebhookMessage) {
+func approvalFixture(t *testing.T, mutate func(*service.Options)) (*fixture, *testutil.Clock, *slackapi.WebhookMessage) {
 	t.Helper()
 	clk := testutil.NewClock(time.Now())
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		o.Confirm = purge.ConfirmPolicy{Mode: purge.ConfirmFullPurge, ApproverMustDiffer: true}
 		o.Now = clk.Now
 		if mutate != nil {
@@ -134,7 +135,7 @@ func TestAnnouncedOnce(t *testing.T) {
 // after the request expired, says who approved and when, creates nothing,
 // posts nothing on the webhook and leaves the message as it is.
 func TestSecondApprove(t *testing.T) {
-	for _, later := range []time.Duration{time.Second, 10 * time.Minute, DefaultConfirmTTL + time.Minute} {
+	for _, later := range []time.Duration{time.Second, 10 * time.Minute, service.DefaultConfirmTTL + time.Minute} {
 		t.Run(later.String()+" later", func(t *testing.T) {
 			f, clk, m := approvalFixture(t, nil)
 			in := testutil.NewSlackInbox(t, responseSecret)
@@ -216,7 +217,7 @@ func TestCancelNeedsApproveRights(t *testing.T) {
 // completion follow-up and CloudFront's own record (the CallerReference).
 func TestApproverOnRecord(t *testing.T) {
 	var pool *followup.Pool
-	f, _, m := approvalFixture(t, func(o *Options) {
+	f, _, m := approvalFixture(t, func(o *service.Options) {
 		o.Invalidator = testutil.MustEmulatedInvalidator(t, 50*time.Millisecond)
 		pool = followup.NewPool(&followup.Follower{Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}, 4, nil)
 		o.Followups = pool
@@ -304,7 +305,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestOneCallPerPurge(t *testing.T) {
 	calls := &countingTransport{}
 	endpoint := testutil.MustEmulator(t, time.Hour)
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		o.Invalidator = cloudfrontcdn.New(testutil.AWSConfig(), cloudfrontcdn.Options{Endpoint: endpoint, HTTPClient: &http.Client{Transport: calls}})
 	})
 	for i := range 5 {
@@ -337,7 +338,7 @@ func TestRetriedAfterOutage(t *testing.T) {
 	outageEnds := time.Now().Add(20 * time.Second)
 	emu, endpoint := testutil.MustEmulatorWithOutage(t, testDist, 100*time.Millisecond, outageEnds)
 	var pool *followup.Pool
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		o.Invalidator = testutil.NewInvalidator(endpoint)
 		pool = followup.NewPool(&followup.Follower{
 			Invalidator: o.Invalidator, Poster: o.Poster, FirstDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
@@ -399,7 +400,7 @@ func TestLargeApproval(t *testing.T) {
 		{"3,000 unrelated IDs", func(i int) string { return fmt.Sprintf("/item-%d.html", (i*7919)%100000) }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f, _, _ := approvalFixture(t, func(o *Options) { o.Confirm.Mode = purge.ConfirmAlways })
+			f, _, _ := approvalFixture(t, func(o *service.Options) { o.Confirm.Mode = purge.ConfirmAlways })
 			items := make([]string, 3000) // at the 64 KB body limit, URL-encoded
 			for i := range items {
 				items[i] = tt.item(i)
@@ -423,35 +424,5 @@ func TestLargeApproval(t *testing.T) {
 				t.Fatalf("the invalidation holds %d paths, want 3000", len(inv.Paths))
 			}
 		})
-	}
-}
-
-// TestKeyedLocksGiveUp: a click waiting for another click on the same
-// request gives up when its budget ends; a click on another request does
-// not wait.
-func TestKeyedLocksGiveUp(t *testing.T) {
-	var k keyedLocks
-	unlock, err := k.lock(context.Background(), "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := k.lock(context.Background(), "b")
-	if err != nil {
-		t.Fatalf("another key waited: %v", err)
-	}
-	other()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := k.lock(ctx, "a"); err == nil {
-		t.Fatal("a second lock of a held key did not give up with its context")
-	}
-	unlock()
-	again, err := k.lock(context.Background(), "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	again()
-	if len(k.locks) != 0 {
-		t.Fatalf("%d locks kept after every unlock", len(k.locks))
 	}
 }

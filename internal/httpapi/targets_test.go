@@ -17,6 +17,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -69,7 +70,7 @@ func newTargetsFixture(t testing.TB, completeAfter time.Duration) *targetsFixtur
 	api := testutil.NewSlackAPI(t, testutil.SlackBotToken)
 	api.SetMembers("S0WEBTEAM1", bob)
 	api.SetMembers("S0SHOPTEAM", carol, bob)
-	f := newFixture(t, func(o *Options) {
+	f := newFixture(t, func(o *service.Options) {
 		o.Targets = targets
 		o.DistributionID, o.Channels = "", nil
 		o.Groups = slack.NewUserGroups(testutil.SlackBotToken, slack.UserGroupsOptions{APIURL: api.URL, Now: clk.Now})

@@ -1,10 +1,14 @@
 package slack
 
-import "strings"
+import (
+	"strings"
 
-// Channels is an allow-list of Slack channels, each given by ID (C0123ABCD)
-// or by name (deploys or #deploys).
-type Channels []string
+	"github.com/cdnpurge/cdnpurge/internal/access"
+)
+
+// Channels is an allow-list of Slack channels (see access.Channels, where
+// the rule that reads it lives).
+type Channels = access.Channels
 
 // ParseChannels reads a comma-separated list, as CDNPURGE_SLACK_CHANNEL holds
 // it, dropping blanks.
@@ -16,24 +20,4 @@ func ParseChannels(s string) Channels {
 		}
 	}
 	return out
-}
-
-// Allows reports whether a command from this channel may run. IDs match
-// exactly; names match without regard to case or a leading "#". Slack sends
-// the pseudo-names "directmessage" and "privategroup" for conversations
-// without a public name, so those never match a name: allow-list them by ID.
-func (cs Channels) Allows(channelID, channelName string) bool {
-	name := strings.ToLower(strings.TrimPrefix(channelName, "#"))
-	if name == "directmessage" || name == "privategroup" {
-		name = ""
-	}
-	for _, c := range cs {
-		switch {
-		case channelID != "" && c == channelID:
-			return true
-		case name != "" && !isChannelID(c) && strings.EqualFold(strings.TrimPrefix(c, "#"), name):
-			return true
-		}
-	}
-	return false
 }

@@ -223,3 +223,18 @@ func unlink(text string) string {
 	b.WriteString(text[done:])
 	return b.String()
 }
+
+// ApprovalAction returns the click on an approval request's button (Approve
+// or Cancel) that an interaction carries, or nil when it carries none: an
+// interaction of another type, or a click on anything else.
+func ApprovalAction(cb *slackapi.InteractionCallback) *slackapi.BlockAction {
+	if cb.Type != slackapi.InteractionTypeBlockActions {
+		return nil
+	}
+	for _, a := range cb.ActionCallback.BlockActions {
+		if a.ActionID == ActionApprove || a.ActionID == ActionCancel {
+			return a
+		}
+	}
+	return nil
+}

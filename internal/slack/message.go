@@ -8,6 +8,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
@@ -191,7 +192,8 @@ func AuditMessage(p Purge) *slackapi.WebhookMessage {
 }
 
 // ErrorMessage is the ephemeral reply for a request that failed: the
-// user-safe message of err (see purge.ErrorMessage), never its detail.
+// user-safe message of err (see purge.ErrorMessage), or the words of an
+// access refusal, never its detail.
 func ErrorMessage(err error) *slackapi.WebhookMessage {
 	icon := ":x:"
 	switch {
@@ -201,7 +203,7 @@ func ErrorMessage(err error) *slackapi.WebhookMessage {
 		icon = ":no_entry:"
 	}
 	// The message is mrkdwn already; room is kept for what follows it.
-	msg := capMrkdwn(purge.ErrorMessage(err), MaxSectionText-100)
+	msg := capMrkdwn(userMessage(err), MaxSectionText-100)
 	if purge.ErrorCode(err) == purge.Invalid {
 		msg += "\nNothing was purged. Try `/cdn-purge help`."
 	}
@@ -323,24 +325,10 @@ func pathCount(n int) string { return count(n, "path", "paths") }
 // channelRef renders an allowed channel: a mention for an ID, #name for a
 // name.
 func channelRef(c string) string {
-	if isChannelID(c) {
+	if access.IsChannelID(c) {
 		return "<#" + c + ">"
 	}
 	return "#" + escapeWithin(strings.TrimPrefix(c, "#"), maxRef)
-}
-
-// isChannelID reports whether s looks like a Slack conversation ID
-// (C…, G… or D… followed by upper-case letters and digits).
-func isChannelID(s string) bool {
-	if len(s) < 9 || (s[0] != 'C' && s[0] != 'G' && s[0] != 'D') {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // Escape applies Slack's three mrkdwn escapes; slack-go has no helper for it.

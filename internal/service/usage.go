@@ -1,11 +1,9 @@
-package httpapi
+package service
 
 import (
 	"context"
 	"strings"
 	"sync"
-
-	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
@@ -20,21 +18,22 @@ import (
 // estimate must not change with the channel it is asked from. CloudFront is
 // the record: every invalidation of the month counts, whoever made it. The
 // rows are counted at once, within the reply budget; what the budget did
-// not reach is shown as "at least".
-func (h *Handler) usage(ctx context.Context, who access.Who, rec *record) *slackapi.WebhookMessage {
-	now := h.opts.Now()
+// not reach is shown as "at least". The error is that of a row not
+// counted, for the log; the message says so all the same.
+func (s *Service) usage(ctx context.Context, who access.Who) (slack.Reply, error) {
+	now := s.opts.Now()
 	since := purge.MonthStart(now)
 	var accounts []slack.UsageAccount
 	accountIndex := map[string]int{}
 	type rowAt struct{ account, row int }
 	rowIndex := map[string]rowAt{}
 	shownAccounts := map[string]bool{}
-	for _, t := range h.opts.Targets.All() {
+	for _, t := range s.opts.Targets.All() {
 		if t.Channels.Allows(who.ChannelID, who.ChannelName) {
 			shownAccounts[accountOf(t.RoleARN)] = true
 		}
 	}
-	for _, t := range h.opts.Targets.All() {
+	for _, t := range s.opts.Targets.All() {
 		acct := accountOf(t.RoleARN)
 		if !shownAccounts[acct] {
 			continue
@@ -66,20 +65,21 @@ func (h *Handler) usage(ctx context.Context, who access.Who, rec *record) *slack
 		for ri := range accounts[ai].Rows {
 			r := &accounts[ai].Rows[ri]
 			wg.Go(func() {
-				r.Usage, r.Err = purge.Usage(ctx, h.opts.Invalidator, r.DistributionID, since)
+				r.Usage, r.Err = purge.Usage(ctx, s.opts.Invalidator, r.DistributionID, since)
 			})
 		}
 	}
 	wg.Wait()
+	var err error
 	for _, a := range accounts {
 		for _, r := range a.Rows {
 			if r.Err != nil {
-				rec.err = r.Err
-				h.log.WarnContext(ctx, "usage not counted", "distribution", r.DistributionID, "error", r.Err)
+				err = r.Err
+				s.log.WarnContext(ctx, "usage not counted", "distribution", r.DistributionID, "error", r.Err)
 			}
 		}
 	}
-	return slack.UsageMessage(since.Format("January 2006"), accounts)
+	return slack.Usage{Month: since.Format("January 2006"), Accounts: accounts}, err
 }
 
 // accountOf returns the AWS account ID of an IAM role ARN
