@@ -57,21 +57,6 @@ func (c call) internal(detail string) *purge.Error {
 	return &purge.Error{Code: purge.Internal, Message: "internal error", Err: c.wrap(fmt.Errorf("%s: %s", c.op, detail))}
 }
 
-// Error codes CloudFront returns that the SDK has no type for; the codes
-// every AWS service shares are awserr's.
-var invalidCodes = codes(
-	"InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "MissingBody", "MalformedInput",
-	"ValidationError", "ValidationException",
-)
-
-func codes(cs ...string) map[string]bool {
-	m := make(map[string]bool, len(cs))
-	for _, c := range cs {
-		m[c] = true
-	}
-	return m
-}
-
 // classify turns an error of the SDK into a *purge.Error whose Code says what
 // happened and whose Message is safe to show to a chat user: it names the
 // distribution, invalidation or caller reference the user gave, never
@@ -128,21 +113,23 @@ func (c call) code(err error) (purge.Code, string) {
 		return c.invalidRequest()
 	}
 
-	// then by the codes it has no type for,
+	// then by the codes it has no type for (the codes every AWS service
+	// shares are awserr's),
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); {
-		case code == "NoSuchDistribution", code == "EntityNotFound":
+		switch apiErr.ErrorCode() {
+		case "NoSuchDistribution", "EntityNotFound":
 			return c.noDistribution()
-		case code == "NoSuchInvalidation":
+		case "NoSuchInvalidation":
 			return c.noInvalidation()
-		case code == "InvalidationBatchAlreadyExists":
+		case "InvalidationBatchAlreadyExists":
 			return purge.Conflict, fmt.Sprintf("caller reference %q was already used for other paths on "+
 				"%s %s; CloudFront keeps the first request, so this one was not made",
 				c.callerReference, c.kind(), c.distributionID)
-		case code == "TooManyInvalidationsInProgress":
+		case "TooManyInvalidationsInProgress":
 			return c.tooManyInProgress()
-		case invalidCodes[code]:
+		case "InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "MissingBody", "MalformedInput",
+			"ValidationError", "ValidationException":
 			return c.invalidRequest()
 		}
 	}
@@ -208,8 +195,7 @@ func (c call) permissionDenied() (purge.Code, string) {
 }
 
 func (c call) unauthenticated() (purge.Code, string) {
-	return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
-		"check the AWS credentials cdnpurge runs with"
+	return purge.Unauthenticated, awserr.CredentialsMessage
 }
 
 // isAssumeRole reports whether credentials failed in STS AssumeRole: a
