@@ -107,8 +107,8 @@ func (c call) code(err error) (purge.Code, string) {
 		// complete. For the caller it is a rate limit.
 		return c.tooManyInProgress()
 	case errors.As(err, &batchTooLarge):
-		return purge.Invalid, "too many paths for one invalidation: CloudFront accepts at most 3,000 file paths " +
-			"and 15 wildcard paths in progress; purge fewer paths or use a wildcard"
+		return purge.Invalid, "too many paths for one invalidation: CloudFront accepts " + inProgressLimits +
+			"; purge fewer paths or use a wildcard"
 	case errors.As(err, &inconsistent), errors.As(err, &invalidArg), errors.As(err, &missingBody):
 		return c.invalidRequest()
 	}
@@ -170,9 +170,14 @@ func (c call) code(err error) (purge.Code, string) {
 
 func (c call) tooManyInProgress() (purge.Code, string) {
 	return purge.RateLimited, fmt.Sprintf("%s %s has too many invalidations in progress: "+
-		"CloudFront allows at most 3,000 file paths and 15 wildcard paths in progress at once; "+
-		"try again when the running invalidations complete", c.kind(), c.distributionID)
+		"CloudFront allows %s at once; try again when the running invalidations complete",
+		c.kind(), c.distributionID, inProgressLimits)
 }
+
+// inProgressLimits words CloudFront's limits on the paths in progress per
+// distribution.
+var inProgressLimits = fmt.Sprintf("at most %s file paths and %d wildcard paths in progress",
+	purge.Thousands(purge.MaxFilePaths), purge.MaxWildcardPaths)
 
 func (c call) throttled() (purge.Code, string) {
 	return purge.RateLimited, "CloudFront is limiting the rate of requests; try again in a minute"
@@ -213,7 +218,7 @@ func (c call) assumeRoleFailed() (purge.Code, string) {
 func (c call) invalidRequest() (purge.Code, string) {
 	if c.creates() {
 		return purge.Invalid, "CloudFront rejected the invalidation as invalid; check the paths: each must start " +
-			"with /, have * only at the end, and there can be at most 3,000"
+			"with /, have * only at the end, and there can be at most " + purge.Thousands(purge.MaxFilePaths)
 	}
 	return purge.Invalid, fmt.Sprintf("CloudFront rejected the %s request as invalid", c.op)
 }
