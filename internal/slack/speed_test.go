@@ -21,8 +21,9 @@ import (
 // slack-go's SlashCommandParse and as the regexp they stand in for: these
 // tests keep those as the reference.
 
-// plainTextReference is PlainText as it was, with a regexp, plus the rule
-// that a named channel mention, <#C123|news>, reads as the cache tag "#news".
+// plainTextReference is PlainText written with the regexp unlink stands in
+// for, plus the rule that a named channel mention, <#C123|news>, reads as
+// the cache tag "#news".
 func plainTextReference(text string) string {
 	linkRE := regexp.MustCompile(`<([^<>|]*)(?:\|([^<>]*))?>`)
 	text = linkRE.ReplaceAllStringFunc(text, func(m string) string {
