@@ -12,15 +12,11 @@ import (
 
 // invalidateJSON is what `invalidate --json` prints.
 type invalidateJSON struct {
-	ID              string       `json:"id"`
-	Distribution    string       `json:"distribution,omitempty"`
-	Tenant          string       `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
-	Status          purge.Status `json:"status"`
-	Paths           []string     `json:"paths"`
-	Dropped         int          `json:"dropped"`
-	CallerReference string       `json:"caller_reference"`
-	Created         time.Time    `json:"created"`
-	Elapsed         float64      `json:"elapsed"` // seconds
+	invalidationJSON
+	Dropped         int       `json:"dropped"`
+	CallerReference string    `json:"caller_reference"`
+	Created         time.Time `json:"created"`
+	Elapsed         float64   `json:"elapsed"` // seconds
 	// Error is set when the invalidation was created but the command still
 	// failed: --wait ran out, was interrupted, or could not follow it.
 	Error *errorJSON `json:"error,omitempty"`
@@ -85,10 +81,9 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 	// command ends with) inside if it ends with one.
 	printJSON := func(last *purge.Invalidation, failed error) error {
 		out := invalidateJSON{
-			ID: last.ID, Status: last.Status, Paths: created.Paths, Dropped: dropped,
+			invalidationJSON: newInvalidationJSON(last.ID, cfg.DistributionID, last.Status, created.Paths), Dropped: dropped,
 			CallerReference: created.CallerReference, Created: created.CreateTime.UTC(), Elapsed: seconds(time.Since(start)),
 		}
-		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
 		if failed != nil {
 			out.Error = failureJSON(failed)
 		}

@@ -32,6 +32,24 @@ func targetKey(id string) string {
 	return "distribution"
 }
 
+// invalidationJSON is how the --json of invalidate and status starts: the
+// invalidation, where it is, its status and paths.
+type invalidationJSON struct {
+	ID           string       `json:"id"`
+	Distribution string       `json:"distribution,omitempty"`
+	Tenant       string       `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
+	Status       purge.Status `json:"status"`
+	Paths        []string     `json:"paths"`
+}
+
+// newInvalidationJSON is invalidation id of target, a distribution or a
+// tenant, for --json.
+func newInvalidationJSON(id, target string, status purge.Status, paths []string) invalidationJSON {
+	j := invalidationJSON{ID: id, Status: status, Paths: paths}
+	j.Distribution, j.Tenant = splitTarget(target)
+	return j
+}
+
 // splitTarget returns id as the JSON's distribution or its tenant.
 func splitTarget(id string) (distribution, tenant string) {
 	if purge.IsTenantID(id) {

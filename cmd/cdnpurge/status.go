@@ -11,15 +11,11 @@ import (
 
 // statusJSON is what `status --json` prints.
 type statusJSON struct {
-	ID              string       `json:"id"`
-	Distribution    string       `json:"distribution,omitempty"`
-	Tenant          string       `json:"tenant,omitempty"` // a distribution tenant, instead of Distribution
-	Status          purge.Status `json:"status"`
-	Paths           []string     `json:"paths"`
-	Created         time.Time    `json:"created"`
-	Age             float64      `json:"age"` // seconds
-	CallerReference string       `json:"caller_reference"`
-	RequestedBy     string       `json:"requested_by"`
+	invalidationJSON
+	Created         time.Time `json:"created"`
+	Age             float64   `json:"age"` // seconds
+	CallerReference string    `json:"caller_reference"`
+	RequestedBy     string    `json:"requested_by"`
 }
 
 // runStatus is `cdnpurge status`: one invalidation, by ID or the latest.
@@ -72,11 +68,10 @@ func runStatus(ctx context.Context, e env) (err error) {
 	now := time.Now()
 	if *asJSON {
 		out := statusJSON{
-			ID: got.ID, Status: got.Status, Paths: got.Paths,
-			Created: got.CreateTime.UTC(), Age: seconds(now.Sub(got.CreateTime)),
+			invalidationJSON: newInvalidationJSON(got.ID, cfg.DistributionID, got.Status, got.Paths),
+			Created:          got.CreateTime.UTC(), Age: seconds(now.Sub(got.CreateTime)),
 			CallerReference: got.CallerReference, RequestedBy: requestedBy(got.CallerReference),
 		}
-		out.Distribution, out.Tenant = splitTarget(cfg.DistributionID)
 		return writeJSON(e.stdout, out)
 	}
 	w := newFields(e.stdout)
