@@ -19,15 +19,6 @@ import (
 // the emulator and the demo when none is given.
 const defaultDistributionID = "EDFDVBD6EXAMPLE"
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error {
-	*s = append(*s, v)
-	return nil
-}
-
 // runEmulate is `cdnpurge emulate`: a local CloudFront API, for
 // distributions and for distribution tenants.
 func runEmulate(ctx context.Context, e env) error {

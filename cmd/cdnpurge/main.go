@@ -55,6 +55,9 @@ type env struct {
 	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer
+	// settings pace invalidate, status and list; nil means
+	// defaultSettings().
+	settings *settings
 }
 
 // errUsage marks a command-line mistake: exit code 2.
@@ -115,26 +118,4 @@ func exitCode(name string, err error, e env) int {
 		fmt.Fprintf(e.stderr, "cdnpurge %s: %v\n", name, err)
 		return 1
 	}
-}
-
-// newFlagSet returns a FlagSet for a subcommand that reports its own errors
-// through run.
-func newFlagSet(name string, e env) *flag.FlagSet {
-	fs := flag.NewFlagSet("cdnpurge "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	return fs
-}
-
-// parseFlags parses args and refuses stray positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	return nil
 }

@@ -23,13 +23,19 @@ import (
 
 func runCmd(t *testing.T, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCmdWith(t, nil, getenv, args...)
+}
+
+// runCmdWith is runCmd with settings s (nil: the defaults).
+func runCmdWith(t *testing.T, s *settings, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	code = run(ctx, env{args: args, getenv: getenv, stdout: &out, stderr: &errOut})
+	code = run(ctx, env{args: args, getenv: getenv, stdout: &out, stderr: &errOut, settings: s})
 	return code, out.String(), errOut.String()
 }
 

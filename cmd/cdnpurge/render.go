@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
+
+	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
 // The demo prints Slack messages the way a channel shows them. Slack renders
@@ -18,7 +20,6 @@ var (
 		":broom:", "🧹", ":white_check_mark:", "✅", ":hourglass_flowing_sand:", "⏳",
 		":x:", "❌", ":warning:", "⚠️", ":no_entry:", "⛔", ":raised_hand:", "✋",
 		":no_entry_sign:", "🚫", ":hourglass:", "⌛", ":information_source:", "ℹ️")
-	entities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 )
 
 // renderMessage turns a message into indented terminal lines. names maps
@@ -63,7 +64,7 @@ func renderMessage(msg *slackapi.WebhookMessage, names map[string]string, indent
 			}
 			return "#" + sub[1]
 		})
-		t = entities.Replace(emoji.Replace(t))
+		t = slack.Unescape(emoji.Replace(t))
 		inCode := false
 		for _, line := range strings.Split(t, "\n") {
 			// A line is code when a block is open or the line opens one.

@@ -1,8 +1,11 @@
 // Package awserr sorts the errors every AWS service client can return into
 // a few kinds, by the error codes AWS's front end shares across services and
-// by what happened on the way (unreachable, no answer, a server error). Each backend
-// (cloudfrontcdn, lambdainvoke) first handles its own service's errors, then
-// asks Kind for the rest and words the message for its users.
+// by what happened on the way (unreachable, no answer, a server error). Each
+// backend (cloudfrontcdn, lambdainvoke) first handles its own service's
+// errors, then asks Of for the rest and words the message for its users;
+// CredentialsMessage is the one message they share. Redact and WithText keep
+// secrets out of an error's text while errors.Is and errors.As still see
+// through it.
 package awserr
 
 import (
@@ -10,6 +13,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/aws/smithy-go"
@@ -129,3 +133,41 @@ func Reason(err error) string {
 	// Nothing is sent before the connection is made.
 	return "could not connect"
 }
+
+// CredentialsMessage is the user message for Unauthenticated, whichever
+// service refused: the credentials are cdnpurge's own.
+const CredentialsMessage = "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
+	"check the AWS credentials cdnpurge runs with"
+
+// Redacted stands in an error's text for a secret blotted out of it.
+const Redacted = "[REDACTED]"
+
+// Redact returns err with each of secrets replaced by Redacted in its text;
+// secrets shorter than 4 bytes are left alone (they would blot out ordinary
+// words). With nothing to replace it returns err itself.
+func Redact(err error, secrets ...string) error {
+	text := err.Error()
+	clean := text
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			clean = strings.ReplaceAll(clean, s, Redacted)
+		}
+	}
+	if clean == text {
+		return err
+	}
+	return WithText(err, clean)
+}
+
+// WithText returns an error whose text is text, err's own with its secrets
+// taken out, and which unwraps to err, so that errors.Is and errors.As see
+// through it.
+func WithText(err error, text string) error { return &redactedError{text: text, err: err} }
+
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -100,3 +100,47 @@ func TestReason(t *testing.T) {
 		})
 	}
 }
+
+func TestRedact(t *testing.T) {
+	const (
+		key    = "AKIAFAKEKEYID0123456"
+		secret = "AWSSECRETKEYNEVERSHOWN/abcdefghijklmnopqrstuvwxyz"
+	)
+	cause := &smithy.GenericAPIError{Code: "SignatureDoesNotMatch", Message: "canonical request: " + key + " " + secret + " abc"}
+	tests := []struct {
+		name    string
+		secrets []string
+		want    string
+		same    bool // Redact returns err itself
+	}{
+		{"both", []string{key, secret}, "api error SignatureDoesNotMatch: canonical request: [REDACTED] [REDACTED] abc", false},
+		{"absent", []string{"not-in-the-text"}, cause.Error(), true},
+		{"too short to blot", []string{"abc", ""}, cause.Error(), true},
+		{"none", nil, cause.Error(), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Redact(cause, tt.secrets...)
+			if got.Error() != tt.want {
+				t.Errorf("Redact = %q, want %q", got, tt.want)
+			}
+			if (got == error(cause)) != tt.same {
+				t.Errorf("Redact returned err itself: %v, want %v", got == error(cause), tt.same)
+			}
+			var apiErr smithy.APIError
+			if !errors.As(got, &apiErr) || apiErr.ErrorCode() != "SignatureDoesNotMatch" {
+				t.Errorf("errors.As does not see through Redact: %v", got)
+			}
+			if Of(got) != Unauthenticated {
+				t.Errorf("Of(Redact(...)) = %d, want Unauthenticated", Of(got))
+			}
+		})
+	}
+}
+
+func TestWithText(t *testing.T) {
+	got := WithText(context.DeadlineExceeded, "the call timed out")
+	if got.Error() != "the call timed out" || !errors.Is(got, context.DeadlineExceeded) {
+		t.Errorf("WithText = %q, errors.Is deadline: %v", got, errors.Is(got, context.DeadlineExceeded))
+	}
+}

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
+	"github.com/cdnpurge/cdnpurge/internal/awsclient"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
@@ -59,7 +59,7 @@ func MustSDKClient(tb testing.TB, srv *httptest.Server) *cloudfront.Client {
 	cfg := aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "fake-secret-key", ""),
-		HTTPClient:  cloudfrontcdn.PlainBodyClient(srv.Client()),
+		HTTPClient:  awsclient.PlainBodyClient(srv.Client()),
 		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
 	}
 	return cloudfront.NewFromConfig(cfg, func(o *cloudfront.Options) {

@@ -236,11 +236,9 @@ func checkFormType(contentType string) error {
 	return purge.Errorf(purge.Invalid, "cdnpurge reads Slack's form-encoded requests (application/x-www-form-urlencoded); this one was not")
 }
 
-// writeJSON writes m as the JSON body, through slack.MarshalMessage: the
-// same bytes as json.Marshal, encoded once instead of block by block (see
-// there).
+// writeJSON writes m as the JSON body.
 func writeJSON(w http.ResponseWriter, m *slackapi.WebhookMessage) {
-	b, err := slack.MarshalMessage(m)
+	b, err := json.Marshal(m)
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return

@@ -89,8 +89,7 @@ func (c call) code(err error) (code purge.Code, msg string, quiet bool) {
 			"its own function %s, so the invalidation cannot be followed; ask an AWS administrator to allow it",
 			c.function), false
 	case awserr.Unauthenticated:
-		return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
-			"check the AWS credentials cdnpurge runs with", true
+		return purge.Unauthenticated, awserr.CredentialsMessage, true
 	case awserr.Throttled:
 		return c.throttled()
 	case awserr.ServerError, awserr.NoAnswer, awserr.Unreachable:
@@ -117,7 +116,7 @@ func (c call) unavailable() (purge.Code, string, bool) {
 func (c call) detail(err error) error {
 	text := err.Error()
 	if clean := redact(text, c.responseURL); clean != text {
-		return &redactedError{text: clean, err: err}
+		return awserr.WithText(err, clean)
 	}
 	return err
 }
@@ -136,10 +135,8 @@ func (c call) withoutServerMessage(err error) error {
 	if errors.As(err, &respErr) {
 		text += fmt.Sprintf(", HTTP %d, request ID %s", respErr.HTTPStatusCode(), respErr.ServiceRequestID())
 	}
-	return &redactedError{text: redact(text, c.responseURL), err: err}
+	return awserr.WithText(err, redact(text, c.responseURL))
 }
-
-const redacted = "[REDACTED]"
 
 // redact returns text with the response URL blotted out: the URL from its
 // origin on (a server quoting the payload may cut it anywhere, or escape its
@@ -151,24 +148,16 @@ func redact(text, responseURL string) string {
 	}
 	u, err := url.Parse(responseURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return strings.ReplaceAll(text, responseURL, redacted)
+		return strings.ReplaceAll(text, responseURL, awserr.Redacted)
 	}
 	origin := strings.ReplaceAll(regexp.QuoteMeta(u.Scheme+"://"+u.Host), "/", `\\?/`)
 	re, err := regexp.Compile(`(?i:` + origin + `)(?:\\/|[^\s"'<>\\])*`)
 	if err != nil { // cannot happen: the pattern is quoted
-		return redacted
+		return awserr.Redacted
 	}
-	text = re.ReplaceAllLiteralString(text, redacted)
+	text = re.ReplaceAllLiteralString(text, awserr.Redacted)
 	if token := path.Base(u.Path); len(token) >= 8 {
-		text = strings.ReplaceAll(text, token, redacted)
+		text = strings.ReplaceAll(text, token, awserr.Redacted)
 	}
 	return text
 }
-
-type redactedError struct {
-	text string
-	err  error
-}
-
-func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }

@@ -7,7 +7,7 @@
 // it follows the invalidation and, when its own time runs out, schedules the
 // next hop the same way.
 //
-// The client is built on aws-sdk-go-v2 like cloudfrontcdn's: transient
+// The client is set up as cloudfrontcdn's is (internal/awsclient): transient
 // failures (5xx, throttling, connection errors) are retried by the SDK's
 // standard retryer with jittered backoff, and the caller's context bounds the
 // whole call, retries included. Every error is a *purge.Error whose Code
@@ -23,12 +23,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
+	"github.com/cdnpurge/cdnpurge/internal/awsclient"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 )
 
@@ -76,17 +74,9 @@ func New(cfg aws.Config, functionName string, opts Options) *Scheduler {
 		if opts.HTTPClient != nil {
 			o.HTTPClient = opts.HTTPClient
 		}
-		o.HTTPClient = cloudfrontcdn.PlainBodyClient(o.HTTPClient)
-		// Our retryer is final: keep AWS_MAX_ATTEMPTS and the like from
-		// wrapping it.
-		o.RetryMaxAttempts = 0
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = maxAttempts
-			so.MaxBackoff = maxBackoff
-			// No client-side retry quota: attempts and the caller's
-			// deadline bound the retries.
-			so.RateLimiter = ratelimit.None
-		})
+		o.HTTPClient = awsclient.PlainBodyClient(o.HTTPClient)
+		o.RetryMaxAttempts = 0 // our retryer is final (see awsclient.Retryer)
+		o.Retryer = awsclient.Retryer(maxAttempts, maxBackoff)
 	})
 	return &Scheduler{client: client, functionName: functionName}
 }

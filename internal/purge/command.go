@@ -3,6 +3,7 @@ package purge
 import (
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -45,8 +46,37 @@ type Command struct {
 	ID string
 }
 
-// The words a command may start with. No target may be named after one.
-var keywords = []string{"help", "status", "list", "targets", "usage"}
+// actionWords are the actions' names: for every action but ActionPurge, the
+// word a command starts with to ask for it. No target may be named after one
+// of those words.
+var actionWords = [...]string{
+	ActionPurge:   "purge",
+	ActionHelp:    "help",
+	ActionStatus:  "status",
+	ActionList:    "list",
+	ActionTargets: "targets",
+	ActionUsage:   "usage",
+}
+
+// String returns the action's name: the word that asks for it ("status"),
+// or "purge" for ActionPurge, which a command asks for with no word.
+func (a Action) String() string {
+	if a >= 0 && int(a) < len(actionWords) {
+		return actionWords[a]
+	}
+	return "Action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// keyword returns the action word asks for, if word is one of the command's
+// own words (in any case).
+func keyword(word string) (Action, bool) {
+	for a := ActionPurge + 1; int(a) < len(actionWords); a++ {
+		if strings.EqualFold(word, actionWords[a]) {
+			return a, true
+		}
+	}
+	return ActionPurge, false
+}
 
 // MaxTargetName is the longest name a target may have (the targets file's
 // rule: a lower-case letter, then lower-case letters, digits, - and _).
@@ -54,7 +84,10 @@ const MaxTargetName = 32
 
 // IsKeyword reports whether name is one of the command's own words, which a
 // target name may not be.
-func IsKeyword(name string) bool { return slices.Contains(keywords, strings.ToLower(name)) }
+func IsKeyword(name string) bool {
+	_, ok := keyword(name)
+	return ok
+}
 
 // ParseCommand parses the text of a purge command:
 //
@@ -76,13 +109,13 @@ func ParseCommand(text string) (Command, error) {
 	if len(items) == 0 {
 		return Command{Action: ActionPurge, Paths: []string{FullPurge}, Items: everything(), Requested: 1}, nil
 	}
-	switch word := strings.ToLower(items[0]); word {
-	case "help", "targets", "usage":
+	switch action, _ := keyword(items[0]); action {
+	case ActionHelp, ActionTargets, ActionUsage:
 		if len(items) > 1 {
-			return Command{}, Errorf(Invalid, "%s takes nothing after it", word)
+			return Command{}, Errorf(Invalid, "%s takes nothing after it", action)
 		}
-		return Command{Action: map[string]Action{"help": ActionHelp, "targets": ActionTargets, "usage": ActionUsage}[word]}, nil
-	case "list":
+		return Command{Action: action}, nil
+	case ActionList:
 		cmd := Command{Action: ActionList}
 		switch {
 		case len(items) == 2 && isTargetWord(items[1]):
@@ -91,7 +124,7 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, Errorf(Invalid, "list takes at most a target name: `list` or `list TARGET`")
 		}
 		return cmd, nil
-	case "status":
+	case ActionStatus:
 		cmd := Command{Action: ActionStatus}
 		rest := items[1:]
 		if len(rest) > 0 && isTargetWord(rest[0]) {
@@ -140,12 +173,12 @@ func everything() []Item { return []Item{{Kind: KindEverything, Path: FullPurge}
 
 // isTargetWord reports whether a command item reads as a target name rather
 // than a path, URL, tag or invalidation ID: a letter, then letters, digits,
-// "-" and "_", up to 32, not all upper-case (invalidation IDs are). Target
-// names start with a letter (internal/config checks it).
-// A word that is not a target name (say "index.html") is left for the path
+// "-" and "_", up to MaxTargetName, not all upper-case (invalidation IDs
+// are). Target names start with a letter (internal/config checks it). A
+// word that is not a target name (say "index.html") is left for the path
 // rules, which say what is wrong with it.
 func isTargetWord(s string) bool {
-	if s == "" || len(s) > 32 || isInvalidationID(s) {
+	if s == "" || len(s) > MaxTargetName || isInvalidationID(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -60,7 +60,7 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 		help := slack.Help{Command: c.Command, Here: s.summaries(s.policy.Here(ctx, who)), Named: s.opts.Targets.Default().Name != "", Everywhere: s.channels}
 		return result{reply: help, outcome: outcome{action: "help"}}, nil
 	}
-	res := result{outcome: outcome{action: actionName(cmd.Action)}}
+	res := result{outcome: outcome{action: cmd.Action.String()}}
 	if !s.channels.Allows(c.ChannelID, c.ChannelName) {
 		res.reply = slack.ChannelRefused{Allowed: s.channels}
 		return res, &purge.Error{Code: purge.PermissionDenied, Message: "channel not allowed", Err: &access.Refusal{Rule: access.RuleChannels}}
@@ -360,20 +360,4 @@ func (s *Service) summaries(ts []*access.Target) []slack.TargetSummary {
 		}
 	}
 	return out
-}
-
-func actionName(a purge.Action) string {
-	switch a {
-	case purge.ActionHelp:
-		return "help"
-	case purge.ActionStatus:
-		return "status"
-	case purge.ActionList:
-		return "list"
-	case purge.ActionTargets:
-		return "targets"
-	case purge.ActionUsage:
-		return "usage"
-	}
-	return "purge"
 }

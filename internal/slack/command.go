@@ -23,15 +23,18 @@ type Form struct {
 	SSLCheck bool
 }
 
-// ParseForm reads a form-encoded slash-command body, already verified. It
-// takes the first value of a repeated field, as net/http does.
+// ParseForm reads a form-encoded slash-command body, already verified, as
+// slack-go's SlashCommandParse does: the same fields, the first value of a
+// repeated one, the same errors.
 //
-// Performance: it used to hand slack-go's SlashCommandParse an
-// *http.Request over the body, which built a request, a header and a
-// url.Values map with a slice per field (3.9 µs, 57 allocations a command).
-// The fields are now read straight from the body into the Command (see
-// parseFormFields); anything unusual (an escape error, a ";", many fields)
-// takes the old path, so results and errors stay slack-go's.
+// It reads the fields straight from the body (parseFormFields) rather than
+// through SlashCommandParse, which needs an *http.Request and builds a
+// url.Values map with a slice per field: that is most of the handler's
+// allocations, and without this reader the hot path is over PRODUCT.md's
+// 100 (BENCHMARKS.md, "slack-go's own parser and encoder"). Anything unusual
+// (an escape error, a ";", many fields) goes to SlashCommandParse itself.
+// TestParseFormMatchesSlackGo, TestParseFormFixturesMatchSlackGo and
+// FuzzParseFormMatchesSlackGo hold the two to the same answers.
 func ParseForm(body []byte) (Form, error) {
 	if f, ok := parseFormFields(body); ok {
 		return f, nil
@@ -148,24 +151,27 @@ func formFieldIndex(k string) int {
 // PlainText undoes Slack's text formatting in a command's text: a pasted URL
 // arrives as <https://…> or <https://…|label> when the command escapes
 // links, and &, < and > arrive as &amp;, &lt; and &gt;. slack-go has no
-// decoder for this (it only escapes), so it is written here.
-//
-// Performance: it used a regexp, <([^<>|]*)(?:\|[^<>]*)?>, replaced by its
-// first group, and built a strings.Replacer per call (2.2 µs and 25
-// allocations for a pasted link, and a regexp compiled at start-up); unlink
-// is that regexp as a loop, and the replacer is built once.
+// decoder for this (it only escapes), so it is written here: unlink is the
+// regexp <([^<>|]*)(?:\|[^<>]*)?>, replaced by its first group, as a loop
+// (no regexp to compile at every cold start), then Unescape.
 func PlainText(text string) string {
 	if strings.IndexByte(text, '<') >= 0 {
 		text = unlink(text)
 	}
-	if strings.IndexByte(text, '&') >= 0 {
-		text = entityReplacer.Replace(text)
-	}
-	return text
+	return Unescape(text)
 }
 
-// entityReplacer undoes Slack's three escapes. A strings.Replacer is safe
-// for concurrent use and builds its tables on first use.
+// Unescape undoes Slack's three escapes (see Escape): &lt;, &gt; and &amp;
+// become <, > and &.
+func Unescape(text string) string {
+	if strings.IndexByte(text, '&') < 0 {
+		return text
+	}
+	return entityReplacer.Replace(text)
+}
+
+// entityReplacer is built once: a strings.Replacer is safe for concurrent
+// use and builds its tables on first use.
 var entityReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 // unlink replaces Slack's link markup, <https://x>, <https://x|label>, and

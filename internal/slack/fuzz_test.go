@@ -185,10 +185,10 @@ func FuzzParseForm(f *testing.F) {
 
 // escapeText is Slack's escaping of message text (&, < and > become
 // entities), as it sends a command's text.
-var escapeText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+var escapeText = slack.Escape
 
 // FuzzPlainText checks the properties of undoing Slack's formatting: text
-// Slack escaped reads back as typed; a link reads back as its URL, with or
+// Slack escaped reads back as typed, through PlainText and Unescape; a link reads back as its URL, with or
 // without a label; text with no markup is unchanged; the result is never
 // longer than the input.
 func FuzzPlainText(f *testing.F) {
@@ -196,6 +196,9 @@ func FuzzPlainText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typed, link, label string) {
 		if got := slack.PlainText(escapeText(typed)); got != typed {
 			t.Fatalf("PlainText(escape(%q)) = %q", typed, got)
+		}
+		if got := slack.Unescape(escapeText(typed)); got != typed {
+			t.Fatalf("Unescape(escape(%q)) = %q", typed, got)
 		}
 		if !strings.ContainsAny(typed, "<&") {
 			if got := slack.PlainText(typed); got != typed {

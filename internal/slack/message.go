@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -41,77 +40,6 @@ type Purge struct {
 	// completes; NotFollowing says why it will not (empty: say nothing).
 	Following    bool
 	NotFollowing string
-}
-
-// MarshalMessage returns the JSON of m: the same bytes as json.Marshal(m).
-//
-// Performance: slack-go's Blocks and ContextElements marshal themselves with
-// a json.Marshal of their own, whose output encoding/json then validates and
-// compacts again, block by block: 42% of the time of rendering a reply.
-// MarshalMessage encodes m through wireMessage, which mirrors it without
-// those two marshalers, so that the reply is encoded once. A block of any
-// other type is encoded as it is. TestMarshalMessage holds the mirror to
-// slack-go's types and its output to json.Marshal's.
-func MarshalMessage(m *slackapi.WebhookMessage) ([]byte, error) {
-	if m == nil {
-		return json.Marshal(m)
-	}
-	w := wireMessage{
-		Username: m.Username, IconEmoji: m.IconEmoji, IconURL: m.IconURL, Channel: m.Channel,
-		ThreadTimestamp: m.ThreadTimestamp, Text: m.Text, Attachments: m.Attachments, Parse: m.Parse,
-		ResponseType: m.ResponseType, ReplaceOriginal: m.ReplaceOriginal, DeleteOriginal: m.DeleteOriginal,
-		ReplyBroadcast: m.ReplyBroadcast, UnfurlLinks: m.UnfurlLinks, UnfurlMedia: m.UnfurlMedia,
-	}
-	var blocks []any
-	if m.Blocks != nil {
-		if m.Blocks.BlockSet != nil {
-			blocks = make([]any, len(m.Blocks.BlockSet))
-		}
-		for i, b := range m.Blocks.BlockSet {
-			switch b := b.(type) {
-			case *slackapi.ContextBlock:
-				if b != nil {
-					blocks[i] = wireContextBlock{Type: b.Type, BlockID: b.BlockID, Elements: b.ContextElements.Elements}
-					continue
-				}
-			case slackapi.ContextBlock:
-				blocks[i] = wireContextBlock{Type: b.Type, BlockID: b.BlockID, Elements: b.ContextElements.Elements}
-				continue
-			}
-			blocks[i] = b
-		}
-		w.Blocks = &blocks
-	}
-	return json.Marshal(&w)
-}
-
-// wireMessage is slackapi.WebhookMessage, field for field with the same JSON
-// names and options, but for Blocks: a plain slice instead of a type with
-// its own marshaler.
-type wireMessage struct {
-	Username        string                `json:"username,omitempty"`
-	IconEmoji       string                `json:"icon_emoji,omitempty"`
-	IconURL         string                `json:"icon_url,omitempty"`
-	Channel         string                `json:"channel,omitempty"`
-	ThreadTimestamp string                `json:"thread_ts,omitempty"`
-	Text            string                `json:"text,omitempty"`
-	Attachments     []slackapi.Attachment `json:"attachments,omitempty"`
-	Parse           string                `json:"parse,omitempty"`
-	Blocks          *[]any                `json:"blocks,omitempty"`
-	ResponseType    string                `json:"response_type,omitempty"`
-	ReplaceOriginal bool                  `json:"replace_original"`
-	DeleteOriginal  bool                  `json:"delete_original"`
-	ReplyBroadcast  bool                  `json:"reply_broadcast,omitempty"`
-	UnfurlLinks     *bool                 `json:"unfurl_links,omitempty"`
-	UnfurlMedia     *bool                 `json:"unfurl_media,omitempty"`
-}
-
-// wireContextBlock is slackapi.ContextBlock with its elements as a plain
-// slice: ContextElements marshals as json.Marshal(Elements).
-type wireContextBlock struct {
-	Type     slackapi.MessageBlockType `json:"type"`
-	BlockID  string                    `json:"block_id,omitempty"`
-	Elements []slackapi.MixedElement   `json:"elements"`
 }
 
 // StartedMessage is the in_channel reply to a purge: the invalidation ID,
@@ -331,11 +259,8 @@ func channelRef(c string) string {
 	return "#" + escapeWithin(strings.TrimPrefix(c, "#"), maxRef)
 }
 
-// Escape applies Slack's three mrkdwn escapes; slack-go has no helper for it.
-//
-// Performance: the replacer is built once (mrkdwnEscaper), not per call: a
-// reply with a query string in a path rebuilt it per path, 12% of the
-// handler's time.
+// Escape applies Slack's three mrkdwn escapes (Unescape undoes them);
+// slack-go has no helper for it. The replacer is built once, not per call.
 func Escape(s string) string {
 	if !strings.ContainsAny(s, "&<>") {
 		return s

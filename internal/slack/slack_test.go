@@ -169,6 +169,23 @@ func TestPlainText(t *testing.T) {
 	}
 }
 
+func TestUnescape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"/a&amp;b /x&lt;y&gt;", "/a&b /x<y>"},
+		{"&amp;lt;", "&lt;"},
+		{"&quot; &#39; &", "&quot; &#39; &"},
+		{"<https://x|y>", "<https://x|y>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := Unescape(tt.in); got != tt.want {
+				t.Errorf("Unescape(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestChannelsAllows(t *testing.T) {
 	cs := ParseChannels(" deploys, C0DEPLOY01 ,#Web-Team,, D0DIRECT01")
 	if len(cs) != 4 {

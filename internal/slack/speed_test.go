@@ -2,27 +2,28 @@ package slack
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	slackapi "github.com/slack-go/slack"
-
-	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
-// The fast paths of ParseForm and PlainText must answer exactly as the code
-// they replaced: these tests keep that code as the reference.
+// ParseForm's own reader and PlainText's loop must answer exactly as
+// slack-go's SlashCommandParse and as the regexp they stand in for: these
+// tests keep those as the reference.
 
-// plainTextReference is PlainText as it was, with a regexp, plus the rule
-// that a named channel mention, <#C123|news>, reads as the cache tag "#news".
+// plainTextReference is PlainText written with the regexp unlink stands in
+// for, plus the rule that a named channel mention, <#C123|news>, reads as
+// the cache tag "#news".
 func plainTextReference(text string) string {
 	linkRE := regexp.MustCompile(`<([^<>|]*)(?:\|([^<>]*))?>`)
 	text = linkRE.ReplaceAllStringFunc(text, func(m string) string {
@@ -57,7 +58,8 @@ func TestPlainTextMatchesRegexp(t *testing.T) {
 	}
 }
 
-// parseFormReference is ParseForm as it was: slack-go over an http.Request.
+// parseFormReference is slack-go's SlashCommandParse over an http.Request,
+// as ParseForm calls it for a form its own reader leaves alone.
 func parseFormReference(body []byte) (Form, error) {
 	req, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -94,82 +96,67 @@ func TestParseFormMatchesSlackGo(t *testing.T) {
 		inputs = append(inputs, b.String())
 	}
 	for _, in := range inputs {
-		got, err := ParseForm([]byte(in))
-		want, werr := parseFormReference([]byte(in))
-		if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
-			t.Fatalf("ParseForm(%q) = %+v, %v; slack-go gives %+v, %v", in, got, err, want, werr)
-		}
-		if err != nil && !strings.Contains(err.Error(), werr.Error()) {
-			t.Fatalf("ParseForm(%q) error %q does not carry slack-go's %q", in, err, werr)
-		}
+		checkParseFormMatchesSlackGo(t, in)
 	}
 }
 
-func TestMarshalMessage(t *testing.T) {
-	inv := &purge.Invalidation{
-		ID: "I2J0I21PCUYOIK", DistributionID: "EDFDVBD6EXAMPLE", Status: purge.StatusInProgress,
-		CreateTime: time.Unix(1767225600, 0), CallerReference: "cdnpurge-slack-U1-t",
-		Paths: []string{"/blog/*", "/a?b=1&c=<2>", "/\u2028\"quoted\""},
+// formFixtures are the slash-command bodies of testdata: Slack's published
+// example and the body of every seed of FuzzParseForm.
+func formFixtures(tb testing.TB) []string {
+	tb.Helper()
+	bodies := []string{mustDocsExample(tb).Body}
+	seeds, err := filepath.Glob("testdata/fuzz/FuzzParseForm/*")
+	if err != nil || len(seeds) == 0 {
+		tb.Fatalf("no seeds of FuzzParseForm: %v", err)
 	}
-	done := *inv
-	done.Status = purge.StatusCompleted
-	p := Purge{Invalidation: inv, UserID: "U1", ChannelID: "C2147483705", Requested: 5, Following: true}
-	pending := Pending{UserID: "U1", DistributionID: "EDFDVBD6EXAMPLE", Paths: inv.Paths, Expires: 1767226500}
-	now := time.Unix(1767225700, 0)
-	yes := true
-	messages := map[string]*slackapi.WebhookMessage{
-		"started":    StartedMessage(p),
-		"completed":  CompletedMessage(Purge{Invalidation: &done, UserID: "U1"}, now),
-		"still":      CompletedMessage(p, now),
-		"audit":      AuditMessage(p),
-		"error":      ErrorMessage(purge.Errorf(purge.Invalid, "bad <path> & more")),
-		"refused":    RefusedChannelMessage([]string{"deploys", "C0DEPLOY01"}),
-		"help":       HelpMessage("/cdn-purge", []TargetSummary{{DistributionID: "EDFDVBD6EXAMPLE", Channels: []string{"deploys"}}}, false, []string{"deploys"}),
-		"confirm":    ConfirmMessage(pending, "sealed-value", "a purge of everything", true, false),
-		"closed":     ClosedMessage(pending, "Cancelled."),
-		"status":     StatusMessage("", inv, now),
-		"list":       ListMessage("", "EDFDVBD6EXAMPLE", []purge.Summary{{ID: "I1", Status: purge.StatusCompleted, CreateTime: now}}, now),
-		"empty":      {},
-		"nil blocks": {Text: "x", Blocks: &slackapi.Blocks{}},
-		"no blocks":  {Text: "x", Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{}}},
-		"odd blocks": {Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
-			(*slackapi.ContextBlock)(nil), slackapi.ContextBlock{Type: "context"}, slackapi.NewContextBlock("id"),
-			slackapi.NewDividerBlock(), nil,
-		}}},
-		"every field": {Username: "u", IconEmoji: ":x:", IconURL: "https://x", Channel: "C1", ThreadTimestamp: "1.2",
-			Text: "t", Attachments: []slackapi.Attachment{{Text: "a"}}, Parse: "full", ReplyBroadcast: true,
-			UnfurlLinks: &yes, UnfurlMedia: &yes, DeleteOriginal: true},
-	}
-	for name, m := range messages {
-		got, err := MarshalMessage(m)
-		want, werr := json.Marshal(m)
-		if err != nil || werr != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s: MarshalMessage = %s, %v\njson.Marshal   = %s, %v", name, got, err, want, werr)
+	for _, name := range seeds {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
 		}
+		// The body is the first value: the line after "go test fuzz v1".
+		lines := strings.Split(string(b), "\n")
+		if len(lines) < 2 {
+			tb.Fatalf("%s: no values", name)
+		}
+		quoted, ok := strings.CutPrefix(lines[1], "string(")
+		quoted, ok2 := strings.CutSuffix(quoted, ")")
+		body, err := strconv.Unquote(quoted)
+		if !ok || !ok2 || err != nil {
+			tb.Fatalf("%s: first value %q is not a string: %v", name, lines[1], err)
+		}
+		bodies = append(bodies, body)
 	}
-	if got, _ := MarshalMessage(nil); string(got) != "null" {
-		t.Errorf("MarshalMessage(nil) = %s", got)
-	}
-	// The mirrors must follow slack-go's types field for field.
-	sameFields(t, reflect.TypeFor[slackapi.WebhookMessage](), reflect.TypeFor[wireMessage](), "Blocks")
-	sameFields(t, reflect.TypeFor[slackapi.ContextBlock](), reflect.TypeFor[wireContextBlock](), "ContextElements")
+	return bodies
 }
 
-// sameFields checks that mirror has the fields of orig, in order, with the
-// same JSON tags and types, but for the field named except (whose type
-// differs and, in a block, whose name does).
-func sameFields(t *testing.T, orig, mirror reflect.Type, except string) {
-	t.Helper()
-	if orig.NumField() != mirror.NumField() {
-		t.Fatalf("%v has %d fields, its mirror %v %d", orig, orig.NumField(), mirror, mirror.NumField())
+// checkParseFormMatchesSlackGo fails tb unless ParseForm reads body as
+// slack-go does: the same command and ssl_check, or an error carrying
+// slack-go's.
+func checkParseFormMatchesSlackGo(tb testing.TB, body string) {
+	tb.Helper()
+	got, err := ParseForm([]byte(body))
+	want, werr := parseFormReference([]byte(body))
+	if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+		tb.Fatalf("ParseForm(%q) = %+v, %v; slack-go gives %+v, %v", body, got, err, want, werr)
 	}
-	for i := range orig.NumField() {
-		o, m := orig.Field(i), mirror.Field(i)
-		if o.Tag.Get("json") != m.Tag.Get("json") {
-			t.Errorf("%v.%s json:%q, mirror %s json:%q", orig, o.Name, o.Tag.Get("json"), m.Name, m.Tag.Get("json"))
-		}
-		if o.Name != except && (o.Name != m.Name || o.Type != m.Type) {
-			t.Errorf("%v.%s %v, mirror %s %v", orig, o.Name, o.Type, m.Name, m.Type)
-		}
+	if err != nil && !strings.Contains(err.Error(), werr.Error()) {
+		tb.Fatalf("ParseForm(%q) error %q does not carry slack-go's %q", body, err, werr)
 	}
+}
+
+func TestParseFormFixturesMatchSlackGo(t *testing.T) {
+	for i, body := range formFixtures(t) {
+		t.Run(strconv.Itoa(i), func(t *testing.T) { checkParseFormMatchesSlackGo(t, body) })
+	}
+}
+
+// FuzzParseFormMatchesSlackGo holds ParseForm to slack-go's
+// SlashCommandParse on any body, from the fixtures on.
+func FuzzParseFormMatchesSlackGo(f *testing.F) {
+	for _, body := range formFixtures(f) {
+		f.Add(body)
+	}
+	f.Add(benchForm())
+	f.Fuzz(func(t *testing.T, body string) { checkParseFormMatchesSlackGo(t, body) })
 }

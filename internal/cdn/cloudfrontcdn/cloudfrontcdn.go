@@ -22,7 +22,6 @@ package cloudfrontcdn
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,12 +30,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
+	"github.com/cdnpurge/cdnpurge/internal/awsclient"
 	"github.com/cdnpurge/cdnpurge/internal/awserr"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
@@ -117,26 +115,15 @@ func New(cfg aws.Config, opts Options) *Invalidator {
 		} else if bc, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
 			// The SDK keeps 10 idle connections per host. A busy server calls
 			// CloudFront from many requests at once; with 10, the rest open a
-			// new TLS connection each time and leave sockets in TIME_WAIT
-			// (17,000 in one load run against the emulator).
+			// new TLS connection each time and leave sockets in TIME_WAIT.
 			o.HTTPClient = bc.WithTransportOptions(func(t *http.Transport) { t.MaxIdleConnsPerHost = maxIdleConnsPerHost })
 		}
-		o.HTTPClient = reachClient{PlainBodyClient(o.HTTPClient)}
+		o.HTTPClient = reachClient{awsclient.PlainBodyClient(o.HTTPClient)}
 		if creds = wrapCredentials(o.Credentials); creds != nil {
 			o.Credentials = creds
 		}
-		// Our retryer is final: keep AWS_MAX_ATTEMPTS and the like from
-		// wrapping it.
-		o.RetryMaxAttempts = 0
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = maxAttempts
-			so.MaxBackoff = maxBackoff
-			// No client-side retry quota: a burst of 503s at a CloudFront
-			// peak would otherwise drain the shared token bucket and fail
-			// later calls at once with "retry quota exceeded". MaxAttempts
-			// and the caller's deadline bound the retries instead.
-			so.RateLimiter = ratelimit.None
-		})
+		o.RetryMaxAttempts = 0 // our retryer is final (see awsclient.Retryer)
+		o.Retryer = awsclient.Retryer(maxAttempts, maxBackoff)
 	})
 	return &Invalidator{client: client, creds: creds, endpoint: endpointOf(client.Options())}
 }
@@ -404,7 +391,7 @@ func (i *Invalidator) classify(c call, sent *attempts, err error) error {
 	c.reached = sent.reached.Load()
 	if i.creds != nil {
 		if creds := i.creds.last.Load(); creds != nil {
-			err = redact(err, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+			err = awserr.Redact(err, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
 		}
 	}
 	return c.classify(err)
@@ -456,33 +443,6 @@ func (e *credentialsError) Unwrap() error { return e.err }
 // stay missing.
 func (e *credentialsError) RetryableError() bool { return false }
 
-// redact returns err with every secret replaced by "[REDACTED]" in its text.
-// The result still unwraps to err, so errors.As and errors.Is see through it.
-func redact(err error, secrets ...string) error {
-	text := err.Error()
-	var found []string
-	for _, s := range secrets {
-		if len(s) >= 4 && strings.Contains(text, s) {
-			found = append(found, s)
-		}
-	}
-	if len(found) == 0 {
-		return err
-	}
-	for _, s := range found {
-		text = strings.ReplaceAll(text, s, "[REDACTED]")
-	}
-	return &redactedError{text: text, err: err}
-}
-
-type redactedError struct {
-	text string
-	err  error
-}
-
-func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }
-
 // attempts records, across the attempts of one call, whether any may have
 // reached CloudFront: the retryer returns only the last attempt's error, and
 // a refused retry says nothing of an earlier attempt that was sent.
@@ -506,31 +466,4 @@ func (r reachClient) Do(req *http.Request) (*http.Response, error) {
 		a.reached.Store(true)
 	}
 	return resp, err
-}
-
-// PlainBodyClient wraps an SDK HTTP client so that request bodies show no
-// interface but io.ReadCloser. It works around a race in smithy-go v1.28.9
-// (the newest release): once the SDK has the response headers it closes the
-// request body, and a closed body's WriteTo returns io.EOF; if net/http's
-// write loop is still draining the body (io.Copy prefers WriteTo), it takes
-// that io.EOF for a write failure and closes the connection while the SDK
-// reads the response ("use of closed network connection", or a cut body).
-// About 1 call in 100 failed so against a fast server on loopback; none in
-// 30,000 with this wrapper. Upstream smithy-go's WriteTo returns nil after
-// Close; drop this when a release has that fix.
-func PlainBodyClient(c aws.HTTPClient) aws.HTTPClient {
-	if c == nil {
-		c = http.DefaultClient
-	}
-	return plainBodyClient{c}
-}
-
-type plainBodyClient struct{ c aws.HTTPClient }
-
-func (p plainBodyClient) Do(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		req = req.Clone(req.Context())
-		req.Body = struct{ io.ReadCloser }{req.Body}
-	}
-	return p.c.Do(req)
 }

@@ -57,21 +57,6 @@ func (c call) internal(detail string) *purge.Error {
 	return &purge.Error{Code: purge.Internal, Message: "internal error", Err: c.wrap(fmt.Errorf("%s: %s", c.op, detail))}
 }
 
-// Error codes CloudFront returns that the SDK has no type for; the codes
-// every AWS service shares are awserr's.
-var invalidCodes = codes(
-	"InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "MissingBody", "MalformedInput",
-	"ValidationError", "ValidationException",
-)
-
-func codes(cs ...string) map[string]bool {
-	m := make(map[string]bool, len(cs))
-	for _, c := range cs {
-		m[c] = true
-	}
-	return m
-}
-
 // classify turns an error of the SDK into a *purge.Error whose Code says what
 // happened and whose Message is safe to show to a chat user: it names the
 // distribution, invalidation or caller reference the user gave, never
@@ -122,27 +107,29 @@ func (c call) code(err error) (purge.Code, string) {
 		// complete. For the caller it is a rate limit.
 		return c.tooManyInProgress()
 	case errors.As(err, &batchTooLarge):
-		return purge.Invalid, "too many paths for one invalidation: CloudFront accepts at most 3,000 file paths " +
-			"and 15 wildcard paths in progress; purge fewer paths or use a wildcard"
+		return purge.Invalid, "too many paths for one invalidation: CloudFront accepts " + inProgressLimits +
+			"; purge fewer paths or use a wildcard"
 	case errors.As(err, &inconsistent), errors.As(err, &invalidArg), errors.As(err, &missingBody):
 		return c.invalidRequest()
 	}
 
-	// then by the codes it has no type for,
+	// then by the codes it has no type for (the codes every AWS service
+	// shares are awserr's),
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); {
-		case code == "NoSuchDistribution", code == "EntityNotFound":
+		switch apiErr.ErrorCode() {
+		case "NoSuchDistribution", "EntityNotFound":
 			return c.noDistribution()
-		case code == "NoSuchInvalidation":
+		case "NoSuchInvalidation":
 			return c.noInvalidation()
-		case code == "InvalidationBatchAlreadyExists":
+		case "InvalidationBatchAlreadyExists":
 			return purge.Conflict, fmt.Sprintf("caller reference %q was already used for other paths on "+
 				"%s %s; CloudFront keeps the first request, so this one was not made",
 				c.callerReference, c.kind(), c.distributionID)
-		case code == "TooManyInvalidationsInProgress":
+		case "TooManyInvalidationsInProgress":
 			return c.tooManyInProgress()
-		case invalidCodes[code]:
+		case "InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "MissingBody", "MalformedInput",
+			"ValidationError", "ValidationException":
 			return c.invalidRequest()
 		}
 	}
@@ -183,9 +170,14 @@ func (c call) code(err error) (purge.Code, string) {
 
 func (c call) tooManyInProgress() (purge.Code, string) {
 	return purge.RateLimited, fmt.Sprintf("%s %s has too many invalidations in progress: "+
-		"CloudFront allows at most 3,000 file paths and 15 wildcard paths in progress at once; "+
-		"try again when the running invalidations complete", c.kind(), c.distributionID)
+		"CloudFront allows %s at once; try again when the running invalidations complete",
+		c.kind(), c.distributionID, inProgressLimits)
 }
+
+// inProgressLimits words CloudFront's limits on the paths in progress per
+// distribution.
+var inProgressLimits = fmt.Sprintf("at most %s file paths and %d wildcard paths in progress",
+	purge.Thousands(purge.MaxFilePaths), purge.MaxWildcardPaths)
 
 func (c call) throttled() (purge.Code, string) {
 	return purge.RateLimited, "CloudFront is limiting the rate of requests; try again in a minute"
@@ -208,8 +200,7 @@ func (c call) permissionDenied() (purge.Code, string) {
 }
 
 func (c call) unauthenticated() (purge.Code, string) {
-	return purge.Unauthenticated, "AWS did not accept cdnpurge's credentials (missing, invalid or expired); " +
-		"check the AWS credentials cdnpurge runs with"
+	return purge.Unauthenticated, awserr.CredentialsMessage
 }
 
 // isAssumeRole reports whether credentials failed in STS AssumeRole: a
@@ -227,7 +218,7 @@ func (c call) assumeRoleFailed() (purge.Code, string) {
 func (c call) invalidRequest() (purge.Code, string) {
 	if c.creates() {
 		return purge.Invalid, "CloudFront rejected the invalidation as invalid; check the paths: each must start " +
-			"with /, have * only at the end, and there can be at most 3,000"
+			"with /, have * only at the end, and there can be at most " + purge.Thousands(purge.MaxFilePaths)
 	}
 	return purge.Invalid, fmt.Sprintf("CloudFront rejected the %s request as invalid", c.op)
 }
