@@ -91,7 +91,12 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 	if cfg.BotToken != "" {
 		groups = slack.NewUserGroups(cfg.BotToken.Value(), slack.UserGroupsOptions{APIURL: cfg.SlackAPIURL, Logger: log})
 	}
+	provs, err := providers(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
 	svc := service.New(service.Options{
+		Providers:   provs,
 		Targets:     targets,
 		Groups:      groups,
 		SealSecret:  cfg.SigningSecret.Value(),

@@ -29,6 +29,29 @@ import (
 // with a query string, and a duplicate.
 const demoText = "/blog/* /blog/2026/launch.html https://www.example.com/about?lang=en /index.html /index.html"
 
+// demoShopText purges on the demo's Cloudflare target: a path, a prefix
+// under a pasted URL and a cache tag, three kinds of item.
+const demoShopText = "shop /index.html https://shop.example.com/cart/* #launch"
+
+// demoZone is the demo's Cloudflare zone ID.
+const demoZone = "0123456789abcdef0123456789abcdef"
+
+// demoTargets is the demo's targets file: the tutorial's distribution as
+// the default target, and a site on Cloudflare beside it.
+const demoTargets = `default: www
+targets:
+  - name: www
+    distribution: ` + defaultDistributionID + `
+    domains: [www.example.com]
+    channels: [deploys]
+  - name: shop
+    provider: cloudflare
+    zone: ` + demoZone + `
+    token_env: DEMO_CLOUDFLARE_TOKEN
+    domains: [shop.example.com]
+    channels: [deploys]
+`
+
 // demoNames are the display names of the demo's Slack IDs.
 var demoNames = map[string]string{"U0DEMOALICE": "alice", "C0DEPLOYS01": "deploys"}
 
@@ -51,8 +74,14 @@ func runDemo(ctx context.Context, e env) error {
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, nil))
 
-	// 1. The CloudFront emulator.
-	emu, err := startLocal(emulator.New(emulator.Options{Distributions: []string{defaultDistributionID}, CompleteAfter: *completeAfter, Logger: log}))
+	// 1. The emulator: CloudFront's API, and Cloudflare's for the second
+	// target.
+	cloudflareToken := randomHex(20)
+	cdn := emulator.New(emulator.Options{
+		Distributions: []string{defaultDistributionID}, CompleteAfter: *completeAfter, Logger: log,
+		CloudflareZones: []string{demoZone}, CloudflareTokens: []string{cloudflareToken},
+	})
+	emu, err := startLocal(cdn)
 	if err != nil {
 		return err
 	}
@@ -66,16 +95,20 @@ func runDemo(ctx context.Context, e env) error {
 	}
 	defer standIn.Close()
 
-	// 3. The server, configured as the tutorial's four parameters would be.
+	// 3. The server, configured with the tutorial's settings and a targets
+	// file of two targets: www on CloudFront, shop on Cloudflare.
 	secret := randomHex(16)
-	cfg := config.Config{
-		DistributionID:     defaultDistributionID,
-		SigningSecret:      config.Secret(secret),
-		Channels:           slack.Channels{"deploys"},
-		WebhookURL:         config.Secret(standIn.URL + "/services/T0DEMO/B0DEMO/" + randomHex(12)),
-		CloudFrontEndpoint: emu.URL,
-		DevAllowLoopback:   true,
-	}
+	cfg := config.FromEnv(func(k string) string {
+		return map[string]string{
+			config.EnvSigningSecret:      secret,
+			config.EnvWebhookURL:         standIn.URL + "/services/T0DEMO/B0DEMO/" + randomHex(12),
+			config.EnvCloudFrontEndpoint: emu.URL,
+			config.EnvCloudflareEndpoint: emu.URL + "/client/v4",
+			config.EnvDevAllowLoopback:   "1",
+			config.EnvConfigYAML:         demoTargets,
+			"DEMO_CLOUDFLARE_TOKEN":      cloudflareToken,
+		}[k]
+	})
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -94,7 +127,9 @@ func runDemo(ctx context.Context, e env) error {
 	}()
 
 	fmt.Fprintf(out, "cdnpurge demo: the whole flow on this machine, with no AWS and no Slack\n\n")
-	fmt.Fprintf(out, "  CloudFront emulator  %s  (distribution %s; invalidations complete %s after they are created)\n", emu.URL, defaultDistributionID, *completeAfter)
+	fmt.Fprintf(out, "  CDN emulator         %s  (CloudFront distribution %s, whose invalidations complete %s after they are created;\n"+
+		"                       Cloudflare zone %s)\n", emu.URL, defaultDistributionID, *completeAfter, demoZone)
+	fmt.Fprintf(out, "  targets              www (CloudFront, the default), shop (Cloudflare)\n")
 	fmt.Fprintf(out, "  cdnpurge server     %s  (the handler `cdnpurge serve` runs)\n", a.URL())
 	fmt.Fprintf(out, "  Slack stand-in       %s  (receives the webhook and response_url posts)\n\n", standIn.URL)
 
@@ -185,7 +220,31 @@ func runDemo(ctx context.Context, e env) error {
 		return fmt.Errorf("no follow-up for %s before the timeout", id)
 	}
 
-	// 10. The same from a terminal or a pipeline.
+	// 10. The second target is on Cloudflare: purged at once, one request
+	// a kind of item, as Cloudflare's API takes them.
+	form.Set("text", demoShopText)
+	form.Set("trigger_id", "1000000000004.1000000001."+randomHex(16))
+	fmt.Fprintf(out, "@alice types:\n  /cdn-purge %s\n", demoShopText)
+	shop, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "── reply, %s ──\n%s\n", visibility(shop), renderMessage(shop, demoNames, "  "))
+	if shop == nil || !strings.Contains(shop.Text, "Purged") {
+		return fmt.Errorf("the Cloudflare target was not purged: %v", shop)
+	}
+	fmt.Fprintf(out, "  what the Cloudflare API received:\n")
+	for _, p := range cdn.CloudflarePurges(demoZone) {
+		fmt.Fprintf(out, "    POST /client/v4/zones/%s/purge_cache  %s: %s\n", demoZone, p.Kind, strings.Join(p.Items, " "))
+	}
+	select {
+	case post := <-slackIn.posts:
+		fmt.Fprintf(out, "── audit post to the incoming webhook (%s) ──\n%s\n\n", post.path, renderMessage(post.msg, demoNames, "  "))
+	case <-time.After(5 * time.Second):
+		return errors.New("no audit post of the Cloudflare purge reached the webhook stand-in")
+	}
+
+	// 11. The same from a terminal or a pipeline.
 	cliEnv := func(k string) string {
 		return map[string]string{config.EnvDistributionID: defaultDistributionID, config.EnvCloudFrontEndpoint: emu.URL}[k]
 	}

@@ -45,10 +45,14 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	for _, want := range []string{
-		"Purging 3 paths on `EDFDVBD6EXAMPLE`", "/about?lang=en", "requested by @alice",
+		"Purging 3 paths on `www`", "/about?lang=en", "requested by @alice",
 		"audit post to the incoming webhook", "@alice in #deploys purged 3 paths",
 		"nothing new was created", "HTTP 401", "this message will update", "/cdn-purge status", "is in progress",
 		"replaces the reply", "✅ Purged 3 paths", "$ cdnpurge invalidate --wait /index.html", "Completed after",
+		// The second target, on Cloudflare: one request a kind of item.
+		"✅ Purged 3 items on `shop` (Cloudflare)", "in 3 requests", "files: https://shop.example.com/index.html",
+		"prefixes: shop.example.com/cart/", "tags: launch", "@alice in #deploys purged 3 items on `shop` (Cloudflare)",
+		"Not billed per purge, so not counted: shop (Cloudflare)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

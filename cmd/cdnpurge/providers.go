@@ -4,24 +4,22 @@ import (
 	"fmt"
 
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudflarecdn"
-	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/cdn/fastlycdn"
 	"github.com/cdnpurge/cdnpurge/internal/cdn/varnishcdn"
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
-// providers builds the purge.Provider of every target, by target name:
-// the one place where providers are wired. CloudFront targets share
-// cloudfront, the CloudFront backend (with its per-role routes); the others
-// get a client of their own, with the token their token_env names. With
-// no targets file the single CloudFront target is the only one, under the
-// name "".
-func providers(cfg config.Config, cloudfront purge.Invalidator) (map[string]purge.Provider, error) {
+// providers builds the purge.Provider of every target that is not on
+// CloudFront, by target name: the one place where providers are wired.
+// Each gets a client of its own, with the token its token_env names.
+// CloudFront targets are purged through the service's Invalidator (with
+// its per-role routes, see targetInvalidator).
+func providers(cfg config.Config) (map[string]purge.Provider, error) {
 	if cfg.File == nil {
-		return map[string]purge.Provider{"": cloudfrontcdn.Target{Invalidator: cloudfront, DistributionID: cfg.DistributionID}}, nil
+		return nil, nil
 	}
-	out := make(map[string]purge.Provider, len(cfg.File.Targets))
+	out := map[string]purge.Provider{}
 	for _, t := range cfg.File.Targets {
 		var (
 			p   purge.Provider
@@ -29,11 +27,7 @@ func providers(cfg config.Config, cloudfront purge.Invalidator) (map[string]purg
 		)
 		switch t.ProviderName() {
 		case config.ProviderCloudFront:
-			id := t.Distribution
-			if t.Tenant != "" {
-				id = t.Tenant
-			}
-			p = cloudfrontcdn.Target{Invalidator: cloudfront, DistributionID: id}
+			continue
 		case config.ProviderCloudflare:
 			p, err = cloudflarecdn.New(cloudflarecdn.Options{
 				ZoneID: t.Zone, Token: cfg.Token(t).Value(), Domains: t.Domains, Endpoint: cfg.CloudflareEndpoint,

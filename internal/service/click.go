@@ -17,7 +17,7 @@ const clockAllowance = 5 * time.Minute
 // askApproval answers a purge that needs a click with the approval request.
 func (s *Service) askApproval(c Command, t *access.Target, cmd purge.Command, why string) (slack.Reply, error) {
 	p := slack.Pending{
-		Target: t.Name, DistributionID: t.DistributionID, Paths: cmd.Paths, Requested: cmd.Requested,
+		Target: t.Name, DistributionID: t.DistributionID, Paths: s.jobPaths(t, cmd), Requested: cmd.Requested,
 		UserID: c.UserID, ChannelID: c.ChannelID, Token: c.Token,
 		Sealed: s.opts.Now().Unix(), Expires: s.opts.Now().Add(s.opts.ConfirmTTL).Unix(),
 	}
@@ -120,11 +120,17 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 	}
 	// The look has at most half the reply budget, so that a busy
 	// distribution cannot leave the purge none.
-	lctx, lcancel := context.WithTimeout(ctx, s.opts.ReplyBudget/2)
-	prior, err := purge.FindRequest(lctx, s.opts.Invalidator, t.DistributionID, since.Add(-clockAllowance), func(ref string) bool {
-		return purge.SameRequest(ref, p.UserID, p.Token)
-	})
-	lcancel()
+	var prior *purge.Invalidation
+	if s.provider(t).Capabilities().History {
+		lctx, lcancel := context.WithTimeout(ctx, s.opts.ReplyBudget/2)
+		prior, err = purge.FindRequest(lctx, s.opts.Invalidator, t.DistributionID, since.Add(-clockAllowance), func(ref string) bool {
+			return purge.SameRequest(ref, p.UserID, p.Token)
+		})
+		lcancel()
+	}
+	// A provider with no history cannot say whether another copy of the
+	// service approved this request: in this process the lock above and
+	// the purge's claim keep a second Approve from purging again.
 	if err != nil {
 		res.reply = slack.ClickRefused{Reason: slack.ClickUnchecked, Err: err}
 		return res, err
@@ -150,7 +156,7 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 	}
 	job := purgeJob{
 		target: t, userID: p.UserID, approvedBy: c.UserID, channelID: p.ChannelID, token: p.Token,
-		paths: p.Paths, requested: p.Requested, responseURL: c.ResponseURL,
+		paths: p.Paths, items: itemsOf(p.Paths), requested: p.Requested, responseURL: c.ResponseURL,
 	}
 	return s.purgeAndReply(ctx, job, res)
 }

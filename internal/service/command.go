@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cdnpurge/cdnpurge/internal/access"
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -95,7 +96,7 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 		return res, err
 	}
 	res.paths = cmd.Paths
-	if err := s.policy.CheckPurge(ctx, t, who, cmd.Paths); err != nil {
+	if err := s.checkPurge(ctx, t, who, cmd); err != nil {
 		return res, err
 	}
 	if needed, why := t.Confirm.Needed(cmd.Paths); needed {
@@ -105,9 +106,52 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 	}
 	job := purgeJob{
 		target: t, userID: c.UserID, channelID: c.ChannelID, token: c.Token,
-		paths: cmd.Paths, requested: cmd.Requested, responseURL: c.ResponseURL,
+		paths: s.jobPaths(t, cmd), items: cmd.Items, requested: cmd.Requested, responseURL: c.ResponseURL,
 	}
 	return s.purgeAndReply(ctx, job, res)
+}
+
+// checkPurge checks a purge of cmd on t: the target's rules, then what its
+// provider can purge, so that a request it cannot do is refused before
+// anything is sent or an approval asked for.
+func (s *Service) checkPurge(ctx context.Context, t *access.Target, who access.Who, cmd purge.Command) error {
+	if err := s.policy.CheckPurge(ctx, t, who, cmd.Paths); err != nil {
+		return err
+	}
+	return s.provider(t).Capabilities().Check(cmd.Items)
+}
+
+// provider returns t's purge.Provider: its own, or CloudFront's through
+// Options.Invalidator.
+func (s *Service) provider(t *access.Target) purge.Provider {
+	if p := s.opts.Providers[t.Name]; p != nil {
+		return p
+	}
+	return cloudfrontcdn.Target{Invalidator: s.opts.Invalidator, DistributionID: t.DistributionID}
+}
+
+// jobPaths is what a purge of cmd on t names, for its messages and its
+// approval request: the paths a provider with a history (CloudFront)
+// records, pasted URLs reduced to their paths; for the others the items as
+// typed, pasted URLs whole, since the host is part of what they purge.
+func (s *Service) jobPaths(t *access.Target, cmd purge.Command) []string {
+	if s.provider(t).Capabilities().History {
+		return cmd.Paths
+	}
+	out := make([]string, len(cmd.Items))
+	for i, it := range cmd.Items {
+		out[i] = it.String()
+	}
+	return out
+}
+
+// itemsOf turns the paths of an approval request back into items.
+func itemsOf(paths []string) []purge.Item {
+	out := make([]purge.Item, len(paths))
+	for i, p := range paths {
+		out[i] = purge.ItemOf(p)
+	}
+	return out
 }
 
 // purgeAndReply makes job's purge and puts its reply in res. The answer to
@@ -127,7 +171,7 @@ func (s *Service) purgeAndReply(ctx context.Context, job purgeJob, res result) (
 		res.reply = slack.AlreadyApproved{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now()}
 	case p.state == stateRepeat:
 		res.action = "purge_repeat"
-		res.reply = slack.Repeat{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now()}
+		res.reply = slack.Repeat{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now(), Provider: p.Provider, Synchronous: p.Synchronous}
 	case p.state == stateRetrying:
 		res.action += "_retrying"
 		res.reply = slack.Retrying{Purge: p.Purge, Paths: job.paths, Err: err, ReplaceOriginal: click}
@@ -156,8 +200,11 @@ type purgeJob struct {
 	channelID          string
 	// token identifies the Slack request (see requestToken): with the users
 	// it makes the CallerReference.
-	token       string
+	token string
+	// paths are what the messages show (see jobPaths); items what the
+	// provider purges.
 	paths       []string
+	items       []purge.Item
 	requested   int
 	responseURL string
 }
@@ -188,54 +235,78 @@ type purged struct {
 // invalidation is the ID of the invalidation made, or "" when none was.
 func (p purged) invalidation() string { return p.Invalidation.ID }
 
-// purge makes one CreateInvalidation call for j, the only CloudFront call
-// of a purge that goes through. Only the delivery that created the
-// invalidation announces it (the audit post) and follows it: a repeated
-// delivery, a replay or a second click gets the existing invalidation from
-// CloudFront and says so. A refusal for CloudFront's in-progress limits is
-// explained with what is in flight, which is looked at only then. A purge
-// CloudFront did not take in time (no answer, server errors or throttling
-// after the SDK's retries) is handed to the follow-up, which keeps creating
-// it with the same CallerReference: then its state is stateRetrying, and
-// the error is CloudFront's. When nothing can carry it on (no follow-ups,
-// no usable response_url), the state is stateFailed.
+// purge makes one purge for j through the target's provider: for
+// CloudFront one CreateInvalidation call, the only call of a purge that
+// goes through. Only the delivery that made the purge announces it (the
+// audit post) and follows it: a repeated delivery, a replay or a second
+// click gets the existing invalidation from an idempotent provider
+// (CloudFront) and says so; for a provider that is not idempotent the
+// purge is claimed in this process before it is made, so that a repeat
+// here purges nothing again. A refusal for CloudFront's in-progress limits
+// is explained with what is in flight, which is looked at only then. A
+// purge an idempotent provider with a status (CloudFront) did not take in
+// time (no answer, server errors or throttling after the SDK's retries) is
+// handed to the follow-up, which keeps creating it with the same
+// CallerReference: then its state is stateRetrying, and the error is
+// CloudFront's. When nothing can carry it on (no follow-ups, no usable
+// response_url, a provider that could purge twice), the state is
+// stateFailed.
 func (s *Service) purge(ctx context.Context, j purgeJob) (purged, error) {
 	t := j.target
-	batch := purge.Batch{DistributionID: t.DistributionID, CallerReference: j.callerReference(), Paths: j.paths}
+	prov := s.provider(t)
+	caps := prov.Capabilities()
+	ref := j.callerReference()
 	p := purged{Purge: slack.Purge{
 		Invalidation: &purge.Invalidation{DistributionID: t.DistributionID, Paths: j.paths},
 		Target:       t.Name, UserID: j.userID, ApprovedBy: j.approvedBy, ChannelID: j.channelID, Requested: j.requested,
+		Provider: caps.Provider, Synchronous: !caps.Status,
 	}}
 	cctx, cancel := ctx, context.CancelFunc(func() {})
 	if deadline, ok := ctx.Deadline(); ok {
 		if time.Until(deadline) <= followupReserve {
 			// The checks before took the budget: ask nothing rather than
-			// hand on a purge CloudFront was never asked for.
-			return p, purge.Errorf(purge.Unavailable, "cdnpurge ran out of time before it could ask CloudFront; nothing was purged, try again")
+			// hand on a purge the provider was never asked for.
+			return p, purge.Errorf(purge.Unavailable, "cdnpurge ran out of time before it could ask %s; nothing was purged, try again", caps.Provider)
 		}
 		cctx, cancel = context.WithDeadline(ctx, deadline.Add(-followupReserve))
 	}
-	inv, err := s.opts.Invalidator.CreateInvalidation(cctx, batch)
+	// The follow-ups claim CloudFront's invalidations by distribution and
+	// CallerReference; the purges of other providers are claimed by target.
+	key := t.DistributionID + "/" + ref
+	if !caps.History {
+		key = "target " + t.Name + "/" + ref
+	}
+	if !caps.Idempotent && !s.announced.Claim(key) {
+		cancel()
+		p.Invalidation.Status, p.Invalidation.CallerReference = purge.StatusCompleted, ref
+		p.state = stateRepeat
+		return p, nil
+	}
+	inv, err := prov.Purge(cctx, purge.Request{Reference: ref, Items: j.items})
 	cancel()
 	if err != nil {
+		batch := purge.Batch{DistributionID: t.DistributionID, CallerReference: ref, Paths: j.paths}
 		if purge.InProgressLimit(err) {
 			if limit := s.checkInFlight(ctx, batch); limit != nil {
 				return p, limit
 			}
 			return p, err
 		}
-		if followup.Retryable(err) && s.retry(ctx, j, batch, err) {
+		if caps.Idempotent && caps.Status && followup.Retryable(err) && s.retry(ctx, j, batch, err) {
 			p.state = stateRetrying
 		}
 		return p, err
 	}
+	if inv.CallerReference == "" {
+		inv.CallerReference = ref
+	}
 	p.Invalidation = inv
-	if !inv.New || !s.announced.Claim(t.DistributionID+"/"+inv.CallerReference) {
+	if caps.Idempotent && (!inv.New || !s.announced.Claim(key)) {
 		p.state = stateRepeat
 		return p, nil
 	}
 	s.audit(p.Purge)
-	if !inv.Done() {
+	if !inv.Done() && caps.Status {
 		p.Following, p.NotFollowing = s.follow(ctx, followup.Request{
 			Target: t.Name, DistributionID: inv.DistributionID, InvalidationID: inv.ID, ResponseURL: j.responseURL,
 			UserID: j.userID, ApprovedBy: j.approvedBy, ChannelID: j.channelID, Requested: j.requested, Started: s.opts.Now(),
@@ -319,6 +390,9 @@ func (s *Service) follow(ctx context.Context, req followup.Request) (bool, strin
 // status answers `/cdn-purge status [TARGET] [ID]`: one invalidation, or
 // the latest, and its ID.
 func (s *Service) status(ctx context.Context, t *access.Target, id string) (slack.Reply, string, error) {
+	if caps := s.provider(t).Capabilities(); !caps.History {
+		return slack.NoHistory{Target: t.Name, Provider: caps.Provider}, "", nil
+	}
 	if id == "" {
 		page, err := s.opts.Invalidator.ListInvalidations(ctx, t.DistributionID, purge.ListOptions{MaxItems: 1})
 		if err != nil {
@@ -339,6 +413,9 @@ func (s *Service) status(ctx context.Context, t *access.Target, id string) (slac
 // list answers `/cdn-purge list [TARGET]`: recent invalidations, newest
 // first.
 func (s *Service) list(ctx context.Context, t *access.Target) (slack.Reply, error) {
+	if caps := s.provider(t).Capabilities(); !caps.History {
+		return slack.NoHistory{Target: t.Name, Provider: caps.Provider}, nil
+	}
 	page, err := s.opts.Invalidator.ListInvalidations(ctx, t.DistributionID, purge.ListOptions{MaxItems: listSize})
 	if err != nil {
 		return nil, err
@@ -355,7 +432,7 @@ func (s *Service) summaries(ts []*access.Target) []slack.TargetSummary {
 	out := make([]slack.TargetSummary, len(ts))
 	for i, t := range ts {
 		out[i] = slack.TargetSummary{
-			Name: t.Name, DistributionID: t.DistributionID, Default: t == s.opts.Targets.Default(),
+			Name: t.Name, DistributionID: t.DistributionID, Provider: s.provider(t).Capabilities().Provider, Default: t == s.opts.Targets.Default(),
 			Domains: t.Domains, Channels: t.Channels, Paths: t.Paths, Confirm: t.Confirm.Mode,
 		}
 	}

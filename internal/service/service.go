@@ -38,14 +38,23 @@ const (
 	DefaultConfirmTTL = 15 * time.Minute
 )
 
-// Options configure a Service. Invalidator, SealSecret and either Targets
-// or the single target's DistributionID and Channels are required.
+// Options configure a Service. SealSecret, either Targets or the single
+// target's DistributionID and Channels, and Invalidator unless every
+// target has a Provider, are required.
 type Options struct {
 	// SealSecret keys the approval requests sealed into buttons (see
 	// slack.SealPending): the Slack app's signing secret, which every copy
 	// of the service has, so that any of them can open a click's request.
-	SealSecret  string
+	SealSecret string
+	// Invalidator is CloudFront: every target with no Provider of its own
+	// is purged through it, and it answers status, list, usage and the
+	// look at in-flight purges of those targets.
 	Invalidator purge.Invalidator
+	// Providers are the purge.Provider of each target that has one, by
+	// target name ("" for the single target): Cloudflare, Fastly, Varnish,
+	// or CloudFront through a role's credentials. The flow asks their
+	// Capabilities, never their names.
+	Providers map[string]purge.Provider
 
 	// Targets are the targets and their rules. Nil means the tutorial's
 	// single unnamed target: DistributionID, purged from Channels, with

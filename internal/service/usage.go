@@ -33,7 +33,16 @@ func (s *Service) usage(ctx context.Context, who access.Who) (slack.Reply, error
 			shownAccounts[accountOf(t.RoleARN)] = true
 		}
 	}
+	var notBilled []string
 	for _, t := range s.opts.Targets.All() {
+		if caps := s.provider(t).Capabilities(); caps.Billing == "" || !caps.History {
+			// Nothing to count: the provider bills no purge, or keeps no
+			// record of them.
+			if t.Channels.Allows(who.ChannelID, who.ChannelName) {
+				notBilled = append(notBilled, t.Name+" ("+caps.Provider+")")
+			}
+			continue
+		}
 		acct := accountOf(t.RoleARN)
 		if !shownAccounts[acct] {
 			continue
@@ -79,7 +88,7 @@ func (s *Service) usage(ctx context.Context, who access.Who) (slack.Reply, error
 			}
 		}
 	}
-	return slack.Usage{Month: since.Format("January 2006"), Accounts: accounts}, err
+	return slack.Usage{Month: since.Format("January 2006"), Accounts: accounts, NotBilled: notBilled}, err
 }
 
 // accountOf returns the AWS account ID of an IAM role ARN

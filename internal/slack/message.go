@@ -40,11 +40,20 @@ type Purge struct {
 	// completes; NotFollowing says why it will not (empty: say nothing).
 	Following    bool
 	NotFollowing string
+	// Provider names the CDN as users read it ("Cloudflare"); Synchronous
+	// says its purges are done when it answers, with no status to follow
+	// (Capabilities.Status false): the messages then say purged, not
+	// purging, and name the provider instead of an invalidation.
+	Provider    string
+	Synchronous bool
 }
 
 // StartedMessage is the in_channel reply to a purge: the invalidation ID,
 // the distribution, the paths and who asked.
 func StartedMessage(p Purge) *slackapi.WebhookMessage {
+	if p.Synchronous {
+		return purgedMessage(p)
+	}
 	inv := p.Invalidation
 	// Concatenation, not fmt.Sprintf: this is every purge's reply.
 	head := capMrkdwn(":broom: Purging "+pathCount(len(inv.Paths))+" on "+TargetRef(p.Target, inv.DistributionID), maxHead)
@@ -58,6 +67,46 @@ func StartedMessage(p Purge) *slackapi.WebhookMessage {
 		}},
 	}
 }
+
+// purgedMessage is the in_channel reply to a purge a provider made at once
+// (Purge.Synchronous): what was purged, where, through how many requests,
+// and who asked.
+func purgedMessage(p Purge) *slackapi.WebhookMessage {
+	inv := p.Invalidation
+	head := capMrkdwn(":white_check_mark: Purged "+itemCount(len(inv.Paths))+" on "+providerRef(p), maxHead)
+	parts := []string{escapeWithin(p.Provider, maxRef) + " purged it at once"}
+	if inv.ID != "" && !strings.Contains(inv.ID, ",") {
+		parts[0] += " (purge `" + escapeWithin(inv.ID, maxRef) + "`)"
+	}
+	if inv.Requests > 1 {
+		parts = append(parts, fmt.Sprintf("in %d requests", inv.Requests))
+	}
+	if p.UserID != "" {
+		parts = append(parts, "requested by <@"+Escape(p.UserID)+">")
+	}
+	if p.ApprovedBy != "" {
+		parts = append(parts, "approved by <@"+Escape(p.ApprovedBy)+">")
+	}
+	if dropped := p.Requested - len(inv.Paths); dropped > 0 {
+		parts = append(parts, itemCount(dropped)+" dropped as duplicate")
+	}
+	return &slackapi.WebhookMessage{
+		ResponseType: slackapi.ResponseTypeInChannel,
+		Text:         head,
+		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
+			markdownSection(headAndPaths(head, inv.Paths)),
+			slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, capMrkdwn(strings.Join(parts, " · "), MaxContextText), false, false)),
+		}},
+	}
+}
+
+// providerRef names the target of a purge with its provider: `shop`
+// (Cloudflare).
+func providerRef(p Purge) string {
+	return TargetRef(p.Target, p.Invalidation.DistributionID) + " (" + escapeWithin(p.Provider, maxRef) + ")"
+}
+
+func itemCount(n int) string { return count(n, "item", "items") }
 
 // CompletedMessage replaces the reply once the invalidation has completed,
 // or says that it is still running when the watch ended first.
@@ -107,6 +156,13 @@ func AuditMessage(p Purge) *slackapi.WebhookMessage {
 		on = "`" + escapeWithin(p.Target, maxRef) + "` (" + on + ")"
 	}
 	text := fmt.Sprintf("%s%s purged %s on %s (invalidation `%s`)", who, where, pathCount(len(inv.Paths)), on, escapeWithin(inv.ID, maxRef))
+	if p.Synchronous {
+		text = who + where + " purged " + itemCount(len(inv.Paths)) + " on " + providerRef(p)
+		if inv.ID != "" {
+			// Every ID, one a request: the audit is the record.
+			text += ", purge `" + escapeWithin(inv.ID, maxHead/2) + "`"
+		}
+	}
 	if p.ApprovedBy != "" {
 		text += ", approved by <@" + Escape(p.ApprovedBy) + ">"
 	}

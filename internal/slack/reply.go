@@ -56,6 +56,16 @@ type Repeat struct {
 	Target       string
 	Invalidation *purge.Invalidation
 	Now          time.Time
+	// Provider and Synchronous are the Purge's: a purge made at once has
+	// no record to tell of, only that this delivery was taken.
+	Provider    string
+	Synchronous bool
+}
+
+// NoHistory answers `status` and `list` on a target whose provider keeps no
+// record of purges (Capabilities.History false).
+type NoHistory struct {
+	Target, Provider string
 }
 
 // Retrying is a purge CloudFront did not take inside the reply budget,
@@ -86,6 +96,9 @@ type List struct {
 type Usage struct {
 	Month    string
 	Accounts []UsageAccount
+	// NotBilled are the targets here whose provider bills no purge, as
+	// "name (Provider)".
+	NotBilled []string
 }
 
 // ApprovalAsked is a purge waiting for an approval click: the request,
@@ -164,6 +177,7 @@ func (Help) reply()            {}
 func (TargetList) reply()      {}
 func (Started) reply()         {}
 func (Repeat) reply()          {}
+func (NoHistory) reply()       {}
 func (Retrying) reply()        {}
 func (Status) reply()          {}
 func (List) reply()            {}
@@ -188,7 +202,14 @@ func Render(r Reply) *slackapi.WebhookMessage {
 		m.ReplaceOriginal = r.ReplaceOriginal
 		return m
 	case Repeat:
+		if r.Synchronous {
+			return EphemeralMessage(":information_source: This command was already taken: " + TargetRef(r.Target, "") + " (" + escapeWithin(r.Provider, maxRef) +
+				") was purged then. Nothing new was purged.")
+		}
 		return RepeatMessage(r.Target, r.Invalidation, r.Now)
+	case NoHistory:
+		return EphemeralMessage(":information_source: " + TargetRef(r.Target, "") + " is on " + escapeWithin(r.Provider, maxRef) +
+			", which keeps no record of purges to show: a purge there is done when cdnpurge's reply says so.")
 	case Retrying:
 		m := RetryingMessage(r.Purge, r.Paths, r.Err)
 		m.ReplaceOriginal = r.ReplaceOriginal
@@ -198,7 +219,7 @@ func Render(r Reply) *slackapi.WebhookMessage {
 	case List:
 		return ListMessage(r.Target, r.DistributionID, r.Items, r.Now)
 	case Usage:
-		return UsageMessage(r.Month, r.Accounts)
+		return UsageMessage(r.Month, r.Accounts, r.NotBilled...)
 	case ApprovalAsked:
 		return ConfirmMessage(r.Pending, r.Sealed, r.Why, r.ApproverMustDiffer, r.ApproversLimited)
 	case ChannelRefused:

@@ -17,8 +17,11 @@ type TargetSummary struct {
 	// Name is empty for the unnamed single target.
 	Name           string
 	DistributionID string
-	Default        bool
-	Domains        []string
+	// Provider names the target's CDN; a target with no DistributionID is
+	// shown by it.
+	Provider string
+	Default  bool
+	Domains  []string
 	// Channels are where it may be purged from.
 	Channels []string
 	// Paths are the only paths it may purge; none means any.
@@ -38,7 +41,13 @@ const maxTargetLine = 1200
 func (t TargetSummary) line() string {
 	const sub = maxTargetLine / 3
 	parts := []string{t.ref()}
-	if t.Name != "" {
+	if t.Name != "" && t.DistributionID == "" {
+		parts[0] += " (" + escapeWithin(t.Provider, maxRef)
+		if t.Default {
+			parts[0] += ", the default"
+		}
+		parts[0] += ")"
+	} else if t.Name != "" {
 		kind := "distribution"
 		if purge.IsTenantID(t.DistributionID) {
 			kind = "tenant"
@@ -200,9 +209,16 @@ type UsageAccount struct {
 
 // UsageMessage answers `/cdn-purge usage`: this month's billed paths per
 // target and, per AWS account, the estimated cost beyond the free paths.
-func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessage {
+func UsageMessage(month string, accounts []UsageAccount, notBilled ...string) *slackapi.WebhookMessage {
 	head := fmt.Sprintf("*Invalidation paths billed in %s* (every invalidation counts, whoever made it; a wildcard or a cache tag is one path):", escapeWithin(month, maxRef))
-	const foot = "The free paths and the price are per AWS account; other distributions in the same account share them."
+	foot := "The free paths and the price are per AWS account; other distributions in the same account share them."
+	if len(notBilled) > 0 {
+		names := make([]string, len(notBilled))
+		for i, n := range notBilled {
+			names[i] = escapeWithin(n, maxRef)
+		}
+		foot += "\nNot billed per purge, so not counted: " + joinWithin(names, ", ", maxInlineList, "targets") + "."
+	}
 	var lines []string
 	for _, acct := range accounts {
 		if acct.Account != "" {
@@ -254,6 +270,6 @@ func UsageMessage(month string, accounts []UsageAccount) *slackapi.WebhookMessag
 	if len(lines) == 0 {
 		return EphemeralMessage(head + "\n" + foot)
 	}
-	list := joinWithin(lines, "\n", MaxSectionText-runeCount(head)-len(foot)-2, "lines")
+	list := joinWithin(lines, "\n", MaxSectionText-runeCount(head)-runeCount(foot)-2, "lines")
 	return EphemeralMessage(head + "\n" + list + "\n" + foot)
 }
