@@ -26,8 +26,9 @@ type Command struct {
 	// Target is the target the command names ("www" in "/cdn-purge www
 	// /blog/*"), lower-cased; empty when it names none.
 	Target string
-	// Targets are the targets an ActionPurge names, lower-cased: Target
-	// alone, or empty when it names none.
+	// Targets are the targets an ActionPurge names, lower-cased, each once,
+	// in the command's order ("/cdn-purge www shop /index.html"); Target
+	// is the first. Empty when it names none.
 	Targets []string
 	// Paths are normalized and reduced to their minimal cover, as
 	// CloudFront takes them (a pasted URL becomes its path); set for
@@ -44,7 +45,16 @@ type Command struct {
 	Hosts []string
 	// ID is the invalidation ActionStatus asks about; empty for the latest.
 	ID string
+
+	// notPaths holds, for each target word after the first, why it is not
+	// a path either: when it names no target, that is what to say.
+	notPaths map[string]error
 }
+
+// NotATarget returns the error to report when name, one of Targets after
+// the first, names no target: the word is then a path missing its "/"
+// ("/cdn-purge www blog"), and the error says so. Nil for any other name.
+func (c Command) NotATarget(name string) error { return c.notPaths[name] }
 
 // actionWords are the actions' names: for every action but ActionPurge, the
 // word a command starts with to ask for it. No target may be named after one
@@ -140,9 +150,20 @@ func ParseCommand(text string) (Command, error) {
 		return Command{}, Errorf(Invalid, "status takes at most a target name and one invalidation ID: `status [TARGET] [ID]`")
 	}
 	cmd := Command{Action: ActionPurge}
-	if isTargetWord(items[0]) {
-		cmd.Target, items = strings.ToLower(items[0]), items[1:]
-		cmd.Targets = []string{cmd.Target}
+	for len(items) > 0 && isTargetWord(items[0]) {
+		if name := strings.ToLower(items[0]); !slices.Contains(cmd.Targets, name) {
+			if len(cmd.Targets) > 0 {
+				if cmd.notPaths == nil {
+					cmd.notPaths = map[string]error{}
+				}
+				_, cmd.notPaths[name] = NormalizePath(items[0])
+			}
+			cmd.Targets = append(cmd.Targets, name)
+		}
+		items = items[1:]
+	}
+	if len(cmd.Targets) > 0 {
+		cmd.Target = cmd.Targets[0]
 	}
 	if len(items) == 0 {
 		cmd.Paths, cmd.Items, cmd.Requested = []string{FullPurge}, everything(), 1

@@ -205,7 +205,6 @@ func TestParseCommand(t *testing.T) {
 		{text: "list www", wantAction: ActionList, wantTarget: "www"},
 		{text: "list 5", wantErr: "list takes at most a target name"},
 		{text: "/ok /a*b", wantErr: `"/a*b" has * before the end`},
-		{text: "www blog", wantErr: `"blog" must start with / (did you mean /blog?)`},
 		{text: "index.html", wantErr: `"index.html" must start with /`},
 		{text: "_www /a", wantErr: `"_www" must start with /`},
 	}
@@ -354,6 +353,8 @@ func TestParseCommandItems(t *testing.T) {
 		{"/a https://Shop.example.com/b?c=1 #T /a", nil, []string{"/a", "https://shop.example.com/b?c=1", "#T"}},
 		{"", nil, []string{"/*"}},
 		{"www", []string{"www"}, []string{"/*"}},
+		{"www shop /index.html", []string{"www", "shop"}, []string{"/index.html"}},
+		{"Www www SHOP-2", []string{"www", "shop-2"}, []string{"/*"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -372,5 +373,20 @@ func TestParseCommandItems(t *testing.T) {
 				t.Errorf("Items = %q, want %q", items, tt.wantItems)
 			}
 		})
+	}
+}
+
+// TestNotATarget: a word after the first target that names no target is a
+// path without its "/", and the command says so ("/cdn-purge www blog").
+func TestNotATarget(t *testing.T) {
+	cmd, err := ParseCommand("www blog /a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ErrorMessage(cmd.NotATarget("blog")), `"blog" must start with / (did you mean /blog?)`; got != want {
+		t.Errorf("NotATarget(blog) = %q, want %q", got, want)
+	}
+	if err := cmd.NotATarget("www"); err != nil {
+		t.Errorf("NotATarget(www), the first, = %v, want nil", err)
 	}
 }

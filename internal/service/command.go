@@ -2,6 +2,10 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/cdnpurge/cdnpurge/internal/access"
@@ -78,6 +82,9 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 		res.reply, err = s.usage(ctx, who)
 		return res, err
 	}
+	if cmd.Action == purge.ActionPurge && len(cmd.Targets) > 1 {
+		return s.purgeMany(ctx, c, who, cmd, res)
+	}
 	t, err := s.policy.Resolve(ctx, who, cmd)
 	if err != nil {
 		return res, err
@@ -109,6 +116,63 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 		paths: s.jobPaths(t, cmd), items: cmd.Items, requested: cmd.Requested, responseURL: c.ResponseURL,
 	}
 	return s.purgeAndReply(ctx, job, res)
+}
+
+// purgeMany answers a purge that names several targets ("/cdn-purge www
+// shop /index.html"): each target is resolved and checked on its own
+// rules and by its provider, and all must pass or nothing is purged; then
+// they are purged at once, and one reply has a line per target. A target
+// whose rules want an approval for this purge is refused: an approval
+// request holds one target. No follow-up replaces the reply, which speaks
+// for several purges; `status` follows each.
+func (s *Service) purgeMany(ctx context.Context, c Command, who access.Who, cmd purge.Command, res result) (result, error) {
+	res.paths = cmd.Paths
+	ts := make([]*access.Target, 0, len(cmd.Targets))
+	for i, name := range cmd.Targets {
+		if i > 0 && s.opts.Targets.Named(name) == nil {
+			if err := cmd.NotATarget(name); err != nil {
+				return res, err
+			}
+		}
+		one := cmd
+		one.Target, one.Targets = name, []string{name}
+		t, err := s.policy.Resolve(ctx, who, one)
+		if err != nil {
+			return res, err
+		}
+		if err := s.checkPurge(ctx, t, who, cmd); err != nil {
+			return res, err
+		}
+		if needed, _ := t.Confirm.Needed(cmd.Paths); needed {
+			return res, purge.Errorf(purge.Invalid, "`%s` asks for an approval of this purge, and an approval request holds one target: purge `%s` on its own, then the others", t.Name, t.Name)
+		}
+		ts = append(ts, t)
+	}
+	names := make([]string, len(ts))
+	results := make([]slack.TargetPurge, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		names[i] = t.Name
+		wg.Go(func() {
+			p, err := s.purge(ctx, purgeJob{
+				target: t, userID: c.UserID, channelID: c.ChannelID, token: c.Token,
+				paths: s.jobPaths(t, cmd), items: cmd.Items, requested: cmd.Requested,
+			})
+			results[i] = slack.TargetPurge{Purge: p.Purge, Repeat: p.state == stateRepeat, Err: err}
+		})
+	}
+	wg.Wait()
+	res.target = strings.Join(names, ",")
+	res.reply = slack.ManyPurged{Results: results, UserID: c.UserID}
+	var errs []error
+	for i, r := range results {
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("target %q: %w", names[i], r.Err))
+		} else if res.invalidation == "" {
+			res.invalidation = r.Purge.Invalidation.ID
+		}
+	}
+	return res, errors.Join(errs...)
 }
 
 // checkPurge checks a purge of cmd on t: the target's rules, then what its

@@ -262,6 +262,35 @@ func channelIDs(n int) []string {
 	return cs
 }
 
+// synchronous is p as a provider with no status made it: done at once,
+// in many requests, with a long list of purge IDs.
+func synchronous(p Purge) Purge {
+	inv := *p.Invalidation
+	inv.ID, inv.Requests = strings.TrimSuffix(strings.Repeat("0123456789abcdef0123456789abcdef,", 40), ","), 40
+	p.Invalidation, p.Provider, p.Synchronous = &inv, "Cloudflare <&>", true
+	return p
+}
+
+// manyPurged is a purge of many targets, each way one can end.
+func manyPurged(p, pd Purge) ManyPurged {
+	long := errors.New(strings.Repeat("a <long> & detailed failure ", 100))
+	var r ManyPurged
+	for i := range 40 {
+		switch i % 4 {
+		case 0:
+			r.Results = append(r.Results, TargetPurge{Purge: p})
+		case 1:
+			r.Results = append(r.Results, TargetPurge{Purge: synchronous(pd)})
+		case 2:
+			r.Results = append(r.Results, TargetPurge{Purge: p, Repeat: true})
+		default:
+			r.Results = append(r.Results, TargetPurge{Purge: p, Err: &purge.Error{Code: purge.Invalid, Message: long.Error()}})
+		}
+	}
+	r.UserID = "U2147483697"
+	return r
+}
+
 func TestMessagesFitSlackLimits(t *testing.T) {
 	sets := limitPathSets(t)
 	now := time.Unix(1_700_000_000, 0)
@@ -285,6 +314,9 @@ func TestMessagesFitSlackLimits(t *testing.T) {
 			msg  *slackapi.WebhookMessage
 		}{
 			{"StartedMessage", StartedMessage(p)},
+			{"StartedMessage/synchronous", StartedMessage(synchronous(pd))},
+			{"AuditMessage/synchronous", AuditMessage(synchronous(pd))},
+			{"ManyPurgedMessage", ManyPurgedMessage(manyPurged(p, pd))},
 			{"CompletedMessage", CompletedMessage(pd, now)},
 			{"CompletedMessage/still-running", CompletedMessage(p, now)},
 			{"AuditMessage", AuditMessage(p)},

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -98,6 +99,74 @@ func purgedMessage(p Purge) *slackapi.WebhookMessage {
 			slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType, capMrkdwn(strings.Join(parts, " · "), MaxContextText), false, false)),
 		}},
 	}
+}
+
+// ManyPurgedMessage is the reply to a purge of several targets: a line per
+// target saying what became of its purge, then the items. It is posted in
+// the channel when any purge was made, and only to the requester when none
+// was.
+func ManyPurgedMessage(r ManyPurged) *slackapi.WebhookMessage {
+	made := 0
+	lines := make([]string, len(r.Results))
+	var items []string
+	for i, tp := range r.Results {
+		p := tp.Purge
+		inv := p.Invalidation
+		if items == nil {
+			items = inv.Paths
+		}
+		ref := providerRef(p)
+		switch {
+		case tp.Err != nil:
+			icon := ":x:"
+			if purge.Temporary(tp.Err) {
+				icon = ":warning:"
+			}
+			lines[i] = icon + " " + ref + ": not purged: " + whyWithin(tp.Err, maxWhy)
+		case tp.Repeat && inv.ID != "":
+			lines[i] = ":information_source: " + ref + ": already taken, invalidation `" + escapeWithin(inv.ID, maxRef) + "`; nothing new"
+		case tp.Repeat:
+			lines[i] = ":information_source: " + ref + ": already taken; nothing new"
+		case p.Synchronous:
+			made++
+			lines[i] = ":white_check_mark: " + ref + ": purged " + itemCount(len(inv.Paths))
+			if inv.Requests > 1 {
+				lines[i] += fmt.Sprintf(" in %d requests", inv.Requests)
+			}
+		default:
+			made++
+			lines[i] = ":broom: " + ref + ": purging " + pathCount(len(inv.Paths)) + ", invalidation `" + escapeWithin(inv.ID, maxRef) + "`: " +
+				"check with `/cdn-purge status " + escapeWithin(p.Target, maxRef) + " " + escapeWithin(inv.ID, maxRef) + "`"
+		}
+	}
+	head := fmt.Sprintf(":broom: Purge on %s", count(len(r.Results), "target", "targets"))
+	if r.UserID != "" {
+		head += ", requested by <@" + Escape(r.UserID) + ">"
+	}
+	head = capMrkdwn(head, maxHead)
+	msg := &slackapi.WebhookMessage{
+		ResponseType: slackapi.ResponseTypeInChannel,
+		Text:         head,
+		Blocks: &slackapi.Blocks{BlockSet: []slackapi.Block{
+			markdownSection(headAndPaths(head, items)),
+			markdownSection(joinWithin(lines, "\n", MaxSectionText, "targets")),
+		}},
+	}
+	if made == 0 {
+		msg.ResponseType = slackapi.ResponseTypeEphemeral
+	}
+	return msg
+}
+
+// whyWithin is the user's message of err in at most max runes: a refusal
+// as access words it, anything else escaped.
+func whyWithin(err error, max int) string {
+	var r *access.Refusal
+	var np *access.NotAPath
+	if errors.As(err, &r) || errors.As(err, &np) {
+		return capMrkdwn(userMessage(err), max)
+	}
+	return escapeWithin(purge.ErrorMessage(err), max)
 }
 
 // providerRef names the target of a purge with its provider: `shop`

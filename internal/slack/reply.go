@@ -62,6 +62,21 @@ type Repeat struct {
 	Synchronous bool
 }
 
+// ManyPurged is a purge of several targets at once: what became of each,
+// and who asked.
+type ManyPurged struct {
+	Results []TargetPurge
+	UserID  string
+}
+
+// TargetPurge is one target's part of a ManyPurged: its purge, made, made
+// before (Repeat), or not made (Err).
+type TargetPurge struct {
+	Purge  Purge
+	Repeat bool
+	Err    error
+}
+
 // NoHistory answers `status` and `list` on a target whose provider keeps no
 // record of purges (Capabilities.History false).
 type NoHistory struct {
@@ -178,6 +193,7 @@ func (TargetList) reply()      {}
 func (Started) reply()         {}
 func (Repeat) reply()          {}
 func (NoHistory) reply()       {}
+func (ManyPurged) reply()      {}
 func (Retrying) reply()        {}
 func (Status) reply()          {}
 func (List) reply()            {}
@@ -207,6 +223,8 @@ func Render(r Reply) *slackapi.WebhookMessage {
 				") was purged then. Nothing new was purged.")
 		}
 		return RepeatMessage(r.Target, r.Invalidation, r.Now)
+	case ManyPurged:
+		return ManyPurgedMessage(r)
 	case NoHistory:
 		return EphemeralMessage(":information_source: " + TargetRef(r.Target, "") + " is on " + escapeWithin(r.Provider, maxRef) +
 			", which keeps no record of purges to show: a purge there is done when cdnpurge's reply says so.")
