@@ -115,8 +115,8 @@ var providerFields = map[string][]string{
 }
 
 type filePatterns struct {
-	targetName, tenant, roleARN, user, domain *regexp.Regexp
-	zone, service, envName                    *regexp.Regexp
+	targetName, roleARN, user, domain *regexp.Regexp
+	zone, service, envName            *regexp.Regexp
 }
 
 // fileRE holds the patterns the file is checked with. They are compiled on
@@ -125,7 +125,6 @@ type filePatterns struct {
 var fileRE = sync.OnceValue(func() *filePatterns {
 	return &filePatterns{
 		targetName: regexp.MustCompile(fmt.Sprintf(`^[a-z][a-z0-9_-]{0,%d}$`, purge.MaxTargetName-1)),
-		tenant:     regexp.MustCompile(`^dt_[A-Za-z0-9]{1,64}$`),
 		roleARN:    regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`),
 		user:       regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`),
 		domain:     regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`),
@@ -509,7 +508,7 @@ func (f *File) validateCloudFront(t Target, at func(string) []string, fail func(
 		fail(at("tenant"), "set distribution or tenant, not both")
 	case t.Distribution != "" && !IsDistributionID(t.Distribution):
 		fail(at("distribution"), "%q is not a distribution ID (upper-case letters and digits)", t.Distribution)
-	case t.Tenant != "" && !re.tenant.MatchString(t.Tenant):
+	case t.Tenant != "" && !purge.ValidTenantID(t.Tenant):
 		fail(at("tenant"), "%q is not a distribution tenant ID (dt_ then letters and digits)", t.Tenant)
 	}
 	if t.RoleARN != "" && !re.roleARN.MatchString(t.RoleARN) {

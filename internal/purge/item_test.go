@@ -129,3 +129,14 @@ func TestRetryAfter(t *testing.T) {
 		t.Error("RetryAfter without a RateLimit said ok")
 	}
 }
+
+func TestValidTenantID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB": true, "dt_a": true, "dt_": false, "dt_a-b": false,
+		"E2QWRUHEXAMPLE": false, "DT_abc": false, "dt_" + strings.Repeat("a", 65): false,
+	} {
+		if got := ValidTenantID(id); got != want {
+			t.Errorf("ValidTenantID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
