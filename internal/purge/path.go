@@ -205,10 +205,10 @@ func CountPaths(paths []string) (files, wildcards int) {
 }
 
 // NormalizePaths normalizes each item, a path, URL or cache tag (see
-// NormalizeItem), reduces the list
-// to its minimal cover, and checks it against CloudFront's per-batch limits.
-// The first bad item stops it with an Invalid error naming the item and the
-// rule it breaks.
+// NormalizeItem), and reduces the list to its minimal cover. The first bad
+// item stops it with an Invalid error naming the item and the rule it
+// breaks. A provider's own limits on one purge (CloudFront's 3,000 file
+// and 15 wildcard paths) are its own to check (see ItemChecker).
 func NormalizePaths(items []string) ([]string, error) {
 	if len(items) == 0 {
 		return nil, Errorf(Invalid, "no paths given")
@@ -221,15 +221,7 @@ func NormalizePaths(items []string) ([]string, error) {
 		}
 		paths = append(paths, p)
 	}
-	paths = MinimalCover(paths)
-	files, wildcards := CountPaths(paths)
-	if files > MaxFilePaths {
-		return nil, Errorf(Invalid, "%d file paths in one request; CloudFront allows at most %d in progress", files, MaxFilePaths)
-	}
-	if wildcards > MaxWildcardPaths {
-		return nil, Errorf(Invalid, "%d wildcard paths in one request; CloudFront allows at most %d in progress", wildcards, MaxWildcardPaths)
-	}
-	return paths, nil
+	return MinimalCover(paths), nil
 }
 
 func isHTTPURL(s string) bool {

@@ -36,6 +36,14 @@ type Provider interface {
 	Purge(ctx context.Context, req Request) (*Invalidation, error)
 }
 
+// ItemChecker is a Provider with rules for one purge's items beyond their
+// kinds (CloudFront: at most 3,000 file and 15 wildcard paths, tags of at
+// most 256 characters). The flow calls CheckItems before anything is sent
+// or an approval is asked for; Purge checks again.
+type ItemChecker interface {
+	CheckItems(items []Item) error
+}
+
 // Request is one purge on one provider's target.
 type Request struct {
 	// Reference identifies the purge for idempotency (see

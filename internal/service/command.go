@@ -182,7 +182,14 @@ func (s *Service) checkPurge(ctx context.Context, t *access.Target, who access.W
 	if err := s.policy.CheckPurge(ctx, t, who, cmd.Paths); err != nil {
 		return err
 	}
-	return s.provider(t).Capabilities().Check(cmd.Items)
+	prov := s.provider(t)
+	if err := prov.Capabilities().Check(cmd.Items); err != nil {
+		return err
+	}
+	if c, ok := prov.(purge.ItemChecker); ok {
+		return c.CheckItems(cmd.Items)
+	}
+	return nil
 }
 
 // provider returns t's purge.Provider: its own, or CloudFront's through

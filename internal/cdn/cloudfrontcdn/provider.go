@@ -30,7 +30,47 @@ type Target struct {
 	DistributionID string
 }
 
-var _ purge.Provider = Target{}
+var (
+	_ purge.Provider    = Target{}
+	_ purge.ItemChecker = Target{}
+)
+
+// MaxTagLength is the longest cache tag CloudFront takes, without the "#"
+// (invalidation-specifying-tags in the developer guide).
+const MaxTagLength = 256
+
+// CheckItems checks items by CloudFront's rules for one invalidation: tags
+// of at most MaxTagLength characters, and at most purge.MaxFilePaths file
+// and purge.MaxWildcardPaths wildcard paths once reduced (see CheckPaths).
+func (t Target) CheckItems(items []purge.Item) error {
+	for _, it := range items {
+		if it.Kind == purge.KindTag && len(it.Tag) > MaxTagLength {
+			return purge.Errorf(purge.Invalid, "%q is a cache tag of %d characters; CloudFront allows at most %d", shorten("#"+it.Tag), len(it.Tag), MaxTagLength)
+		}
+	}
+	return CheckPaths(Paths(items))
+}
+
+// CheckPaths checks invalidation paths against CloudFront's limits on what
+// may be in progress at once, which one invalidation cannot exceed either.
+func CheckPaths(paths []string) error {
+	files, wildcards := purge.CountPaths(paths)
+	if files > purge.MaxFilePaths {
+		return purge.Errorf(purge.Invalid, "%d file paths in one request; CloudFront allows at most %d in progress", files, purge.MaxFilePaths)
+	}
+	if wildcards > purge.MaxWildcardPaths {
+		return purge.Errorf(purge.Invalid, "%d wildcard paths in one request; CloudFront allows at most %d in progress", wildcards, purge.MaxWildcardPaths)
+	}
+	return nil
+}
+
+// shorten keeps a message about a huge item readable.
+func shorten(s string) string {
+	if len(s) <= 60 {
+		return s
+	}
+	return s[:40] + "…" + s[len(s)-10:]
+}
 
 // Capabilities returns CloudFront's Capabilities.
 func (t Target) Capabilities() purge.Capabilities { return Capabilities }
@@ -39,6 +79,9 @@ func (t Target) Capabilities() purge.Capabilities { return Capabilities }
 // CallerReference. Items become CloudFront paths (see Paths).
 func (t Target) Purge(ctx context.Context, req purge.Request) (*purge.Invalidation, error) {
 	if err := Capabilities.Check(req.Items); err != nil {
+		return nil, err
+	}
+	if err := t.CheckItems(req.Items); err != nil {
 		return nil, err
 	}
 	inv, err := t.Invalidator.CreateInvalidation(ctx, purge.Batch{

@@ -124,3 +124,50 @@ func TestPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckItems: CloudFront's rules for one invalidation, checked before
+// anything is sent: its limits on paths in progress, and its tag length.
+func TestCheckItems(t *testing.T) {
+	many := func(n int, wildcard bool) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("/p/%d", i)
+			if wildcard {
+				out[i] += "/*"
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		items   []string
+		wantErr string
+	}{
+		{"3000 files", many(purge.MaxFilePaths, false), ""},
+		{"3001 files", many(purge.MaxFilePaths+1, false), "3001 file paths in one request; CloudFront allows at most 3000 in progress"},
+		{"15 wildcards", many(purge.MaxWildcardPaths, true), ""},
+		{"16 wildcards", many(purge.MaxWildcardPaths+1, true), "16 wildcard paths in one request; CloudFront allows at most 15 in progress"},
+		{"3001 files, 2 covered", append(many(purge.MaxFilePaths-1, false), "/p/1", "/q/*", "/q/x"), ""},
+		{"a 256-character tag", []string{"#" + strings.Repeat("t", cloudfrontcdn.MaxTagLength)}, ""},
+		{"a 257-character tag", []string{"#" + strings.Repeat("t", cloudfrontcdn.MaxTagLength+1)}, "is a cache tag of 257 characters; CloudFront allows at most 256"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var items []purge.Item
+			for _, raw := range tt.items {
+				it, err := purge.ParseItem(raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				items = append(items, it)
+			}
+			err := cloudfrontcdn.Target{}.CheckItems(items)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("CheckItems: %v", err)
+			case tt.wantErr != "" && (purge.ErrorCode(err) != purge.Invalid || !strings.Contains(purge.ErrorMessage(err), tt.wantErr)):
+				t.Fatalf("CheckItems = %v, want Invalid with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
