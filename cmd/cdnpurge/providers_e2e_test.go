@@ -235,7 +235,7 @@ var e2ePurges = []struct {
 }{
 	{"www /blog/*", "Purging 1 path on `www`", "purged 1 path on `www`"},
 	{"shop /index.html #launch", "Purged 2 items on `shop` (Cloudflare)", "purged 2 items on `shop` (Cloudflare)"},
-	{"news /a.html #k1", "Purged 2 items on `news` (Fastly)", "purged 2 items on `news` (Fastly)"},
+	{"news /a.html #k1", "Purged 2 items on `news` (Fastly, soft: marked stale, not evicted)", "purged 2 items on `news` (Fastly, soft: marked stale, not evicted)"},
 	{"media /page.html /img/*", "Purged 2 items on `media` (Varnish)", "purged 2 items on `media` (Varnish)"},
 }
 

@@ -330,7 +330,7 @@ func (s *Service) purge(ctx context.Context, j purgeJob) (purged, error) {
 	p := purged{Purge: slack.Purge{
 		Invalidation: &purge.Invalidation{DistributionID: t.DistributionID, Paths: j.paths},
 		Target:       t.Name, UserID: j.userID, ApprovedBy: j.approvedBy, ChannelID: j.channelID, Requested: j.requested,
-		Provider: caps.Provider, Synchronous: !caps.Status,
+		Provider: caps.Provider, Synchronous: !caps.Status, Soft: caps.Soft,
 	}}
 	cctx, cancel := ctx, context.CancelFunc(func() {})
 	if deadline, ok := ctx.Deadline(); ok {

@@ -47,6 +47,9 @@ type Purge struct {
 	// purging, and name the provider instead of an invalidation.
 	Provider    string
 	Synchronous bool
+	// Soft says the provider marks objects stale rather than evicting them
+	// (Capabilities.Soft).
+	Soft bool
 }
 
 // StartedMessage is the in_channel reply to a purge: the invalidation ID,
@@ -170,9 +173,13 @@ func whyWithin(err error, max int) string {
 }
 
 // providerRef names the target of a purge with its provider: `shop`
-// (Cloudflare).
+// (Cloudflare), and says when its purges are soft.
 func providerRef(p Purge) string {
-	return TargetRef(p.Target, p.Invalidation.DistributionID) + " (" + escapeWithin(p.Provider, maxRef) + ")"
+	soft := ""
+	if p.Soft {
+		soft = ", soft: marked stale, not evicted"
+	}
+	return TargetRef(p.Target, p.Invalidation.DistributionID) + " (" + escapeWithin(p.Provider, maxRef) + soft + ")"
 }
 
 func itemCount(n int) string { return count(n, "item", "items") }
