@@ -1,7 +1,6 @@
 package purge
 
 import (
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -169,23 +168,41 @@ func ParseCommand(text string) (Command, error) {
 		cmd.Paths, cmd.Items, cmd.Requested = []string{FullPurge}, everything(), 1
 		return cmd, nil
 	}
-	paths, err := NormalizePaths(items)
-	if err != nil {
-		return Command{}, err
-	}
-	cmd.Paths, cmd.Requested, cmd.Hosts = paths, len(items), urlHosts(items)
-	// NormalizePaths has accepted every item, so each parses.
-	seen := make(map[string]bool, len(items))
-	for _, raw := range items {
-		it, err := ParseItem(raw)
+	// Each item is normalized once: the paths (CloudFront's view) and the
+	// items (every provider's) come from the same result.
+	normalized := make([]string, len(items))
+	cmd.Items = make([]Item, 0, len(items))
+	var seen map[Item]bool // for long lists; a short one is scanned
+	for i, raw := range items {
+		p, err := NormalizeItem(raw)
 		if err != nil {
 			return Command{}, err
 		}
-		if key := it.String(); !seen[key] {
-			seen[key] = true
+		normalized[i] = p
+		it := itemFrom(raw, p)
+		switch {
+		case len(items) > 32 && seen == nil:
+			seen = make(map[Item]bool, len(items))
+			for _, prev := range cmd.Items {
+				seen[prev] = true
+			}
+			fallthrough
+		case seen != nil:
+			if !seen[it] {
+				seen[it] = true
+				cmd.Items = append(cmd.Items, it)
+			}
+		case !slices.Contains(cmd.Items, it):
 			cmd.Items = append(cmd.Items, it)
 		}
 	}
+	for _, it := range cmd.Items {
+		if it.Host != "" {
+			cmd.Hosts = append(cmd.Hosts, it.Host)
+		}
+	}
+	slices.Sort(cmd.Hosts)
+	cmd.Paths, cmd.Requested, cmd.Hosts = MinimalCover(normalized), len(items), slices.Compact(cmd.Hosts)
 	return cmd, nil
 }
 
@@ -212,25 +229,6 @@ func isTargetWord(s string) bool {
 		}
 	}
 	return true
-}
-
-// urlHosts returns the distinct hosts of the pasted URLs among items.
-// NormalizePaths has already accepted every item, so each URL parses.
-func urlHosts(items []string) []string {
-	var hosts []string
-	for _, item := range items {
-		if !isHTTPURL(item) {
-			continue
-		}
-		// A fully qualified name's trailing dot names the same host.
-		if u, err := url.Parse(item); err == nil {
-			if _, host := urlHost(u); host != "" {
-				hosts = append(hosts, host)
-			}
-		}
-	}
-	slices.Sort(hosts)
-	return slices.Compact(hosts)
 }
 
 // isInvalidationID reports whether s looks like a CloudFront invalidation ID:

@@ -123,6 +123,11 @@ func ParseItem(raw string) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
+	return itemFrom(raw, p), nil
+}
+
+// itemFrom is the Item of raw, whose normalized form (NormalizeItem) is p.
+func itemFrom(raw, p string) Item {
 	it := ItemOf(p)
 	if it.Kind == KindTag {
 		// NormalizeTag lower-cases, as CloudFront matches tags; Fastly's
@@ -138,7 +143,7 @@ func ParseItem(raw string) (Item, error) {
 			}
 		}
 	}
-	return it, nil
+	return it
 }
 
 // ItemKinds returns the set of kinds among items.

@@ -195,9 +195,10 @@ func (s *Service) checkPurge(ctx context.Context, t *access.Target, who access.W
 // provider returns t's purge.Provider: its own, or CloudFront's through
 // Options.Invalidator.
 func (s *Service) provider(t *access.Target) purge.Provider {
-	if p := s.opts.Providers[t.Name]; p != nil {
+	if p := s.providers[t]; p != nil {
 		return p
 	}
+	// A target not among Options.Targets: none reaches here.
 	return cloudfrontcdn.Target{Invalidator: s.opts.Invalidator, DistributionID: t.DistributionID}
 }
 

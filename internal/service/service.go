@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/cdnpurge/cdnpurge/internal/access"
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -146,6 +147,9 @@ type Service struct {
 	// requests serializes the clicks on one approval request in this
 	// process, so that two at the same moment cannot both purge.
 	requests keyedLocks
+	// providers is every target's Provider, Options.Providers' or
+	// CloudFront's through Options.Invalidator, made once.
+	providers map[*access.Target]purge.Provider
 }
 
 // New returns a Service for opts.
@@ -169,6 +173,14 @@ func New(opts Options) *Service {
 		opts.Poster = &slack.Poster{}
 	}
 	s := &Service{opts: opts, log: opts.Logger, policy: &access.Policy{Targets: opts.Targets, Groups: opts.Groups}}
+	s.providers = make(map[*access.Target]purge.Provider, len(opts.Targets.All()))
+	for _, t := range opts.Targets.All() {
+		if p := opts.Providers[t.Name]; p != nil {
+			s.providers[t] = p
+		} else {
+			s.providers[t] = cloudfrontcdn.Target{Invalidator: opts.Invalidator, DistributionID: t.DistributionID}
+		}
+	}
 	for _, t := range opts.Targets.All() {
 		for _, c := range t.Channels {
 			if !slices.Contains(s.channels, c) {

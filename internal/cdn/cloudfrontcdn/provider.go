@@ -43,10 +43,18 @@ const MaxTagLength = 256
 // of at most MaxTagLength characters, and at most purge.MaxFilePaths file
 // and purge.MaxWildcardPaths wildcard paths once reduced (see CheckPaths).
 func (t Target) CheckItems(items []purge.Item) error {
+	wildcards := 0
 	for _, it := range items {
-		if it.Kind == purge.KindTag && len(it.Tag) > MaxTagLength {
+		switch {
+		case it.Kind == purge.KindTag && len(it.Tag) > MaxTagLength:
 			return purge.Errorf(purge.Invalid, "%q is a cache tag of %d characters; CloudFront allows at most %d", shorten("#"+it.Tag), len(it.Tag), MaxTagLength)
+		case it.Kind != purge.KindFile && it.Kind != purge.KindTag:
+			wildcards++
 		}
+	}
+	if len(items)-wildcards <= purge.MaxFilePaths && wildcards <= purge.MaxWildcardPaths {
+		// Within the limits before the cover, so within them after it.
+		return nil
 	}
 	return CheckPaths(Paths(items))
 }
