@@ -44,9 +44,10 @@ region from the AWS SDK's standard chain. See README.md.
 
 Exit codes of invalidate, status and list, for pipelines: 0 success (created, or
 completed with --wait); 1 any other failure (e.g. configuration); 2 usage mistake
-(bad flag, no paths); 3 input refused (a path CloudFront would refuse); 4 CloudFront
-error (not found, access denied, rate limited, unavailable...); 5 --wait timed out
-(the invalidation keeps running; the message gives its ID).
+(bad flag, no paths, status or list on a provider that keeps no record of purges);
+3 input refused (a path the CDN would refuse or cannot purge); 4 CDN error (not
+found, access denied, rate limited, unavailable...); 5 --wait timed out (the
+invalidation keeps running; the message gives its ID).
 `
 
 // env is what a command reads from outside: arguments, environment, output.
