@@ -25,7 +25,8 @@ Usage:
   cdnpurge serve [--addr HOST:PORT] [--shutdown-grace D]
                                       serve Slack's slash commands over HTTP
   cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--tenant dt_ID]... [--complete-after D]
-                                      a local CloudFront API for the AWS CLI and SDKs
+                   [--cloudflare-zone ID]... [--fastly-service ID]...
+                                      a local CloudFront API for the AWS CLI and SDKs (and Cloudflare's, Fastly's)
   cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...
                                       purge from a terminal or a pipeline; --wait follows it to Completed
   cdnpurge status [--distribution ID | --target NAME] [--json] [ID]
