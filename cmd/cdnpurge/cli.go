@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
@@ -15,15 +16,18 @@ import (
 // This file holds what `invalidate`, `status` and `list` share: the exit
 // codes and errors, --json on failure, the target they act on, their
 // settings. They are the command line for people and pipelines: they talk to
-// CloudFront directly, through the same backend as the server, and end with
-// an exit code a pipeline can act on. Each has its own file.
+// the CDN directly, through the same providers as the server (CloudFront
+// through its Invalidator, the others through providers), and end with an
+// exit code a pipeline can act on. Each has its own file.
 
 // Exit codes of invalidate, status and list (0 is success, 2 a usage
-// mistake, as for every command).
+// mistake, as for every command: a bad flag, no paths, a --target not in
+// the targets file, or status and list on a target whose provider keeps no
+// record of purges, such as Cloudflare, Fastly or Varnish).
 const (
 	exitFailure = 1 // anything else, e.g. configuration
-	exitRefused = 3 // a path CloudFront would refuse, or CloudFront refused as invalid
-	exitCDN     = 4 // any other CloudFront error: not found, denied, rate limited, unavailable...
+	exitRefused = 3 // an item the CDN would refuse (or cannot purge), or the CDN refused as invalid
+	exitCDN     = 4 // any other error of the CDN: not found, denied, rate limited, unavailable...
 	exitTimeout = 5 // --wait ran out; the invalidation keeps running
 )
 
@@ -46,7 +50,7 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-// cdnError gives a backend error its exit code: 3 when CloudFront (or our own
+// cdnError gives a backend error its exit code: 3 when the CDN (or our own
 // check of its rules) refused the input, 4 for any other failure. The message
 // is the user-safe one: no server or credential detail reaches the terminal.
 func cdnError(err error) error {
@@ -63,6 +67,9 @@ func cdnError(err error) error {
 type errorJSON struct {
 	Code    purge.Code `json:"code"`
 	Message string     `json:"message"`
+	// RetryAfter is how long, in seconds, a rate-limited CDN asked to wait
+	// before a retry (purge.RetryAfter), when it said.
+	RetryAfter float64 `json:"retry_after,omitempty"`
 }
 
 // failureJSON words err for --json: usage mistakes and configuration
@@ -70,6 +77,15 @@ type errorJSON struct {
 // variables); an *exitError has its kind or its cause's code, and its
 // message; anything else is its code and purge.ErrorMessage.
 func failureJSON(err error) *errorJSON {
+	out := failureCodeJSON(err)
+	if after, ok := purge.RetryAfter(err); ok {
+		out.RetryAfter = after.Seconds()
+	}
+	return out
+}
+
+// failureCodeJSON is failureJSON's code and message.
+func failureCodeJSON(err error) *errorJSON {
 	var xe *exitError
 	switch {
 	case errors.As(err, &xe):
@@ -136,14 +152,29 @@ func settingsOf(e env) settings {
 	return defaultSettings()
 }
 
+// cliBackend is what invalidate, status and list act on.
+type cliBackend struct {
+	// cfg is the configuration; on CloudFront its DistributionID is the
+	// distribution or tenant.
+	cfg config.Config
+	// prov purges the target: CloudFront's through inv, or the provider
+	// of a target on another CDN.
+	prov purge.Provider
+	// inv reads and creates CloudFront invalidations; nil for a target on
+	// another CDN.
+	inv purge.Invalidator
+	// target is the --target name; "" for the environment's distribution.
+	target string
+}
+
 // cliTarget reads what to purge, and where, from the environment and the
 // flags, and returns the backend for it: --target names a target of the
-// targets file (a distribution or tenant, reached with its role_arn if it
-// has one); otherwise --distribution, or CDNPURGE_DISTRIBUTION_ID. The
-// returned configuration's DistributionID is the distribution or tenant.
-// The command line is the operator's tool: the targets' Slack rules
-// (channels, people, paths) do not apply to it.
-func cliTarget(ctx context.Context, e env, where cliWhere) (config.Config, purge.Invalidator, error) {
+// targets file (a CloudFront distribution or tenant, reached with its
+// role_arn if it has one, or a Cloudflare zone, a Fastly service, a Varnish
+// cache, with its token); otherwise --distribution, or
+// CDNPURGE_DISTRIBUTION_ID. The command line is the operator's tool: the
+// targets' Slack rules (channels, people, paths) do not apply to it.
+func cliTarget(ctx context.Context, e env, where cliWhere) (*cliBackend, error) {
 	cfg := config.FromEnv(e.getenv)
 	if *where.target != "" {
 		return cliNamedTarget(ctx, e, cfg, *where.target)
@@ -156,20 +187,27 @@ func cliTarget(ctx context.Context, e env, where cliWhere) (config.Config, purge
 		if cfg.DistributionID == "" {
 			msg += "\n  (or pass --distribution ID, or --target NAME with a targets file)"
 		}
-		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err, kind: purge.Invalid}
+		return nil, &exitError{code: exitFailure, msg: msg, err: err, kind: purge.Invalid}
 	}
 	inv, err := newInvalidator(ctx, cfg, e.getenv)
 	if err != nil {
-		return cfg, nil, &exitError{code: exitFailure, err: err}
+		return nil, &exitError{code: exitFailure, err: err}
 	}
-	return cfg, inv, nil
+	return cloudFrontBackend(cfg, inv, ""), nil
+}
+
+// cloudFrontBackend is the backend of a CloudFront distribution or tenant,
+// cfg.DistributionID, through inv.
+func cloudFrontBackend(cfg config.Config, inv purge.Invalidator, target string) *cliBackend {
+	return &cliBackend{cfg: cfg, inv: inv, target: target,
+		prov: cloudfrontcdn.Target{Invalidator: inv, DistributionID: cfg.DistributionID}}
 }
 
 // cliNamedTarget is cliTarget for --target NAME.
-func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) (config.Config, purge.Invalidator, error) {
-	fail := func(err error) (config.Config, purge.Invalidator, error) {
+func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) (*cliBackend, error) {
+	fail := func(err error) (*cliBackend, error) {
 		msg := "configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  ")
-		return cfg, nil, &exitError{code: exitFailure, msg: msg, err: err, kind: purge.Invalid}
+		return nil, &exitError{code: exitFailure, msg: msg, err: err, kind: purge.Invalid}
 	}
 	if err := cfg.ValidateFile(); err != nil {
 		return fail(err)
@@ -184,12 +222,51 @@ func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) 
 		for _, t := range targets.All() {
 			names = append(names, t.Name)
 		}
-		return cfg, nil, fmt.Errorf("%w: --target %q is not in the targets file (%s)", errUsage, name, strings.Join(names, ", "))
+		return nil, fmt.Errorf("%w: --target %q is not in the targets file (%s)", errUsage, name, strings.Join(names, ", "))
+	}
+	if prov, err := fileProvider(cfg, t.Name); err != nil {
+		return fail(err)
+	} else if prov != nil {
+		return &cliBackend{cfg: cfg, prov: prov, target: t.Name}, nil
 	}
 	awsCfg, err := loadAWSConfig(ctx, cfg, e.getenv)
 	if err != nil {
-		return cfg, nil, &exitError{code: exitFailure, err: err}
+		return nil, &exitError{code: exitFailure, err: err}
 	}
 	cfg.DistributionID = t.DistributionID
-	return cfg, targetInvalidator(awsCfg, cfg, targets), nil
+	return cloudFrontBackend(cfg, targetInvalidator(awsCfg, cfg, targets), t.Name), nil
+}
+
+// fileProvider builds, through providers, the provider of the file's
+// target name alone, so that another target's missing token does not stop
+// this one; nil for a CloudFront target. A token_env whose variable is not
+// set is named, never its value.
+func fileProvider(cfg config.Config, name string) (purge.Provider, error) {
+	for _, t := range cfg.File.Targets {
+		if t.Name != name {
+			continue
+		}
+		if t.TokenEnv != "" && cfg.Token(t) == "" {
+			return nil, fmt.Errorf("target %q: %s is not set: it must hold the target's API token", t.Name, t.TokenEnv)
+		}
+		one := *cfg.File
+		one.Targets = []config.Target{t}
+		cfg.File = &one
+		provs, err := providers(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return provs[name], nil
+	}
+	return nil, nil
+}
+
+// noHistory is the error of status and list on a target whose provider
+// keeps no record of purges: a usage mistake (exit 2), as a --target not in
+// the file is, and "not_found" in --json: there is nothing to find.
+func noHistory(b *cliBackend, command string) error {
+	caps := b.prov.Capabilities()
+	return &exitError{code: 2, kind: purge.NotFound, err: errUsage, msg: fmt.Sprintf(
+		"target %q is on %s, which keeps no record of purges: `cdnpurge %s` has nothing to show "+
+			"(a purge there is done when `cdnpurge invalidate` returns, and says so)", b.target, caps.Provider, command)}
 }

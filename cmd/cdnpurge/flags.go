@@ -64,7 +64,7 @@ func setUsage(fs *flag.FlagSet, synopsis, about string) {
 		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n\nFlags:\n", synopsis, about)
 		fs.PrintDefaults()
 		fmt.Fprint(fs.Output(), "\nExit codes: 0 success, 1 other failure (e.g. configuration), 2 usage mistake,\n"+
-			"3 input refused, 4 CloudFront error, 5 --wait timed out.\n")
+			"3 input refused, 4 CDN error, 5 --wait timed out.\n")
 	}
 }
 
@@ -92,7 +92,7 @@ type cliWhere struct{ dist, target *string }
 func whereFlags(fs *flag.FlagSet) cliWhere {
 	return cliWhere{
 		dist:   fs.String("distribution", "", "CloudFront distribution ID (default $"+config.EnvDistributionID+")"),
-		target: fs.String("target", "", "a target of the targets file ($"+config.EnvConfigFile+" or $"+config.EnvConfigYAML+"): its distribution or tenant, with its role_arn"),
+		target: fs.String("target", "", "a target of the targets file ($"+config.EnvConfigFile+" or $"+config.EnvConfigYAML+"): its distribution or tenant (with its role_arn), zone, service or cache"),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,28 @@ type invalidateJSON struct {
 	Error *errorJSON `json:"error,omitempty"`
 }
 
+// purgedJSON is what `invalidate --json` prints for a target whose provider
+// has no status to follow (Capabilities.Status false): the purge is done.
+type purgedJSON struct {
+	Target   string       `json:"target"`
+	Provider string       `json:"provider"`
+	Status   purge.Status `json:"status"`
+	// Items are the items purged, as sent (Item.String): a pasted URL
+	// whole.
+	Items []string `json:"items"`
+	// Requests is how many API requests the purge took.
+	Requests int `json:"requests"`
+	// IDs are the provider's IDs of the purge, one a request that had one;
+	// empty when it gives none (Varnish, Fastly's purge all).
+	IDs     []string `json:"ids"`
+	Dropped int      `json:"dropped"`
+	Soft    bool     `json:"soft"`
+	Elapsed float64  `json:"elapsed"` // seconds
+	// Error is set when the purge failed part way: Items are what was
+	// purged before it.
+	Error *errorJSON `json:"error,omitempty"`
+}
+
 // runInvalidate is `cdnpurge invalidate`: purge paths from a terminal or a
 // pipeline, optionally waiting until CloudFront has completed.
 func runInvalidate(ctx context.Context, e env) (err error) {
@@ -29,13 +52,17 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 	where := whereFlags(fs)
 	wait := fs.Bool("wait", false, "wait until the invalidation has completed, showing progress")
 	timeout := fs.Duration("timeout", 15*time.Minute, "with --wait, stop waiting after this long (exit 5; the invalidation keeps running)")
-	ref := fs.String("caller-reference", "", "a token that makes the request idempotent, e.g. the pipeline's job ID (default random)")
+	ref := fs.String("caller-reference", "", "a token that makes the request idempotent on CloudFront, e.g. the pipeline's job ID (default random)")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end, on failure too (progress goes to stderr)")
 	printed := false
 	defer jsonOnFailure(e, asJSON, &printed, &err)
-	setUsage(fs, "cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...",
-		"Purges paths or pasted URLs from CloudFront's caches. Paths start with /, may end in *,\n"+
-			"and are normalized as in Slack; duplicates and paths covered by a wildcard are dropped.")
+	setUsage(fs, "cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL_OR_#TAG...",
+		"Purges paths, pasted URLs or #tags from the CDN's caches: CloudFront's, or with --target those\n"+
+			"of any target of the targets file (Cloudflare, Fastly, Varnish too). Paths start with /, may\n"+
+			"end in *, and are normalized as in Slack; duplicates are dropped (on CloudFront, paths covered\n"+
+			"by a wildcard too). An item the target's CDN cannot purge is refused before anything is sent.\n"+
+			"A provider with no status to follow (Cloudflare, Fastly, Varnish) has purged when this returns,\n"+
+			"so --wait has nothing to wait for.")
 	items, err := parseInterspersed(fs, e.args)
 	if err != nil {
 		return err
@@ -51,18 +78,34 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 	if err := where.check(); err != nil {
 		return err
 	}
-	paths, err := purge.NormalizePaths(items)
+	parsed, err := parseItems(items)
 	if err != nil {
 		return cdnError(err)
 	}
-	cfg, inv, err := cliTarget(ctx, e, where)
+	b, err := cliTarget(ctx, e, where)
 	if err != nil {
 		return err
+	}
+	caps := b.prov.Capabilities()
+	if err := caps.Check(parsed); err != nil {
+		return cdnError(err)
 	}
 	token := strings.TrimSpace(*ref)
 	if token == "" {
 		token = time.Now().UTC().Format("20060102T150405Z") + "-" + randomHex(8)
 	}
+	if !caps.Status {
+		err := purgeNow(ctx, e, b, purge.Request{Reference: purge.CLICallerReference(token), Items: parsed}, len(items), *asJSON, &printed)
+		if err == nil && *wait {
+			fmt.Fprintf(e.stderr, "cdnpurge invalidate: --wait: %s has no status to follow: the purge was done when it answered, nothing to wait for\n", caps.Provider)
+		}
+		return err
+	}
+	paths, err := purge.NormalizePaths(items)
+	if err != nil {
+		return cdnError(err)
+	}
+	cfg, inv := b.cfg, b.inv
 
 	start := time.Now()
 	created, err := inv.CreateInvalidation(ctx, purge.Batch{
@@ -147,4 +190,80 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 		return printJSON(last, failed)
 	}
 	return failed
+}
+
+// parseItems parses what the command names into items (see purge.ParseItem:
+// a pasted URL keeps its host), each once, in the order given.
+func parseItems(raw []string) ([]purge.Item, error) {
+	var items []purge.Item
+	seen := make(map[string]bool, len(raw))
+	for _, r := range raw {
+		it, err := purge.ParseItem(r)
+		if err != nil {
+			return nil, err
+		}
+		if key := it.String(); !seen[key] {
+			seen[key] = true
+			items = append(items, it)
+		}
+	}
+	return items, nil
+}
+
+// purgeNow is invalidate on a provider whose purge is done when it
+// returns (Capabilities.Status false): it purges req and prints what the
+// provider did, or, for a purge that failed part way, what it did before
+// the failure, with the error. given is how many items the command named.
+func purgeNow(ctx context.Context, e env, b *cliBackend, req purge.Request, given int, asJSON bool, printed *bool) error {
+	caps := b.prov.Capabilities()
+	start := time.Now()
+	inv, err := b.prov.Purge(ctx, req)
+	var failed error
+	if err != nil {
+		failed = cdnError(err)
+		if inv == nil {
+			return failed
+		}
+	}
+	out := purgedJSON{
+		Target: b.target, Provider: caps.Provider, Status: inv.Status, Items: inv.Paths, Requests: inv.Requests,
+		IDs: []string{}, Dropped: given - len(req.Items), Soft: caps.Soft, Elapsed: seconds(time.Since(start)),
+	}
+	if out.Items == nil {
+		out.Items = []string{}
+	}
+	if inv.ID != "" {
+		out.IDs = strings.Split(inv.ID, ",")
+	}
+	if asJSON {
+		if failed != nil {
+			out.Error = failureJSON(failed)
+		}
+		*printed = true
+		if err := writeJSON(e.stdout, out); err != nil {
+			return errors.Join(failed, err)
+		}
+		return failed
+	}
+	fmt.Fprintf(e.stdout, "purged %s on %s (%s) in %s\n", count(len(out.Items), "item", "items"), b.target, caps.Provider, count(out.Requests, "request", "requests"))
+	w := newFields(e.stdout)
+	w.field("items", out.Items...)
+	if len(out.IDs) > 0 {
+		w.field("purge IDs", strings.Join(out.IDs, ", "))
+	}
+	if out.Soft {
+		w.field("soft", "yes (files and tags are marked stale rather than evicted)")
+	}
+	if out.Dropped > 0 {
+		w.field("dropped", fmt.Sprintf("%d of %d given (duplicates)", out.Dropped, given))
+	}
+	return failed
+}
+
+// count is "1 item", "2 items".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

@@ -146,16 +146,7 @@ func TestInvalidate(t *testing.T) {
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
 			}
-			for _, want := range tt.wantOut {
-				if !strings.Contains(out, want) {
-					t.Errorf("stdout lacks %q:\n%s", want, out)
-				}
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(errOut, want) {
-					t.Errorf("stderr lacks %q:\n%s", want, errOut)
-				}
-			}
+			wantOutput(t, out, errOut, tt.wantOut, tt.wantErr)
 			if tt.check != nil {
 				tt.check(t, getenv, out, errOut)
 			}
@@ -185,5 +176,21 @@ func TestInvalidateCallerReference(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t, getenv, "invalidate", "--caller-reference", " ", "/a"); code != 2 {
 		t.Fatalf("empty reference: exit %d: %s", code, errOut)
+	}
+}
+
+// wantOutput fails the test for each of wantOut that stdout lacks and each
+// of wantErr that stderr lacks.
+func wantOutput(t *testing.T, stdout, stderr string, wantOut, wantErr []string) {
+	t.Helper()
+	for _, want := range wantOut {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, want := range wantErr {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
 	}
 }

@@ -33,7 +33,9 @@ func runList(ctx context.Context, e env) (err error) {
 	printed := false
 	defer jsonOnFailure(e, asJSON, &printed, &err)
 	setUsage(fs, "cdnpurge list [--distribution ID | --target NAME] [--max N] [--json]",
-		"Lists the recent invalidations of the distribution (or the target's distribution tenant), newest first.")
+		"Lists the recent invalidations of the distribution (or the target's distribution tenant), newest first.\n"+
+			"A target whose provider keeps no record of purges (Cloudflare, Fastly, Varnish) has none\n"+
+			"to list: that is a usage mistake (exit 2; \"not_found\" with --json).")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -43,10 +45,14 @@ func runList(ctx context.Context, e env) (err error) {
 	if err := where.check(); err != nil {
 		return err
 	}
-	cfg, inv, err := cliTarget(ctx, e, where)
+	b, err := cliTarget(ctx, e, where)
 	if err != nil {
 		return err
 	}
+	if !b.prov.Capabilities().History {
+		return noHistory(b, "list")
+	}
+	cfg, inv := b.cfg, b.inv
 	var items []purge.Summary
 	marker := ""
 	for len(items) < *maxN {

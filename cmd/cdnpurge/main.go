@@ -25,7 +25,8 @@ Usage:
   cdnpurge serve [--addr HOST:PORT] [--shutdown-grace D]
                                       serve Slack's slash commands over HTTP
   cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--tenant dt_ID]... [--complete-after D]
-                                      a local CloudFront API for the AWS CLI and SDKs
+                   [--cloudflare-zone ID]... [--fastly-service ID]...
+                                      a local CloudFront API for the AWS CLI and SDKs (and Cloudflare's, Fastly's)
   cdnpurge invalidate [--distribution ID | --target NAME] [--wait] [--timeout D] [--caller-reference REF] [--json] PATH_OR_URL...
                                       purge from a terminal or a pipeline; --wait follows it to Completed
   cdnpurge status [--distribution ID | --target NAME] [--json] [ID]
@@ -44,9 +45,10 @@ region from the AWS SDK's standard chain. See README.md.
 
 Exit codes of invalidate, status and list, for pipelines: 0 success (created, or
 completed with --wait); 1 any other failure (e.g. configuration); 2 usage mistake
-(bad flag, no paths); 3 input refused (a path CloudFront would refuse); 4 CloudFront
-error (not found, access denied, rate limited, unavailable...); 5 --wait timed out
-(the invalidation keeps running; the message gives its ID).
+(bad flag, no paths, status or list on a provider that keeps no record of purges);
+3 input refused (a path the CDN would refuse or cannot purge); 4 CDN error (not
+found, access denied, rate limited, unavailable...); 5 --wait timed out (the
+invalidation keeps running; the message gives its ID).
 `
 
 // env is what a command reads from outside: arguments, environment, output.

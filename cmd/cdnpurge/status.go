@@ -26,7 +26,9 @@ func runStatus(ctx context.Context, e env) (err error) {
 	printed := false
 	defer jsonOnFailure(e, asJSON, &printed, &err)
 	setUsage(fs, "cdnpurge status [--distribution ID | --target NAME] [--json] [INVALIDATION_ID]",
-		"Shows one invalidation (the latest without an ID): status, age, paths and who asked.")
+		"Shows one invalidation (the latest without an ID): status, age, paths and who asked.\n"+
+			"A target whose provider keeps no record of purges (Cloudflare, Fastly, Varnish) has none\n"+
+			"to show: that is a usage mistake (exit 2; \"not_found\" with --json).")
 	args, err := parseInterspersed(fs, e.args)
 	if err != nil {
 		return err
@@ -40,10 +42,14 @@ func runStatus(ctx context.Context, e env) (err error) {
 	if err := where.check(); err != nil {
 		return err
 	}
-	cfg, inv, err := cliTarget(ctx, e, where)
+	b, err := cliTarget(ctx, e, where)
 	if err != nil {
 		return err
 	}
+	if !b.prov.Capabilities().History {
+		return noHistory(b, "status")
+	}
+	cfg, inv := b.cfg, b.inv
 	var id string
 	if len(args) == 1 {
 		id = strings.TrimSpace(args[0])

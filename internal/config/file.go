@@ -136,6 +136,14 @@ var fileRE = sync.OnceValue(func() *filePatterns {
 	}
 })
 
+// IsZoneID reports whether s has the shape the targets file accepts for a
+// Cloudflare zone ID: 32 lower-case hex digits.
+func IsZoneID(s string) bool { return fileRE().zone.MatchString(s) }
+
+// IsServiceID reports whether s has the shape the targets file accepts for
+// a Fastly service ID: 8 to 64 letters and digits.
+func IsServiceID(s string) bool { return fileRE().service.MatchString(s) }
+
 // LoadFile reads and checks a configuration file. Every problem is reported
 // with the file, the field (by line) and what is wrong; unknown fields are
 // errors, so that a typo never silently widens who may purge.
