@@ -65,7 +65,7 @@ func runEmulate(ctx context.Context, e env) error {
 		}
 	}
 	for _, t := range tenants {
-		if !isTenantID(t) {
+		if !purge.ValidTenantID(t) {
 			return fmt.Errorf("%w: --tenant %q is not a distribution tenant ID (%s and then letters and digits)", errUsage, t, purge.TenantPrefix)
 		}
 	}
@@ -156,22 +156,6 @@ func runEmulate(ctx context.Context, e env) error {
 		return err
 	}
 	return nil
-}
-
-// isTenantID reports whether id is shaped like a distribution tenant ID:
-// purge.TenantPrefix and then letters and digits, as CloudFront issues them
-// (dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB).
-func isTenantID(id string) bool {
-	rest, ok := strings.CutPrefix(id, purge.TenantPrefix)
-	if !ok || rest == "" {
-		return false
-	}
-	for _, c := range []byte(rest) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // emulatorFaults turns the fault flags of `emulate` into emulator.Faults:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
@@ -102,6 +103,10 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 		return err
 	}
 	paths, err := purge.NormalizePaths(items)
+	if err == nil {
+		// CloudFront's limits on one invalidation, before it is asked.
+		err = cloudfrontcdn.CheckPaths(paths)
+	}
 	if err != nil {
 		return cdnError(err)
 	}
