@@ -261,12 +261,19 @@ func fileProvider(cfg config.Config, name string) (purge.Provider, error) {
 	return nil, nil
 }
 
-// noHistory is the error of status and list on a target whose provider
-// keeps no record of purges: a usage mistake (exit 2), as a --target not in
-// the file is, and "not_found" in --json: there is nothing to find.
-func noHistory(b *cliBackend, command string) error {
-	caps := b.prov.Capabilities()
-	return &exitError{code: 2, kind: purge.NotFound, err: errUsage, msg: fmt.Sprintf(
-		"target %q is on %s, which keeps no record of purges: `cdnpurge %s` has nothing to show "+
-			"(a purge there is done when `cdnpurge invalidate` returns, and says so)", b.target, caps.Provider, command)}
+// historyTarget is cliTarget for status and list, which read a target's
+// record of purges: a target whose provider keeps none is a usage mistake
+// (exit 2), as a --target not in the file is, and "not_found" in --json:
+// there is nothing to find.
+func historyTarget(ctx context.Context, e env, where cliWhere, command string) (*cliBackend, error) {
+	b, err := cliTarget(ctx, e, where)
+	if err != nil {
+		return nil, err
+	}
+	if caps := b.prov.Capabilities(); !caps.History {
+		return nil, &exitError{code: 2, kind: purge.NotFound, err: errUsage, msg: fmt.Sprintf(
+			"target %q is on %s, which keeps no record of purges: `cdnpurge %s` has nothing to show "+
+				"(a purge there is done when `cdnpurge invalidate` returns, and says so)", b.target, caps.Provider, command)}
+	}
+	return b, nil
 }

@@ -45,12 +45,9 @@ func runList(ctx context.Context, e env) (err error) {
 	if err := where.check(); err != nil {
 		return err
 	}
-	b, err := cliTarget(ctx, e, where)
+	b, err := historyTarget(ctx, e, where, "list")
 	if err != nil {
 		return err
-	}
-	if !b.prov.Capabilities().History {
-		return noHistory(b, "list")
 	}
 	cfg, inv := b.cfg, b.inv
 	var items []purge.Summary

@@ -42,12 +42,9 @@ func runStatus(ctx context.Context, e env) (err error) {
 	if err := where.check(); err != nil {
 		return err
 	}
-	b, err := cliTarget(ctx, e, where)
+	b, err := historyTarget(ctx, e, where, "status")
 	if err != nil {
 		return err
-	}
-	if !b.prov.Capabilities().History {
-		return noHistory(b, "status")
 	}
 	cfg, inv := b.cfg, b.inv
 	var id string

@@ -612,68 +612,49 @@ func (f *File) usesUserGroups() bool {
 type lineFinder struct{ root *yaml.Node }
 
 func (l lineFinder) line(path []string) int {
-	n := l.root
-	if n == nil || len(n.Content) == 0 {
-		return 0
-	}
-	n = n.Content[0]
-	line := n.Line
-	for _, key := range path {
-		switch n.Kind {
-		case yaml.MappingNode:
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == key {
-					line, n, found = n.Content[i].Line, n.Content[i+1], true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		case yaml.SequenceNode:
-			var idx int
-			if _, err := fmt.Sscan(key, &idx); err != nil || idx >= len(n.Content) {
-				return line
-			}
-			n = n.Content[idx]
-			line = n.Line
-		default:
-			return line
-		}
-	}
+	line, _ := l.find(path)
 	return line
 }
 
 // has reports whether the field at path is written in the file.
 func (l lineFinder) has(path []string) bool {
+	_, found := l.find(path)
+	return found
+}
+
+// find follows path from the document's root: the line of the field at
+// path, or of the deepest one found on the way, and whether it is there.
+func (l lineFinder) find(path []string) (line int, found bool) {
 	n := l.root
 	if n == nil || len(n.Content) == 0 {
-		return false
+		return 0, false
 	}
 	n = n.Content[0]
+	line = n.Line
 	for _, key := range path {
 		switch n.Kind {
 		case yaml.MappingNode:
-			found := false
+			next := -1
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value == key {
-					n, found = n.Content[i+1], true
+					next = i
 					break
 				}
 			}
-			if !found {
-				return false
+			if next < 0 {
+				return line, false
 			}
+			line, n = n.Content[next].Line, n.Content[next+1]
 		case yaml.SequenceNode:
 			var idx int
 			if _, err := fmt.Sscan(key, &idx); err != nil || idx >= len(n.Content) {
-				return false
+				return line, false
 			}
 			n = n.Content[idx]
+			line = n.Line
 		default:
-			return false
+			return line, false
 		}
 	}
-	return true
+	return line, true
 }
