@@ -49,7 +49,7 @@ type child struct {
 const (
 	emulatorMarker = "CloudFront emulator on "
 	serveMarker    = "serving Slack commands"
-	faultsMarker   = "cloudfront emulator injected faults"
+	faultsMarker   = "emulator injected faults"
 )
 
 // spawn builds cdnpurge if needed, then starts `cdnpurge emulate` and
