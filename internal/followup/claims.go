@@ -45,3 +45,16 @@ func (c *Claims) Claim(key string) bool {
 	}
 	return true
 }
+
+// Release forgets key, so that it may be claimed again: for work claimed
+// before it was done that then failed, which a retry must be free to do.
+// A key claimed again after a release may be forgotten sooner than Max
+// claims later: it keeps its first place in the order.
+func (c *Claims) Release(key string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.keys, key)
+}

@@ -164,6 +164,11 @@ func ParseCommand(text string) (Command, error) {
 	if len(cmd.Targets) > 0 {
 		cmd.Target = cmd.Targets[0]
 	}
+	if len(items) == 0 && len(cmd.Targets) > 1 {
+		// "/cdn-purge www blog" is a path missing its slash far more often
+		// than "everything on two targets", which must say so: `www shop /*`.
+		return Command{}, cmd.notPaths[cmd.Targets[len(cmd.Targets)-1]]
+	}
 	if len(items) == 0 {
 		cmd.Paths, cmd.Items, cmd.Requested = []string{FullPurge}, everything(), 1
 		return cmd, nil

@@ -205,6 +205,10 @@ func TestParseCommand(t *testing.T) {
 		{text: "list www", wantAction: ActionList, wantTarget: "www"},
 		{text: "list 5", wantErr: "list takes at most a target name"},
 		{text: "/ok /a*b", wantErr: `"/a*b" has * before the end`},
+		// Several target names and nothing to purge: the last is a path
+		// without its slash, not "everything on both".
+		{text: "www blog", wantErr: `"blog" must start with / (did you mean /blog?)`},
+		{text: "www shop docs", wantErr: `"docs" must start with / (did you mean /docs?)`},
 		{text: "index.html", wantErr: `"index.html" must start with /`},
 		{text: "_www /a", wantErr: `"_www" must start with /`},
 	}
@@ -354,7 +358,7 @@ func TestParseCommandItems(t *testing.T) {
 		{"", nil, []string{"/*"}},
 		{"www", []string{"www"}, []string{"/*"}},
 		{"www shop /index.html", []string{"www", "shop"}, []string{"/index.html"}},
-		{"Www www SHOP-2", []string{"www", "shop-2"}, []string{"/*"}},
+		{"Www www SHOP-2 /*", []string{"www", "shop-2"}, []string{"/*"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {

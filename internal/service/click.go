@@ -158,5 +158,22 @@ func (s *Service) click(ctx context.Context, c Click) (result, error) {
 		target: t, userID: p.UserID, approvedBy: c.UserID, channelID: p.ChannelID, token: p.Token,
 		paths: p.Paths, items: itemsOf(p.Paths), requested: p.Requested, responseURL: c.ResponseURL,
 	}
+	if caps := s.provider(t).Capabilities(); !caps.History {
+		// No record to ask whether someone approved it already: in this
+		// process the request is claimed by its requester and token, so
+		// that a second approver purges nothing again.
+		key := "target " + t.Name + "/" + purge.SlackCallerReference(p.UserID, p.Token)
+		if !s.announced.Claim(key) {
+			res.action = "approve_repeat"
+			res.reply = slack.AlreadyApproved{Target: t.Name, Now: s.opts.Now(), Provider: caps.Provider, Synchronous: true,
+				Invalidation: &purge.Invalidation{Status: purge.StatusCompleted}}
+			return res, nil
+		}
+		res, err := s.purgeAndReply(ctx, job, res)
+		if err != nil && !errors.Is(err, purge.ErrPartial) {
+			s.announced.Release(key)
+		}
+		return res, err
+	}
 	return s.purgeAndReply(ctx, job, res)
 }

@@ -127,13 +127,18 @@ func (s *Service) command(ctx context.Context, c Command) (result, error) {
 // for several purges; `status` follows each.
 func (s *Service) purgeMany(ctx context.Context, c Command, who access.Who, cmd purge.Command, res result) (result, error) {
 	res.paths = cmd.Paths
-	ts := make([]*access.Target, 0, len(cmd.Targets))
-	for i, name := range cmd.Targets {
-		if i > 0 && s.opts.Targets.Named(name) == nil {
+	// A later word that names no target is a path missing its slash, and
+	// says so before anything else is looked at: "/cdn-purge www blog /a"
+	// said that of blog before targets could be several.
+	for _, name := range cmd.Targets[1:] {
+		if s.opts.Targets.Named(name) == nil {
 			if err := cmd.NotATarget(name); err != nil {
 				return res, err
 			}
 		}
+	}
+	ts := make([]*access.Target, 0, len(cmd.Targets))
+	for _, name := range cmd.Targets {
 		one := cmd
 		one.Target, one.Targets = name, []string{name}
 		t, err := s.policy.Resolve(ctx, who, one)
@@ -150,9 +155,21 @@ func (s *Service) purgeMany(ctx context.Context, c Command, who access.Who, cmd 
 	}
 	names := make([]string, len(ts))
 	results := make([]slack.TargetPurge, len(ts))
+	// Targets on one distribution share its cache, and a purge of it: the
+	// first purges, the others say so (a second invalidation would be
+	// billed for nothing).
+	first := map[string]string{}
 	var wg sync.WaitGroup
 	for i, t := range ts {
 		names[i] = t.Name
+		if t.DistributionID != "" {
+			if name, ok := first[t.DistributionID]; ok {
+				results[i] = slack.TargetPurge{Purge: slack.Purge{Target: t.Name, Provider: s.provider(t).Capabilities().Provider,
+					Invalidation: &purge.Invalidation{DistributionID: t.DistributionID}}, SameAs: name}
+				continue
+			}
+			first[t.DistributionID] = t.Name
+		}
 		wg.Go(func() {
 			p, err := s.purge(ctx, purgeJob{
 				target: t, userID: c.UserID, channelID: c.ChannelID, token: c.Token,
@@ -166,6 +183,9 @@ func (s *Service) purgeMany(ctx context.Context, c Command, who access.Who, cmd 
 	res.reply = slack.ManyPurged{Results: results, UserID: c.UserID}
 	var errs []error
 	for i, r := range results {
+		if r.SameAs != "" {
+			continue
+		}
 		if r.Err != nil {
 			errs = append(errs, fmt.Errorf("target %q: %w", names[i], r.Err))
 		} else if res.invalidation == "" {
@@ -356,6 +376,19 @@ func (s *Service) purge(ctx context.Context, j purgeJob) (purged, error) {
 	}
 	inv, err := prov.Purge(cctx, purge.Request{Reference: ref, Items: j.items})
 	cancel()
+	if err != nil && !caps.Idempotent {
+		// Not made, or made in part: a retry must be free to purge, and
+		// what did go through is announced, as the record it is.
+		s.announced.Release(key)
+		if errors.Is(err, purge.ErrPartial) && inv != nil {
+			if inv.CallerReference == "" {
+				inv.CallerReference = ref
+			}
+			p.Invalidation = inv
+			s.audit(p.Purge)
+		}
+		return p, err
+	}
 	if err != nil {
 		batch := purge.Batch{DistributionID: t.DistributionID, CallerReference: ref, Paths: j.paths}
 		if purge.InProgressLimit(err) {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,6 +167,9 @@ func TestPurgeMany(t *testing.T) {
 		// A word after the first target that is no target is a path
 		// missing its slash.
 		{"www blog", `"blog" must start with / (did you mean /blog?)`},
+		{"www blog /a", `"blog" must start with / (did you mean /blog?)`},
+		// Two targets and nothing to purge is not everything on both.
+		{"www shop", `"shop" must start with / (did you mean /shop?)`},
 		// A pasted URL on another target's host.
 		{"www shop https://news.example.com/a", "news.example.com"},
 	}
@@ -177,5 +182,111 @@ func TestPurgeMany(t *testing.T) {
 		if r.invalidations(t) != before || len(r.emu.CloudflarePurges(testZone)) != cf {
 			t.Errorf("%s: something was purged", tt.text)
 		}
+	}
+}
+
+// TestApprovalWithoutHistory: an approval on a provider that keeps no record
+// of purges. Approve during an outage fails and leaves the request open;
+// Approve after it purges once; a second approver purges nothing again.
+func TestApprovalWithoutHistory(t *testing.T) {
+	clk := testutil.NewClock(time.Now())
+	emu := emulator.New(emulator.Options{
+		CloudflareZones: []string{testZone}, Now: clk.Now,
+		Faults: emulator.Faults{
+			ByOperation: map[string]emulator.FaultRates{emulator.OpCloudflarePurgeCache: {Unavailable: 1}},
+			Until:       clk.Now().Add(time.Minute),
+		},
+	})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	cf, err := cloudflarecdn.New(cloudflarecdn.Options{ZoneID: testZone, Token: "cf-token", Domains: []string{"shop.example.com"}, Endpoint: srv.URL + "/client/v4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := access.NewTargets([]access.Target{{Name: "shop", Domains: []string{"shop.example.com"}, Channels: slack.Channels{"deploys"},
+		Confirm: purge.ConfirmPolicy{Mode: purge.ConfirmAlways}}}, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &slackOutbox{}
+	svc := New(Options{SealSecret: testSecret, Targets: targets, Providers: map[string]purge.Provider{"shop": cf}, Now: clk.Now,
+		Poster: &slack.Poster{HTTPClient: &http.Client{Transport: out}, Attempts: 1}})
+	t.Cleanup(func() { svc.Wait(context.Background()) })
+	ctx := context.Background()
+
+	asked, ok := svc.Command(ctx, command("/index.html https://shop.example.com/q?id=1 #News /img/*")).(slack.ApprovalAsked)
+	if !ok {
+		t.Fatal("no approval asked")
+	}
+	approve := func(user string) slack.Reply {
+		return svc.Click(ctx, Click{TeamID: "T0", UserID: user, ChannelID: "C2147483705", ChannelName: "deploys",
+			ActionID: slack.ActionApprove, Value: asked.Sealed, ResponseURL: responseURL})
+	}
+	if f, ok := approve("U2").(slack.Failed); !ok || purge.ErrorCode(f.Err) != purge.Unavailable {
+		t.Fatalf("approve during the outage: %#v", f)
+	}
+	if n := len(emu.CloudflarePurges(testZone)); n != 0 {
+		t.Fatalf("%d purges during the outage", n)
+	}
+	clk.Advance(2 * time.Minute)
+	started, ok := approve("U2").(slack.Started)
+	if !ok || !started.Purge.Synchronous || started.Purge.ApprovedBy != "U2" {
+		t.Fatalf("approve after the outage: %#v", started)
+	}
+	// The items survived the seal: a pasted URL with its host and query, a
+	// tag in its case, a prefix.
+	var got []string
+	for _, p := range emu.CloudflarePurges(testZone) {
+		got = append(got, p.Kind+":"+strings.Join(p.Items, ","))
+	}
+	if want := "files:https://shop.example.com/index.html,https://shop.example.com/q?id=1 tags:News prefixes:shop.example.com/img/"; strings.Join(got, " ") != want {
+		t.Errorf("Cloudflare purged %q, want %q", strings.Join(got, " "), want)
+	}
+	if again, ok := approve("U3").(slack.AlreadyApproved); !ok || !again.Synchronous {
+		t.Fatalf("a second approver: %#v", again)
+	}
+	if n := len(emu.CloudflarePurges(testZone)); n != 3 {
+		t.Fatalf("the second approval purged again: %d purges", n)
+	}
+}
+
+// TestPartialPurgeAudited: a purge that went through in part is announced
+// for what it purged, and the reply says what went through.
+func TestPartialPurgeAudited(t *testing.T) {
+	var calls atomic.Int64
+	// A stand-in for Cloudflare's purge_cache that takes the first request
+	// and fails the others with its error envelope.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if calls.Add(1) == 1 {
+			io.WriteString(w, `{"success":true,"errors":[],"messages":[],"result":{"id":"0123456789abcdef0123456789abcdef"}}`)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"success":false,"errors":[{"code":10001,"message":"service unavailable"}],"messages":[],"result":null}`)
+	}))
+	t.Cleanup(srv.Close)
+	cf, err := cloudflarecdn.New(cloudflarecdn.Options{ZoneID: testZone, Token: "cf-token", Domains: []string{"shop.example.com"}, Endpoint: srv.URL + "/client/v4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := access.NewTargets([]access.Target{{Name: "shop", Domains: []string{"shop.example.com"}, Channels: slack.Channels{"deploys"}}}, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &slackOutbox{}
+	svc := New(Options{SealSecret: testSecret, Targets: targets, Providers: map[string]purge.Provider{"shop": cf},
+		WebhookURL: "https://hooks.slack.com/services/T0/B0/WEBHOOKTOKEN",
+		Poster:     &slack.Poster{HTTPClient: &http.Client{Transport: out}, Attempts: 1}})
+	f, ok := svc.Command(context.Background(), command("/index.html #news")).(slack.Failed)
+	if !ok || !errors.Is(f.Err, purge.ErrPartial) {
+		t.Fatalf("reply %#v, want a failure made in part", f)
+	}
+	if err := svc.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	posts, _ := out.sent()
+	if len(posts) != 1 || !strings.Contains(posts[0].Text, "purged 1 item on `shop` (Cloudflare)") {
+		t.Fatalf("audit posts %v, want one for the item that went through", posts)
 	}
 }

@@ -115,11 +115,13 @@ func ManyPurgedMessage(r ManyPurged) *slackapi.WebhookMessage {
 	for i, tp := range r.Results {
 		p := tp.Purge
 		inv := p.Invalidation
-		if items == nil {
+		if items == nil && tp.SameAs == "" {
 			items = inv.Paths
 		}
 		ref := providerRef(p)
 		switch {
+		case tp.SameAs != "":
+			lines[i] = ":link: " + ref + ": the same distribution as " + TargetRef(tp.SameAs, "") + ", purged with it"
 		case tp.Err != nil:
 			icon := ":x:"
 			if purge.Temporary(tp.Err) {

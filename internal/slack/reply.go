@@ -75,6 +75,9 @@ type TargetPurge struct {
 	Purge  Purge
 	Repeat bool
 	Err    error
+	// SameAs names the target before it on the same distribution, whose
+	// purge was this one's too.
+	SameAs string
 }
 
 // NoHistory answers `status` and `list` on a target whose provider keeps no
@@ -141,6 +144,10 @@ type AlreadyApproved struct {
 	Target       string
 	Invalidation *purge.Invalidation
 	Now          time.Time
+	// Provider and Synchronous are the target's: a purge made at once
+	// leaves no record of who approved it or when.
+	Provider    string
+	Synchronous bool
 }
 
 // TooLateToCancel answers a Cancel click on a request already approved.
@@ -245,6 +252,12 @@ func Render(r Reply) *slackapi.WebhookMessage {
 	case Failed:
 		return ErrorMessage(r.Err)
 	case AlreadyApproved:
+		if r.Synchronous {
+			m := EphemeralMessage(":information_source: This request was already approved: " + TargetRef(r.Target, "") + " (" +
+				escapeWithin(r.Provider, maxRef) + ") was purged then. Nothing new was purged.")
+			m.ReplaceOriginal = false
+			return m
+		}
 		return AlreadyApprovedMessage(r.Target, r.Invalidation, r.Now)
 	case TooLateToCancel:
 		return TooLateToCancelMessage(r.Target, r.Invalidation, r.Now)
