@@ -344,15 +344,19 @@ func (c Config) validateEndpoint() error {
 // stand-in on loopback, and only when allowLoopback says this is a local
 // run: a token sent anywhere else would leave the machine.
 func checkProviderEndpoint(raw string, allowLoopback bool) error {
+	// The value is never shown: a URL may carry a password.
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return fmt.Errorf("%q is not an http(s) URL", raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("it is not an http(s) URL")
+	}
+	if u.User != nil {
+		return errors.New("it has a user or password in it: a provider's API takes its token from token_env")
 	}
 	if !allowLoopback {
 		return fmt.Errorf("it may point only at a local stand-in, with %s=1", EnvDevAllowLoopback)
 	}
 	if !isLoopback(u.Hostname()) {
-		return fmt.Errorf("%q is not on loopback (127.0.0.1, ::1 or localhost)", u.Host)
+		return fmt.Errorf("host %q is not on loopback (127.0.0.1, ::1 or localhost)", u.Hostname())
 	}
 	return nil
 }

@@ -554,12 +554,13 @@ func (f *File) validateProvider(t Target, at func(string) []string, fail func([]
 			fail(at("service"), "%q is not a Fastly service ID (letters and digits)", t.Service)
 		}
 	case ProviderVarnish:
+		// The value is shown only once it parses with no user in it: a URL
+		// that does not parse may hold a password all the same.
 		if u, err := url.Parse(t.URL); t.URL == "" {
 			fail(at("url"), "not set: where the Varnish cache takes PURGE and BAN requests, e.g. http://127.0.0.1:6081")
-		} else if err == nil && u.User != nil {
-			// The value itself is not shown: it holds a password.
-			fail(at("url"), "has a user or password in it: the cache's URL takes none (restrict PURGE and BAN by address in the VCL)")
-		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		} else if err != nil || strings.Contains(t.URL, "@") {
+			fail(at("url"), "is not an http(s) URL of the cache without a user or password (restrict PURGE and BAN by address in the VCL)")
+		} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			fail(at("url"), "%q is not an http(s) URL of the cache", t.URL)
 		}
 	}

@@ -47,7 +47,9 @@ func TestProviderTargets(t *testing.T) {
 		{"a token in token_env", "token_env: FASTLY_API_TOKEN", "token_env: 9f8e7d6c5b4a3210-secret-value", []string{"targets.2.token_env:", "is not an environment variable name"}},
 		{"no domains", "    domains: [news.example.com]\n", "", []string{"targets.2.domains: no domains: a Fastly target needs the host"}},
 		{"bad varnish url", "url: http://127.0.0.1:6081", "url: 127.0.0.1:6081", []string{"targets.3.url:", "is not an http(s) URL of the cache"}},
-		{"a password in the varnish url", "url: http://127.0.0.1:6081", "url: http://admin:hunter2@127.0.0.1:6081", []string{"targets.3.url: has a user or password in it"}},
+		{"a password in the varnish url", "url: http://127.0.0.1:6081", "url: http://admin:hunter2@127.0.0.1:6081", []string{"targets.3.url: is not an http(s) URL of the cache without a user or password"}},
+		{"a password in a varnish url that does not parse", "url: http://127.0.0.1:6081", "url: http://admin:hunter2%zz@127.0.0.1:6081", []string{"targets.3.url: is not an http(s) URL"}},
+		{"a password with a space", "url: http://127.0.0.1:6081", `url: "http://admin:hunter2 x@127.0.0.1:6081"`, []string{"targets.3.url: is not an http(s) URL"}},
 		{"no varnish url", "    url: http://127.0.0.1:6081\n", "", []string{"targets.3.url: not set"}},
 	}
 	for _, tt := range tests {
@@ -102,6 +104,8 @@ func TestProviderTokens(t *testing.T) {
 		{"cloudflare endpoint on loopback", env(EnvCloudflareEndpoint, "http://127.0.0.1:4510/client/v4", EnvDevAllowLoopback, "1"), nil},
 		{"fastly endpoint elsewhere", env(EnvFastlyEndpoint, "https://api.fastly.example.org", EnvDevAllowLoopback, "1"), []string{EnvFastlyEndpoint + " is not usable", "not on loopback"}},
 		{"fastly endpoint not a URL", env(EnvFastlyEndpoint, "127.0.0.1:9", EnvDevAllowLoopback, "1"), []string{EnvFastlyEndpoint, "not an http(s) URL"}},
+		{"a password in the endpoint", env(EnvCloudflareEndpoint, "http://user:hunter2@127.0.0.1:9/client/v4", EnvDevAllowLoopback, "1"), []string{EnvCloudflareEndpoint, "user or password"}},
+		{"a password in an endpoint that does not parse", env(EnvFastlyEndpoint, "http://user:hunter2%zz@127.0.0.1:9", EnvDevAllowLoopback, "1"), []string{EnvFastlyEndpoint, "not an http(s) URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +131,7 @@ func TestProviderTokens(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			for _, secret := range []string{cfToken, fastlyToken} {
+			for _, secret := range []string{cfToken, fastlyToken, "hunter2"} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error shows a token: %q", err)
 				}

@@ -53,6 +53,10 @@ const CloudflarePurgesPathPrefix = "/_emulator/cloudflare/zones/"
 // (developers.cloudflare.com/cache/how-to/purge-cache/#availability-and-limits).
 const cloudflareMaxItems = 100
 
+// cloudflareMaxPrefixes is the most prefixes one request takes: "Maximum 30
+// prefixes per API call" (purge by prefix, in Cloudflare's cache docs).
+const cloudflareMaxPrefixes = 30
+
 // cloudflareMaxBody bounds a purge body: 100 files with headers fit many
 // times over.
 const cloudflareMaxBody = 1 << 20
@@ -416,7 +420,7 @@ func parseCloudflarePurge(body []byte) (string, []string, *cloudflareError) {
 	switch {
 	case len(raw) == 0:
 		return "", nil, errNoKind()
-	case len(raw) > cloudflareMaxItems:
+	case len(raw) > cloudflareMaxItems, kind == cloudflarePrefixes && len(raw) > cloudflareMaxPrefixes:
 		return "", nil, errTooMany(kind, len(raw))
 	}
 	items := make([]string, 0, len(raw))
@@ -443,8 +447,12 @@ func errTooMany(kind string, n int) *cloudflareError {
 	if code == 0 {
 		code = cfCodeTooManyFiles
 	}
+	limit := cloudflareMaxItems
+	if kind == cloudflarePrefixes {
+		limit = cloudflareMaxPrefixes
+	}
 	return cfError(http.StatusBadRequest, code,
-		"Exceeded maximum amount of %d %s that can be purged on a single request (%d given)", cloudflareMaxItems, kind, n)
+		"Exceeded maximum amount of %d %s that can be purged on a single request (%d given)", limit, kind, n)
 }
 
 // cloudflareItem checks one item of a list of kind and returns it as

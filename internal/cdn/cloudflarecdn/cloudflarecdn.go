@@ -39,6 +39,11 @@ const DefaultEndpoint = "https://api.cloudflare.com/client/v4"
 // https://developers.cloudflare.com/cache/how-to/purge-cache/#availability-and-limits
 const MaxBatch = 100
 
+// MaxPrefixes is the most prefixes one request takes: "Maximum 30 prefixes
+// per API call", and a prefix has no query string:
+// https://developers.cloudflare.com/cache/how-to/purge-cache/purge_by_prefix/
+const MaxPrefixes = 30
+
 // retryHeadroom is what must be left of the context's deadline after a
 // 429's wait to send the request again and read the answer; Cloudflare
 // answers a purge in well under it.
@@ -159,8 +164,22 @@ func (p *Provider) Capabilities() purge.Capabilities {
 		Provider:          "Cloudflare",
 		Kinds:             purge.KindFile | purge.KindPrefix | purge.KindTag | purge.KindHost | purge.KindEverything,
 		MaxBatch:          MaxBatch,
+		MaxBatchByKind:    map[purge.Kind]int{purge.KindPrefix: MaxPrefixes},
 		OneKindPerRequest: true,
 	}
+}
+
+var _ purge.ItemChecker = (*Provider)(nil)
+
+// CheckItems refuses what Cloudflare's purge by prefix cannot take: a
+// prefix with a query string.
+func (p *Provider) CheckItems(items []purge.Item) error {
+	for _, it := range items {
+		if it.Kind == purge.KindPrefix && strings.Contains(it.Path, "?") {
+			return purge.Errorf(purge.Invalid, "Cloudflare cannot purge a prefix with a query string (`%s`): purge the URLs themselves, or the prefix before the `?`", it.String())
+		}
+	}
+	return nil
 }
 
 // Purge purges req.Items in as many requests as Capabilities.Batches
@@ -175,6 +194,9 @@ func (p *Provider) Purge(ctx context.Context, req purge.Request) (*purge.Invalid
 		return nil, purge.Errorf(purge.Invalid, "nothing to purge on Cloudflare zone %s", p.zoneID)
 	}
 	if err := caps.Check(req.Items); err != nil {
+		return nil, err
+	}
+	if err := p.CheckItems(req.Items); err != nil {
 		return nil, err
 	}
 	batches := caps.Batches(req.Items)

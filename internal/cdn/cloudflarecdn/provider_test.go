@@ -59,3 +59,33 @@ func TestProviderSuite(t *testing.T) {
 		}
 	}})
 }
+
+// TestPrefixLimits: Cloudflare takes 30 prefixes a request and no query
+// string in a prefix.
+func TestPrefixLimits(t *testing.T) {
+	emu := emulator.New(emulator.Options{CloudflareZones: []string{testZone}})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	p, err := cloudflarecdn.New(cloudflarecdn.Options{ZoneID: testZone, Token: "t", Domains: []string{"www.example.com"}, Endpoint: srv.URL + "/client/v4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []string
+	for i := range cloudflarecdn.MaxPrefixes + 1 {
+		raw = append(raw, fmt.Sprintf("/p%d/*", i))
+	}
+	inv, err := p.Purge(t.Context(), purge.Request{Items: MustItems(t, raw...)})
+	if err != nil || inv.Requests != 2 {
+		t.Fatalf("31 prefixes: %+v, %v; want 2 requests", inv, err)
+	}
+	if got := emu.CloudflarePurges(testZone); len(got) != 2 || len(got[0].Items) != 30 || len(got[1].Items) != 1 {
+		t.Fatalf("Cloudflare saw %d requests", len(got))
+	}
+	_, err = p.Purge(t.Context(), purge.Request{Items: MustItems(t, "https://www.example.com/a?x=*")})
+	if purge.ErrorCode(err) != purge.Invalid || !strings.Contains(purge.ErrorMessage(err), "query string") {
+		t.Fatalf("a prefix with a query string: %v", err)
+	}
+	if n := len(emu.CloudflarePurges(testZone)); n != 2 {
+		t.Fatalf("a refused purge was sent: %d requests", n)
+	}
+}

@@ -171,3 +171,28 @@ func TestCheckItems(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPathsMatchCommand: the paths CloudFront is sent for a command's items
+// are the command's own paths, which the follow-up retries with and the
+// approval seals: one purge, whichever way it is made.
+func FuzzPathsMatchCommand(f *testing.F) {
+	for _, s := range []string{"/a /a /b/*", "#News #news /x", "https://www.example.com/q?id=1 /q?id=1", "/blog/* /blog/x https://e.example/*", "", "/*", "/caf\u00e9 /%41"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		cmd, err := purge.ParseCommand(text)
+		if err != nil || cmd.Action != purge.ActionPurge {
+			return
+		}
+		if got := cloudfrontcdn.Paths(cmd.Items); strings.Join(got, " ") != strings.Join(cmd.Paths, " ") {
+			t.Fatalf("ParseCommand(%q): Paths(Items) = %q, Paths = %q", text, got, cmd.Paths)
+		}
+		var sealed []purge.Item
+		for _, it := range cmd.Items {
+			sealed = append(sealed, purge.ItemOf(it.String()))
+		}
+		if got := cloudfrontcdn.Paths(sealed); strings.Join(got, " ") != strings.Join(cmd.Paths, " ") {
+			t.Fatalf("ParseCommand(%q): the items as sealed give %q, Paths = %q", text, got, cmd.Paths)
+		}
+	})
+}

@@ -306,8 +306,11 @@ func mustFetchFresh(tb testing.TB, v *testutil.Varnish, ob object) fetched {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		f := mustFetch(tb, v, ob)
-		if !strings.HasSuffix(f.body, " #1") || time.Now().After(deadline) {
+		if !strings.HasSuffix(f.body, " #1") {
 			return f
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: still the first copy (%q) after 15 s", ob, f.body)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

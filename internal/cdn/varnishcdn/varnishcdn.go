@@ -38,9 +38,13 @@ import (
 
 // MaxTags is how many tags one xkey request carries. Varnish refuses a
 // request header longer than http_req_hdr_len (8 KiB by default); a tag is
-// at most purge.MaxTagLength (256) characters plus a separator, so 30 of
-// them and the header's name stay under 7,800 bytes.
+// at most MaxTagLength characters plus a separator, so 30 of them and the
+// header's name stay under 7,800 bytes.
 const MaxTags = 30
+
+// MaxTagLength is the longest tag (xkey) the provider sends, without the
+// "#": longer ones would not fit MaxTags to a header (see MaxTags).
+const MaxTagLength = 256
 
 // DefaultTimeout bounds one request when Options.HTTPClient is nil and the
 // context has no deadline.
@@ -60,7 +64,7 @@ const (
 type Options struct {
 	// URL is where PURGE and BAN requests go: Varnish's HTTP listener, e.g.
 	// http://127.0.0.1:6081. User info in it (a proxy's basic auth) is sent
-	// and never shown.
+	// and never shown; the targets file takes none (internal/config).
 	URL string
 	// Domains are the sites (Host headers) the target purges; the first is
 	// the default for bare paths and tags. A pasted URL must be on one of
@@ -147,6 +151,18 @@ func (p *Provider) Capabilities() purge.Capabilities {
 	}
 }
 
+var _ purge.ItemChecker = (*Provider)(nil)
+
+// CheckItems refuses a tag longer than MaxTagLength.
+func (p *Provider) CheckItems(items []purge.Item) error {
+	for _, it := range items {
+		if it.Kind == purge.KindTag && len(it.Tag) > MaxTagLength {
+			return purge.Errorf(purge.Invalid, "a surrogate key of %d characters; cdnpurge sends Varnish keys of at most %d", len(it.Tag), MaxTagLength)
+		}
+	}
+	return nil
+}
+
 // oneAtATime are the kinds one request purges one of: PURGE and BAN name
 // one path.
 var oneAtATime = map[purge.Kind]int{purge.KindFile: 1, purge.KindPrefix: 1, purge.KindHost: 1, purge.KindEverything: 1}
@@ -166,6 +182,9 @@ type call struct {
 func (p *Provider) Purge(ctx context.Context, req purge.Request) (*purge.Invalidation, error) {
 	caps := p.Capabilities()
 	if err := caps.Check(req.Items); err != nil {
+		return nil, err
+	}
+	if err := p.CheckItems(req.Items); err != nil {
 		return nil, err
 	}
 	calls, err := p.plan(caps, req.Items)
