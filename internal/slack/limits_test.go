@@ -320,7 +320,7 @@ func TestMessagesFitSlackLimits(t *testing.T) {
 			{"CompletedMessage", CompletedMessage(pd, now)},
 			{"CompletedMessage/still-running", CompletedMessage(p, now)},
 			{"AuditMessage", AuditMessage(p)},
-			{"ConfirmMessage", ConfirmMessage(pending, sealed, strings.Repeat("a <big> & costly purge ", 200), true, true)},
+			{"ConfirmMessage", ConfirmMessage(ApprovalAsked{Pending: pending, Sealed: sealed, Why: strings.Repeat("a <big> & costly purge ", 200), ApproverMustDiffer: true, ApproversLimited: true})},
 			{"ClosedMessage", ClosedMessage(pending, ":no_entry_sign: Cancelled by <@U0CANCEL>.")},
 			{"StatusMessage", StatusMessage(longTarget, inv, now)},
 			{"StatusMessage/completed", StatusMessage("", &done, now)},
@@ -595,7 +595,7 @@ func FuzzMessagesFitSlackLimits(f *testing.F) {
 		pending := Pending{Target: name, DistributionID: "EDFDVBD6EXAMPLE", Paths: paths, UserID: "U1", ChannelID: "C1", Expires: now.Unix()}
 		for _, msg := range []*slackapi.WebhookMessage{
 			StartedMessage(p), CompletedMessage(p, now), AuditMessage(p),
-			ConfirmMessage(pending, "sealed", "a reason", true, true), ClosedMessage(pending, "Cancelled."),
+			ConfirmMessage(ApprovalAsked{Pending: pending, Sealed: "sealed", Why: "a reason", ApproverMustDiffer: true, ApproversLimited: true}), ClosedMessage(pending, "Cancelled."),
 			StatusMessage(name, inv, now),
 		} {
 			checkPathList(t, checkLimits(t, msg)[0], paths)

@@ -414,9 +414,10 @@ const (
 // ConfirmMessage asks the channel to approve a purge: in_channel, so that
 // someone else can click, with Approve and Cancel buttons carrying the sealed
 // request.
-// With approversLimited, only the people the target's rules allow may
+// With r.ApproversLimited, only the people the target's rules allow may
 // approve, and the message says so.
-func ConfirmMessage(p Pending, sealed, why string, approverMustDiffer, approversLimited bool) *slackapi.WebhookMessage {
+func ConfirmMessage(r ApprovalAsked) *slackapi.WebhookMessage {
+	p, sealed, why, approverMustDiffer, approversLimited := r.Pending, r.Sealed, r.Why, r.ApproverMustDiffer, r.ApproversLimited
 	who := "<@" + Escape(p.UserID) + ">"
 	head := capMrkdwn(fmt.Sprintf(":raised_hand: %s wants to purge %s on %s: %s.", who, pathCount(len(p.Paths)), TargetRef(p.Target, p.DistributionID), escapeWithin(why, maxWhy)), maxHead)
 	anyone := "Anyone in this channel"

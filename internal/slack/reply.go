@@ -246,7 +246,7 @@ func Render(r Reply) *slackapi.WebhookMessage {
 	case Usage:
 		return UsageMessage(r.Month, r.Accounts, r.NotBilled...)
 	case ApprovalAsked:
-		return ConfirmMessage(r.Pending, r.Sealed, r.Why, r.ApproverMustDiffer, r.ApproversLimited)
+		return ConfirmMessage(r)
 	case ChannelRefused:
 		return RefusedChannelMessage(r.Allowed)
 	case Failed:
