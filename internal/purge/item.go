@@ -27,8 +27,19 @@ const (
 	KindEverything
 )
 
-// kindOrder lists the kinds in the order messages name them.
-var kindOrder = []Kind{KindFile, KindPrefix, KindTag, KindHost, KindEverything}
+// AllKinds is the set of every kind.
+const AllKinds = KindFile | KindPrefix | KindTag | KindHost | KindEverything
+
+// Split lists the kinds in the set k, in the order messages name them.
+func (k Kind) Split() []Kind {
+	var out []Kind
+	for _, one := range []Kind{KindFile, KindPrefix, KindTag, KindHost, KindEverything} {
+		if k.Has(one) {
+			out = append(out, one)
+		}
+	}
+	return out
+}
 
 // String names the kind for messages: "file", "prefix", "tag", "host",
 // "everything".
@@ -144,15 +155,6 @@ func itemFrom(raw, p string) Item {
 		}
 	}
 	return it
-}
-
-// ItemKinds returns the set of kinds among items.
-func ItemKinds(items []Item) Kind {
-	var k Kind
-	for _, it := range items {
-		k |= it.Kind
-	}
-	return k
 }
 
 // urlHost returns a pasted URL's scheme and host, lower-cased, the host

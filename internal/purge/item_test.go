@@ -140,3 +140,15 @@ func TestValidTenantID(t *testing.T) {
 		}
 	}
 }
+
+func TestKindSplit(t *testing.T) {
+	if got := (KindTag | KindFile | KindEverything).Split(); len(got) != 3 || got[0] != KindFile || got[1] != KindTag || got[2] != KindEverything {
+		t.Errorf("Split = %v", got)
+	}
+	if got := AllKinds.Split(); len(got) != 5 {
+		t.Errorf("AllKinds.Split = %v", got)
+	}
+	if got := Kind(0).Split(); len(got) != 0 {
+		t.Errorf("Kind(0).Split = %v", got)
+	}
+}

@@ -113,18 +113,6 @@ func (s *providerSuite) purge(t *testing.T, pt ProviderTarget, ref string, items
 	return inv
 }
 
-// kinds lists the kinds in k, in a fixed order.
-func kinds(k purge.Kind) []purge.Kind {
-	var out []purge.Kind
-	for _, one := range []purge.Kind{purge.KindFile, purge.KindPrefix, purge.KindTag, purge.KindHost, purge.KindEverything} {
-		if k.Has(one) {
-			out = append(out, one)
-		}
-	}
-	return out
-}
-
-const allKinds = purge.KindFile | purge.KindPrefix | purge.KindTag | purge.KindHost | purge.KindEverything
 
 func (s *providerSuite) testEachKind(t *testing.T) {
 	pt := s.newTarget(t)
@@ -132,7 +120,7 @@ func (s *providerSuite) testEachKind(t *testing.T) {
 	if caps.Provider == "" || caps.Kinds&purge.KindFile == 0 {
 		t.Fatalf("Capabilities = %+v: a provider has a name and purges files at least", caps)
 	}
-	for _, k := range kinds(caps.Kinds) {
+	for _, k := range caps.Kinds.Split() {
 		t.Run(k.String(), func(t *testing.T) {
 			it := s.sample(k, pt.Domain, "each-"+k.String())
 			before := pt.Requests(t)
@@ -169,7 +157,7 @@ func (s *providerSuite) testOnlyWhatWasAsked(t *testing.T) {
 func (s *providerSuite) testUnsupported(t *testing.T) {
 	pt := s.newTarget(t)
 	caps := pt.Provider.Capabilities()
-	missing := kinds(allKinds &^ caps.Kinds)
+	missing := (purge.AllKinds &^ caps.Kinds).Split()
 	if len(missing) == 0 {
 		t.Skipf("%s purges every kind of item: nothing to refuse", caps.Provider)
 	}
