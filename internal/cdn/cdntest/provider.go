@@ -113,7 +113,6 @@ func (s *providerSuite) purge(t *testing.T, pt ProviderTarget, ref string, items
 	return inv
 }
 
-
 func (s *providerSuite) testEachKind(t *testing.T) {
 	pt := s.newTarget(t)
 	caps := pt.Provider.Capabilities()
