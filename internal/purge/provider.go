@@ -84,8 +84,26 @@ type Capabilities struct {
 	Idempotent bool
 	// Soft says purges mark objects stale rather than evict them.
 	Soft bool
-	// Billing says how purges are billed, for `usage`: "" when they are not.
-	Billing string
+	// Pricing is how purges are billed, for `usage`; nil when they are
+	// not.
+	Pricing *Pricing
+}
+
+// Pricing is a provider's published price for purges: the first
+// FreePerMonth billed items of each calendar month (UTC) are free for each
+// account, then each costs PerItem dollars.
+type Pricing struct {
+	FreePerMonth int
+	PerItem      float64
+}
+
+// Estimate estimates what items billed in one month cost: billable is how
+// many are beyond the free ones, dollars what they cost. The free items are
+// per account, so items should be the account's total; the estimate
+// ignores taxes, credits and price changes.
+func (p Pricing) Estimate(items int) (billable int, dollars float64) {
+	billable = max(items-p.FreePerMonth, 0)
+	return billable, float64(billable) * p.PerItem
 }
 
 // ErrUnsupported is in the chain of the error Check returns for an item of

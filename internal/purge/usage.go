@@ -9,16 +9,6 @@ import (
 	"time"
 )
 
-// CloudFront's published invalidation price (the CloudFront pricing page):
-// the first FreePathsPerMonth paths a month are free for each AWS account,
-// then each path costs PricePerPath dollars. Every path or cache tag in an
-// invalidation counts as one, and so does a wildcard, however many objects it
-// matches.
-const (
-	FreePathsPerMonth = 1000
-	PricePerPath      = 0.005
-)
-
 const (
 	// listPageSize is how many invalidations one ListInvalidations call
 	// asks for: CloudFront's default page size.
@@ -223,16 +213,6 @@ func Usage(ctx context.Context, inv Invalidator, distributionID string, since ti
 func MonthStart(t time.Time) time.Time {
 	y, m, _ := t.UTC().Date()
 	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
-}
-
-// EstimatedCost estimates what paths billed paths in one month cost at the
-// published price: billable is how many are beyond the free
-// FreePathsPerMonth, dollars what they cost at PricePerPath. The free paths
-// are per AWS account, so paths should be the account's total across its
-// distributions; the estimate ignores taxes, credits and price changes.
-func EstimatedCost(paths int) (billable int, dollars float64) {
-	billable = max(paths-FreePathsPerMonth, 0)
-	return billable, float64(billable) * PricePerPath
 }
 
 // eachPage calls fn with each page of distributionID's invalidations, newest

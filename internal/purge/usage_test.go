@@ -284,7 +284,9 @@ func TestMonthStart(t *testing.T) {
 	}
 }
 
-func TestEstimatedCost(t *testing.T) {
+func TestPricingEstimate(t *testing.T) {
+	// CloudFront's published price, as cloudfrontcdn.Pricing holds it.
+	cloudfront := purge.Pricing{FreePerMonth: 1000, PerItem: 0.005}
 	tests := []struct {
 		paths, billable int
 		dollars         float64
@@ -298,9 +300,9 @@ func TestEstimatedCost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.paths), func(t *testing.T) {
-			billable, dollars := purge.EstimatedCost(tt.paths)
+			billable, dollars := cloudfront.Estimate(tt.paths)
 			if billable != tt.billable || math.Abs(dollars-tt.dollars) > 1e-9 {
-				t.Errorf("EstimatedCost(%d) = %d, $%g; want %d, $%g", tt.paths, billable, dollars, tt.billable, tt.dollars)
+				t.Errorf("Estimate(%d) = %d, $%g; want %d, $%g", tt.paths, billable, dollars, tt.billable, tt.dollars)
 			}
 		})
 	}

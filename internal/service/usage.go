@@ -35,7 +35,8 @@ func (s *Service) usage(ctx context.Context, who access.Who) (slack.Reply, error
 	}
 	var notBilled []string
 	for _, t := range s.opts.Targets.All() {
-		if caps := s.provider(t).Capabilities(); caps.Billing == "" || !caps.History {
+		caps := s.provider(t).Capabilities()
+		if caps.Pricing == nil || !caps.History {
 			// Nothing to count: the provider bills no purge, or keeps no
 			// record of them.
 			if t.Channels.Allows(who.ChannelID, who.ChannelName) {
@@ -60,7 +61,7 @@ func (s *Service) usage(ctx context.Context, who access.Who) (slack.Reply, error
 		if !ok {
 			ai = len(accounts)
 			accountIndex[acct] = ai
-			accounts = append(accounts, slack.UsageAccount{Account: acct})
+			accounts = append(accounts, slack.UsageAccount{Account: acct, Pricing: *caps.Pricing})
 		}
 		rowIndex[t.DistributionID] = rowAt{ai, len(accounts[ai].Rows)}
 		row := slack.UsageRow{DistributionID: t.DistributionID, Hidden: hidden}

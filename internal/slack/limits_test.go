@@ -357,7 +357,7 @@ func TestOtherMessagesFitSlackLimits(t *testing.T) {
 	}
 	var accounts []UsageAccount
 	for a := range 20 {
-		acct := UsageAccount{Account: fmt.Sprintf("%012d", a)}
+		acct := UsageAccount{Account: fmt.Sprintf("%012d", a), Pricing: purge.Pricing{FreePerMonth: 1000, PerItem: 0.005}}
 		for r := range 50 {
 			acct.Rows = append(acct.Rows, UsageRow{
 				Targets: []string{longTarget, longTarget + "-b", longTarget + "-c"}, DistributionID: "EDFDVBD6EXAMPLE",

@@ -205,6 +205,8 @@ type UsageAccount struct {
 	// account ID of the targets' role.
 	Account string
 	Rows    []UsageRow
+	// Pricing is the account's price for invalidation paths.
+	Pricing purge.Pricing
 }
 
 // UsageMessage answers `/cdn-purge usage`: this month's billed paths per
@@ -259,13 +261,13 @@ func UsageMessage(month string, accounts []UsageAccount, notBilled ...string) *s
 			lines = append(lines, fmt.Sprintf("• %s of this account, purged from other channels: %s in %s", count(hiddenRows, "other distribution", "other distributions"),
 				pathCount(hidden.Paths), count(hidden.Invalidations, "invalidation", "invalidations")))
 		}
-		billable, dollars := purge.EstimatedCost(total)
+		billable, dollars := acct.Pricing.Estimate(total)
 		atLeast := ""
 		if !complete {
 			atLeast = "at least "
 		}
 		lines = append(lines, fmt.Sprintf("Total: %s%s; %s%d beyond the %d free, about $%.2f at $%.3f a path.",
-			atLeast, pathCount(total), atLeast, billable, purge.FreePathsPerMonth, dollars, purge.PricePerPath))
+			atLeast, pathCount(total), atLeast, billable, acct.Pricing.FreePerMonth, dollars, acct.Pricing.PerItem))
 	}
 	if len(lines) == 0 {
 		return EphemeralMessage(head + "\n" + foot)

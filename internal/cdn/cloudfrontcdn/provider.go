@@ -18,8 +18,15 @@ var Capabilities = purge.Capabilities{
 	Status:     true,
 	History:    true,
 	Idempotent: true,
-	Billing:    "the first 1,000 paths a month are free, then $0.005 a path; a wildcard path counts as one",
+	Pricing:    &Pricing,
 }
+
+// Pricing is CloudFront's published invalidation price (the CloudFront
+// pricing page): the first 1,000 paths a month are free for each AWS
+// account, then each costs $0.005. Every path or cache tag of an
+// invalidation counts as one, and so does a wildcard, however many objects
+// it matches.
+var Pricing = purge.Pricing{FreePerMonth: 1000, PerItem: 0.005}
 
 // Target is the purge.Provider of one distribution or distribution tenant,
 // through an Invalidator (a *Backend, or a purge.Router over several).

@@ -165,7 +165,7 @@ func TestCapabilities(t *testing.T) {
 		c := p.Capabilities()
 		all := purge.KindFile | purge.KindPrefix | purge.KindTag | purge.KindHost | purge.KindEverything
 		if c.Provider != "Varnish" || c.Kinds != all || c.Status || c.History || c.Idempotent || c.Soft != soft ||
-			c.MaxBatch != varnishcdn.MaxTags || !c.OneKindPerRequest || c.Billing != "" {
+			c.MaxBatch != varnishcdn.MaxTags || !c.OneKindPerRequest || c.Pricing != nil {
 			t.Errorf("soft %v: Capabilities() = %+v", soft, c)
 		}
 	}
