@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
-	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
 // TestInvalidateCloudFrontLimits: CloudFront's limits on one invalidation
@@ -20,7 +20,7 @@ func TestInvalidateCloudFrontLimits(t *testing.T) {
 	env := func(k string) string {
 		return map[string]string{config.EnvDistributionID: defaultDistributionID, config.EnvCloudFrontEndpoint: srv.URL}[k]
 	}
-	wildcards := make([]string, purge.MaxWildcardPaths+1)
+	wildcards := make([]string, cloudfrontcdn.MaxWildcardPaths+1)
 	for i := range wildcards {
 		wildcards[i] = fmt.Sprintf("/w%d/*", i)
 	}
@@ -32,7 +32,7 @@ func TestInvalidateCloudFrontLimits(t *testing.T) {
 		t.Fatalf("CloudFront was asked %d times", n)
 	}
 	// 15 go through.
-	if code, out, errOut := runCmd(t, env, append([]string{"invalidate"}, wildcards[:purge.MaxWildcardPaths]...)...); code != 0 {
+	if code, out, errOut := runCmd(t, env, append([]string{"invalidate"}, wildcards[:cloudfrontcdn.MaxWildcardPaths]...)...); code != 0 {
 		t.Fatalf("15 wildcards: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -23,7 +23,7 @@ const findMaxPages = 10
 // GetInvalidation per invalidation created since the request.
 func FindRequest(ctx context.Context, inv Invalidator, distributionID string, since time.Time, match func(callerReference string) bool) (*Invalidation, error) {
 	var ids []string
-	err := eachPage(ctx, inv, distributionID, listPageSize, findMaxPages, func(page *Page) (bool, error) {
+	err := EachPage(ctx, inv, distributionID, listPageSize, findMaxPages, func(page *Page) (bool, error) {
 		for _, s := range page.Items {
 			if s.CreateTime.Before(since) {
 				return false, nil
@@ -35,7 +35,7 @@ func FindRequest(ctx context.Context, inv Invalidator, distributionID string, si
 	if err != nil {
 		return nil, err
 	}
-	got, err := getEach(ctx, inv, distributionID, ids)
+	got, err := GetEach(ctx, inv, distributionID, ids)
 	if err != nil {
 		return nil, err
 	}

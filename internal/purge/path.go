@@ -8,19 +8,10 @@ import (
 	"unicode/utf8"
 )
 
-// CloudFront's limits on invalidation paths (InvalidationLimits in the
-// CloudFront developer guide).
-const (
-	// MaxPathLength is the longest path CloudFront accepts, in bytes, after
-	// encoding.
-	MaxPathLength = 4000
-	// MaxFilePaths is how many file (non-wildcard) paths may be in progress
-	// per distribution at once.
-	MaxFilePaths = 3000
-	// MaxWildcardPaths is how many wildcard paths may be in progress per
-	// distribution at once.
-	MaxWildcardPaths = 15
-)
+// MaxPathLength is the longest path an item may be, in bytes, after
+// encoding: CloudFront's limit (InvalidationLimits in its developer guide),
+// and a sane one for every provider.
+const MaxPathLength = 4000
 
 // FullPurge is the path that invalidates everything on a distribution.
 const FullPurge = "/*"
@@ -100,7 +91,7 @@ func Covers(a, b string) bool {
 // Lists of up to minimalCoverQuadraticMax paths are reduced by the
 // definition, every path against every other: quadratic, and the fastest
 // way for the few paths people type. Longer lists, up to CloudFront's limits
-// (MaxFilePaths under MaxWildcardPaths), take the sorted route of
+// (3,000 file paths under 15 wildcards, CloudFront's most), take the sorted route of
 // minimalCoverSorted, O(n log n), with the same result in the same order
 // (BENCHMARKS.md has the figures).
 func MinimalCover(paths []string) []string {

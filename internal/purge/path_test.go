@@ -137,8 +137,8 @@ func TestNormalizePathsLeavesLimitsToProviders(t *testing.T) {
 		{"none", nil, "no paths given"},
 		// CloudFront's limits are its provider's to check
 		// (cloudfrontcdn.CheckPaths), not the parser's.
-		{"3001 files", many(MaxFilePaths+1, false), ""},
-		{"16 wildcards", many(MaxWildcardPaths+1, true), ""},
+		{"3001 files", many(cloudFrontFiles+1, false), ""},
+		{"16 wildcards", many(cloudFrontWildcards+1, true), ""},
 		{"bad item names itself", []string{"/ok", "nope"}, `"nope" must start with /`},
 	}
 	for _, tt := range tests {

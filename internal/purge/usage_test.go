@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
@@ -145,9 +146,9 @@ func held(t *testing.T, inv purge.Invalidator, since time.Time) purge.MonthUsage
 
 // heldInProgress sums the paths of every invalidation the emulator reports
 // InProgress.
-func heldInProgress(t *testing.T, inv purge.Invalidator) purge.Load {
+func heldInProgress(t *testing.T, inv purge.Invalidator) cloudfrontcdn.Load {
 	t.Helper()
-	var l purge.Load
+	var l cloudfrontcdn.Load
 	eachHeld(t, inv, func(got *purge.Invalidation) {
 		if got.Status == purge.StatusInProgress {
 			files, wildcards := purge.CountPaths(got.Paths)
@@ -353,7 +354,7 @@ func TestInFlight(t *testing.T) {
 				}
 			}
 			e.clock.Set(now)
-			got, err := purge.InFlight(context.Background(), e, testutil.DistributionID)
+			got, err := cloudfrontcdn.InFlight(context.Background(), e, testutil.DistributionID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,7 +393,7 @@ func TestInFlightPages(t *testing.T) {
 			e.clock.Set(now)
 			mustCreateMany(t, e, tt.inProgress)
 			e.lists.Store(0)
-			got, err := purge.InFlight(context.Background(), e, testutil.DistributionID)
+			got, err := cloudfrontcdn.InFlight(context.Background(), e, testutil.DistributionID)
 			if err != nil || got.Files != tt.wantFiles || len(got.InProgress) != tt.wantFiles || got.Wildcards != 0 {
 				t.Fatalf("InFlight = %d files, %d wildcards, %d IDs, %v; want %d files", got.Files, got.Wildcards, len(got.InProgress), err, tt.wantFiles)
 			}
@@ -440,7 +441,7 @@ func TestCheck(t *testing.T) {
 			for _, ps := range tt.running {
 				ids = append([]string{mustCreate(t, inv, ps)}, ids...)
 			}
-			load, err := purge.InFlight(context.Background(), inv, testutil.DistributionID)
+			load, err := cloudfrontcdn.InFlight(context.Background(), inv, testutil.DistributionID)
 			if err != nil {
 				t.Fatal(err)
 			}

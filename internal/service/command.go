@@ -450,7 +450,7 @@ func (s *Service) retry(ctx context.Context, j purgeJob, batch purge.Batch, caus
 func (s *Service) checkInFlight(ctx context.Context, batch purge.Batch) error {
 	ctx, cancel := context.WithTimeout(ctx, inFlightBudget)
 	defer cancel()
-	load, err := purge.InFlight(ctx, s.opts.Invalidator, batch.DistributionID)
+	load, err := cloudfrontcdn.InFlight(ctx, s.opts.Invalidator, batch.DistributionID)
 	if err != nil {
 		s.log.WarnContext(ctx, "in-progress limits not explained", "distribution", batch.DistributionID, "error", err)
 		return nil

@@ -25,6 +25,14 @@ import (
 // MaxMessageText, everything valid UTF-8, and no entity or mention cut in
 // half. It returns the texts of the message's sections and context
 // elements, in order.
+
+// The longest purge CloudFront takes (cloudfrontcdn.MaxFilePaths and
+// MaxWildcardPaths): the longest lists a message must fit.
+const (
+	cloudFrontFiles     = 3000
+	cloudFrontWildcards = 15
+)
+
 func checkLimits(tb testing.TB, msg *slackapi.WebhookMessage) []string {
 	tb.Helper()
 	raw, err := json.Marshal(msg)
@@ -228,23 +236,23 @@ func longest(tb testing.TB, n int, unit, encodedUnit string) []string {
 // it never makes but CloudFront may report (raw UTF-8, from the console).
 func limitPathSets(tb testing.TB) map[string][]string {
 	tb.Helper()
-	emoji := make([]string, purge.MaxFilePaths)
+	emoji := make([]string, cloudFrontFiles)
 	for i := range emoji {
 		emoji[i] = fmt.Sprintf("/%04d/", i) + strings.Repeat("😀é", purge.MaxPathLength/2)
 	}
-	wild := make([]string, 0, purge.MaxFilePaths+purge.MaxWildcardPaths)
-	for i := range purge.MaxWildcardPaths {
+	wild := make([]string, 0, cloudFrontFiles+cloudFrontWildcards)
+	for i := range cloudFrontWildcards {
 		wild = append(wild, fmt.Sprintf("/w%02d/*", i))
 	}
-	for i := range purge.MaxFilePaths {
+	for i := range cloudFrontFiles {
 		wild = append(wild, fmt.Sprintf("/f%04d.html", i))
 	}
 	return map[string][]string{
 		"one":             normalized(tb, []string{"/index.html"}),
-		"ascii":           longest(tb, purge.MaxFilePaths, "a", "a"),
-		"percent-encoded": longest(tb, purge.MaxFilePaths, "é", "%C3%A9"),
-		"already-encoded": longest(tb, purge.MaxFilePaths, "%C3%A9", "%C3%A9"),
-		"ampersands":      longest(tb, purge.MaxFilePaths, "&", "&"),
+		"ascii":           longest(tb, cloudFrontFiles, "a", "a"),
+		"percent-encoded": longest(tb, cloudFrontFiles, "é", "%C3%A9"),
+		"already-encoded": longest(tb, cloudFrontFiles, "%C3%A9", "%C3%A9"),
+		"ampersands":      longest(tb, cloudFrontFiles, "&", "&"),
 		"one-long":        longest(tb, 1, "&", "&"),
 		"many-short":      normalized(tb, wild),
 		"raw-emoji":       emoji,
@@ -571,12 +579,12 @@ func FuzzMessagesFitSlackLimits(f *testing.F) {
 			return
 		}
 		items := strings.Fields(text)
-		if len(items) > purge.MaxFilePaths+purge.MaxWildcardPaths {
+		if len(items) > cloudFrontFiles+cloudFrontWildcards {
 			return // NormalizePaths refuses more, after reading them all
 		}
-		for i := range int(copies) % purge.MaxFilePaths {
+		for i := range int(copies) % cloudFrontFiles {
 			for _, it := range strings.Fields(text) {
-				if len(items) == purge.MaxFilePaths+purge.MaxWildcardPaths {
+				if len(items) == cloudFrontFiles+cloudFrontWildcards {
 					break
 				}
 				if !purge.IsTag(it) && strings.HasPrefix(it, "/") {

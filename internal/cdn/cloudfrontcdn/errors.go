@@ -177,7 +177,7 @@ func (c call) tooManyInProgress() (purge.Code, string) {
 // inProgressLimits words CloudFront's limits on the paths in progress per
 // distribution.
 var inProgressLimits = fmt.Sprintf("at most %s file paths and %d wildcard paths in progress",
-	purge.Thousands(purge.MaxFilePaths), purge.MaxWildcardPaths)
+	purge.Thousands(MaxFilePaths), MaxWildcardPaths)
 
 func (c call) throttled() (purge.Code, string) {
 	return purge.RateLimited, "CloudFront is limiting the rate of requests; try again in a minute"
@@ -218,7 +218,7 @@ func (c call) assumeRoleFailed() (purge.Code, string) {
 func (c call) invalidRequest() (purge.Code, string) {
 	if c.creates() {
 		return purge.Invalid, "CloudFront rejected the invalidation as invalid; check the paths: each must start " +
-			"with /, have * only at the end, and there can be at most " + purge.Thousands(purge.MaxFilePaths)
+			"with /, have * only at the end, and there can be at most " + purge.Thousands(MaxFilePaths)
 	}
 	return purge.Invalid, fmt.Sprintf("CloudFront rejected the %s request as invalid", c.op)
 }

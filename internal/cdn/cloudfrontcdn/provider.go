@@ -47,8 +47,8 @@ var (
 const MaxTagLength = 256
 
 // CheckItems checks items by CloudFront's rules for one invalidation: tags
-// of at most MaxTagLength characters, and at most purge.MaxFilePaths file
-// and purge.MaxWildcardPaths wildcard paths once reduced (see CheckPaths).
+// of at most MaxTagLength characters, and at most MaxFilePaths file
+// and MaxWildcardPaths wildcard paths once reduced (see CheckPaths).
 func (t Target) CheckItems(items []purge.Item) error {
 	wildcards := 0
 	for _, it := range items {
@@ -59,7 +59,7 @@ func (t Target) CheckItems(items []purge.Item) error {
 			wildcards++
 		}
 	}
-	if len(items)-wildcards <= purge.MaxFilePaths && wildcards <= purge.MaxWildcardPaths {
+	if len(items)-wildcards <= MaxFilePaths && wildcards <= MaxWildcardPaths {
 		// Within the limits before the cover, so within them after it.
 		return nil
 	}
@@ -70,11 +70,11 @@ func (t Target) CheckItems(items []purge.Item) error {
 // may be in progress at once, which one invalidation cannot exceed either.
 func CheckPaths(paths []string) error {
 	files, wildcards := purge.CountPaths(paths)
-	if files > purge.MaxFilePaths {
-		return purge.Errorf(purge.Invalid, "%d file paths in one request; CloudFront allows at most %d in progress", files, purge.MaxFilePaths)
+	if files > MaxFilePaths {
+		return purge.Errorf(purge.Invalid, "%d file paths in one request; CloudFront allows at most %d in progress", files, MaxFilePaths)
 	}
-	if wildcards > purge.MaxWildcardPaths {
-		return purge.Errorf(purge.Invalid, "%d wildcard paths in one request; CloudFront allows at most %d in progress", wildcards, purge.MaxWildcardPaths)
+	if wildcards > MaxWildcardPaths {
+		return purge.Errorf(purge.Invalid, "%d wildcard paths in one request; CloudFront allows at most %d in progress", wildcards, MaxWildcardPaths)
 	}
 	return nil
 }

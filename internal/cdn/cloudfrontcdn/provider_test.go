@@ -143,11 +143,11 @@ func TestCheckItems(t *testing.T) {
 		items   []string
 		wantErr string
 	}{
-		{"3000 files", many(purge.MaxFilePaths, false), ""},
-		{"3001 files", many(purge.MaxFilePaths+1, false), "3001 file paths in one request; CloudFront allows at most 3000 in progress"},
-		{"15 wildcards", many(purge.MaxWildcardPaths, true), ""},
-		{"16 wildcards", many(purge.MaxWildcardPaths+1, true), "16 wildcard paths in one request; CloudFront allows at most 15 in progress"},
-		{"3001 files, 2 covered", append(many(purge.MaxFilePaths-1, false), "/p/1", "/q/*", "/q/x"), ""},
+		{"3000 files", many(cloudfrontcdn.MaxFilePaths, false), ""},
+		{"3001 files", many(cloudfrontcdn.MaxFilePaths+1, false), "3001 file paths in one request; CloudFront allows at most 3000 in progress"},
+		{"15 wildcards", many(cloudfrontcdn.MaxWildcardPaths, true), ""},
+		{"16 wildcards", many(cloudfrontcdn.MaxWildcardPaths+1, true), "16 wildcard paths in one request; CloudFront allows at most 15 in progress"},
+		{"3001 files, 2 covered", append(many(cloudfrontcdn.MaxFilePaths-1, false), "/p/1", "/q/*", "/q/x"), ""},
 		{"a 256-character tag", []string{"#" + strings.Repeat("t", cloudfrontcdn.MaxTagLength)}, ""},
 		{"a 257-character tag", []string{"#" + strings.Repeat("t", cloudfrontcdn.MaxTagLength+1)}, "is a cache tag of 257 characters; CloudFront allows at most 256"},
 	}
