@@ -124,7 +124,7 @@ func slackManifest(o manifestOptions) (*slackapi.Manifest, error) {
 				UsageHint:   "[TARGET] [paths, URLs or #tags…] | status | list | targets | usage | help",
 				Url:         commandsURL,
 				// should_escape stays false (Slack's default): escaped, a
-				// cache tag such as #product would arrive as a channel
+				// cache tag such as #product may arrive as a channel
 				// link when a channel of that name exists. Pasted links are
 				// read either way (slack.PlainText).
 				ShouldEscape: false,
