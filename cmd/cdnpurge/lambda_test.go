@@ -64,6 +64,8 @@ func lambdaCases() []lambdaCase {
 		{name: "refused channel", path: "/", form: commandForm("/x", "random", "t.refused"), base64: true, wantStatus: 200, wantType: "ephemeral", wantText: "may not purge"},
 		{name: "bad path", path: "/", form: commandForm("/a*b", "deploys", "t.bad"), base64: true, wantStatus: 200, wantType: "ephemeral", wantText: "only as the last character"},
 		{name: "ssl_check", path: "/", rawBody: "ssl_check=1&token=x", base64: true, wantStatus: 200},
+		// Slack sends ssl_check unsigned; it is answered before the signature check.
+		{name: "unsigned ssl_check", path: "/slack/commands", rawBody: "ssl_check=1&token=x", base64: true, signWith: "-", wantStatus: 200},
 		{name: "healthz", method: "GET", path: "/healthz", signWith: "-", wantStatus: 200},
 		{name: "wrong method", method: "GET", path: "/slack/commands", signWith: "-", wantStatus: 405},
 	}

@@ -33,6 +33,8 @@ Usage:
                                       one invalidation (the latest without ID): status, age, paths, who asked
   cdnpurge list [--distribution ID | --target NAME] [--max N] [--json]
                                       recent invalidations, newest first
+  cdnpurge slack-manifest [--url https://HOST] [--socket-mode] [--command /cdn-purge] [--usergroups]
+                                      print the Slack app manifest, Request URLs filled in
   cdnpurge help                       this text
 
 With no arguments and AWS_LAMBDA_RUNTIME_API set (the binary named bootstrap in
@@ -81,12 +83,13 @@ func run(ctx context.Context, e env) int {
 		return 2
 	}
 	commands := map[string]func(context.Context, env) error{
-		"demo":       runDemo,
-		"serve":      runServe,
-		"emulate":    runEmulate,
-		"invalidate": runInvalidate,
-		"status":     runStatus,
-		"list":       runList,
+		"demo":           runDemo,
+		"serve":          runServe,
+		"emulate":        runEmulate,
+		"invalidate":     runInvalidate,
+		"status":         runStatus,
+		"list":           runList,
+		"slack-manifest": runSlackManifest,
 	}
 	name := e.args[0]
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {

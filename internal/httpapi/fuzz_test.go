@@ -204,3 +204,58 @@ func TestInteractionHarness(t *testing.T) {
 		})
 	}
 }
+
+// FuzzUnsignedCommands sends arbitrary unsigned bodies to the commands
+// route, with and without a signature that is wrong, and checks what the
+// ssl_check exception allows: a 401, or an empty 200 for a form with
+// ssl_check=1 (and nothing else); and that nothing ever reaches the
+// service, so nothing is created and nothing is posted.
+//
+//	go test ./internal/httpapi -run '^$' -fuzz '^FuzzUnsignedCommands$' -fuzztime 60s
+func FuzzUnsignedCommands(f *testing.F) {
+	f.Add("ssl_check=1&token=x", false)
+	f.Add("ssl_check=1&command=%2Fcdn-purge&text=%2F%2A&channel_id=C0OTHER001&user_id=U1&trigger_id=t", true)
+	f.Add("command=%2Fcdn-purge&text=%2F%2A&ssl_check=1", false)
+	f.Add("ssl_check=1;x=1", false)
+	inv := &recordingInvalidator{}
+	transport := &offlineTransport{}
+	h := MustHandler(f, service.Options{
+		DistributionID: testDist, SealSecret: testSecret, Channels: slack.Channels{"deploys", "C0OTHER001"},
+		Invalidator: inv, WebhookURL: "https://hooks.slack.com/services/T0/B0/" + webhookToken,
+		Poster: &slack.Poster{HTTPClient: &http.Client{Transport: transport}, Attempts: 1},
+	})
+	f.Fuzz(func(t *testing.T, body string, forged bool) {
+		req := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(body))
+		if forged {
+			req = signedRequest(t, "/slack/commands", "not-the-signing-secret-0123456789", body, 0)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if err := h.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		switch rec.Code {
+		case http.StatusOK:
+			form, err := slack.ParseForm([]byte(body))
+			if err != nil || !form.SSLCheck {
+				t.Fatalf("an unsigned body that is no ssl_check answered 200: %q", body)
+			}
+			if rec.Body.Len() != 0 {
+				t.Fatalf("ssl_check answered %q", rec.Body.String())
+			}
+		case http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
+		default:
+			t.Fatalf("unsigned body answered %d: %q", rec.Code, body)
+		}
+		inv.mu.Lock()
+		created := len(inv.created)
+		inv.mu.Unlock()
+		transport.mu.Lock()
+		posted := len(transport.hosts)
+		transport.mu.Unlock()
+		if created != 0 || posted != 0 {
+			t.Fatalf("an unsigned body reached the service (%d created, %d posts): %q", created, posted, body)
+		}
+	})
+}

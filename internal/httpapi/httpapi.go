@@ -103,22 +103,37 @@ func (h *Handler) Wait(ctx context.Context) error { return h.svc.Wait(ctx) }
 func (h *Handler) TargetNames() []string { return h.svc.TargetNames() }
 
 // commands serves slash commands.
+//
+// Slack's ssl_check (a form with ssl_check=1, which Slack posts, unsigned,
+// to check a command's certificate) is answered with an empty 200 before
+// the signature is checked, as Slack's Bolt frameworks do: bolt-python's
+// RequestVerification skips a body with ssl_check=1 and its SslCheck
+// middleware answers it with an empty 200 before any listener runs, signed
+// or not (slack_bolt/middleware/request_verification and ssl_check); Bolt
+// for JavaScript's AwsLambdaReceiver answers it before verifying too. So a
+// form with ssl_check=1 never reaches the service, whatever else it
+// carries: a command riding on it creates nothing and gets nothing back.
 func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.readSigned(w, r)
+	body, ok := h.read(w, r)
 	if !ok {
 		return
 	}
+	// The form is parsed (not trusted) before the signature is checked, to
+	// see ssl_check; it is acted on only once verified.
 	var form slack.Form
 	err := checkFormType(r.Header.Get("Content-Type"))
 	if err == nil {
 		form, err = slack.ParseForm(body)
 	}
-	if err != nil {
-		writeJSON(w, slack.Render(h.svc.Unreadable(r.Context(), service.KindCommand, err)))
+	if err == nil && form.SSLCheck {
+		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if form.SSLCheck {
-		w.WriteHeader(http.StatusOK)
+	if !h.verify(w, r, body) {
+		return
+	}
+	if err != nil {
+		writeJSON(w, slack.Render(h.svc.Unreadable(r.Context(), service.KindCommand, err)))
 		return
 	}
 	writeJSON(w, slack.Render(h.svc.Command(r.Context(), service.Command{
@@ -199,6 +214,13 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 // response itself (405, 413, 401 with no detail) and returns ok=false when
 // the request goes no further.
 func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	body, ok = h.read(w, r)
+	return body, ok && h.verify(w, r, body)
+}
+
+// read reads a Slack request's body. It writes the error response itself
+// (405, 413) and returns ok=false when the request goes no further.
+func (h *Handler) read(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, http.MethodPost)
 		return nil, false
@@ -215,12 +237,19 @@ func (h *Handler) readSigned(w http.ResponseWriter, r *http.Request) (body []byt
 		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 		return nil, false
 	}
+	return body, true
+}
+
+// verify checks the signature of a request whose body was read. It answers
+// a missing, stale or wrong one with 401 and no detail, and reports whether
+// the request goes further.
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	if err := slack.Verify(r.Header, body, h.opts.SigningSecret); err != nil {
 		h.log.WarnContext(r.Context(), "request refused", "path", r.URL.Path, "outcome", "unauthenticated", "error", err)
 		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
-		return nil, false
+		return false
 	}
-	return body, true
+	return true
 }
 
 // checkFormType refuses a signed request whose body is not form-encoded, as

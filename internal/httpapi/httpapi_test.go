@@ -285,11 +285,67 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+// TestSSLCheck: Slack's ssl_check (ssl_check=1&token=…, unsigned) gets an
+// empty 200 before the signature is checked, as Bolt answers it, and a form
+// with ssl_check=1 never reaches the service, signed or not, whatever
+// command it carries (bolt-python's SslCheck answers it before any
+// listener). Anything else unsigned is still 401.
 func TestSSLCheck(t *testing.T) {
-	f := newFixture(t, nil)
-	status, m := f.do(t, signedRequest(t, "/slack/commands", testSecret, "ssl_check=1&token=x", 0))
-	if status != http.StatusOK || m != nil {
-		t.Fatalf("ssl_check: %d %v", status, m)
+	command := mustForm(t, map[string]string{"text": "/*", "ssl_check": "1"}).Encode()
+	tests := []struct {
+		name, path, body, contentType string
+		signed                        bool
+		want                          int
+	}{
+		{name: "unsigned, as Slack sends it", path: "/slack/commands", body: "ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO", want: http.StatusOK},
+		{name: "unsigned, on the root", path: "/", body: "ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO", want: http.StatusOK},
+		{name: "signed", path: "/slack/commands", body: "ssl_check=1&token=x", signed: true, want: http.StatusOK},
+		{name: "unsigned command riding on it", path: "/slack/commands", body: command, want: http.StatusOK},
+		{name: "signed command riding on it", path: "/slack/commands", body: command, signed: true, want: http.StatusOK},
+		{name: "unsigned, ssl_check=0", path: "/slack/commands", body: "ssl_check=0&token=x", want: http.StatusUnauthorized},
+		{name: "unsigned, a later ssl_check=1", path: "/slack/commands", body: "ssl_check=0&ssl_check=1", want: http.StatusUnauthorized},
+		{name: "unsigned, not a form", path: "/slack/commands", body: "ssl_check=1", contentType: "application/json", want: http.StatusUnauthorized},
+		{name: "unsigned, on interactions", path: "/slack/interactions", body: "ssl_check=1&token=x", want: http.StatusUnauthorized},
+		{name: "unsigned command", path: "/slack/commands", body: mustForm(t, map[string]string{"text": "/*"}).Encode(), want: http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := &recordingInvalidator{}
+			f := newFixture(t, func(o *service.Options) { o.Invalidator = inv })
+			req := httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.body))
+			if tt.signed {
+				req = signedRequest(t, tt.path, testSecret, tt.body, 0)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d", rec.Code, tt.want)
+			}
+			if tt.want == http.StatusOK && rec.Body.Len() != 0 {
+				t.Errorf("body %q, want none", rec.Body.String())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := f.h.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			inv.mu.Lock()
+			created := len(inv.created)
+			inv.mu.Unlock()
+			f.hooks.mu.Lock()
+			posts := len(f.hooks.posts)
+			f.hooks.mu.Unlock()
+			if created != 0 || posts != 0 {
+				t.Errorf("%d invalidations created, %d audit posts; want none", created, posts)
+			}
+			if logs := f.logs.String(); strings.Contains(logs, string(service.KindCommand)) {
+				t.Errorf("logged as a command: %s", logs)
+			}
+		})
 	}
 }
 
