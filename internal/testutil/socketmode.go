@@ -59,7 +59,7 @@ type SocketMode struct {
 	conns   []*socketConn
 	acks    []SocketAck
 	taken   map[int]bool // the acks WaitAck has returned, by index
-	loseAck bool // drop the socket at the next acknowledgement
+	loseAck bool         // drop the socket at the next acknowledgement
 }
 
 // SocketAck is an acknowledgement the stand-in received.
