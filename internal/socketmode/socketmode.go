@@ -73,7 +73,7 @@ const (
 
 // ErrTokenRefused is what Run returns, wrapped with Slack's error code,
 // when Slack refuses the app token for good: retrying cannot help.
-var ErrTokenRefused = errors.New("slack refused the app-level token")
+var ErrTokenRefused = errors.New("the app-level token was refused by Slack")
 
 // Options configure a Client. Service and AppToken are required.
 type Options struct {
