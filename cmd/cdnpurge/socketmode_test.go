@@ -174,3 +174,26 @@ func TestSocketModeSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoSocketMode: the demo's flow through the Socket Mode stand-in's
+// socket: the reply in the acknowledgement, the redelivery taken once, the
+// HTTP listener closed to commands, the follow-up and both targets.
+func TestDemoSocketMode(t *testing.T) {
+	code, out, errOut := runCmd(t, nil, "demo", "--socket-mode", "--complete-after", "300ms")
+	if code != 0 {
+		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"cdnpurge connected out to it", "reply, carried by the envelope's acknowledgement", "Purging 3 paths on `www`",
+		"audit post to the incoming webhook", "retry_attempt 1", "This command was already taken", "nothing new was created",
+		"HTTP 404: in Socket Mode the listener serves only /healthz", "replaces the reply", "✅ Purged 3 paths",
+		"✅ Purged 3 items on `shop` (Cloudflare)", "Completed after",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "xapp-") {
+		t.Errorf("the demo shows its app token:\n%s", out)
+	}
+}
