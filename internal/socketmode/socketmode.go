@@ -299,19 +299,9 @@ func (c *Client) event(ctx context.Context, sm *slacksm.Client, ev slacksm.Event
 		// The message itself may hold user data: only that it was refused.
 		c.log.Warn("socket mode message unreadable; ignored")
 	case slacksm.EventTypeSlashCommand:
-		cmd, ok := ev.Data.(slackapi.SlashCommand)
-		if !ok || ev.Request == nil {
-			return nil
-		}
-		req := *ev.Request
-		c.inflight.Go(func() { c.command(context.WithoutCancel(ctx), sm, req, cmd) })
+		answer(ctx, c, sm, ev, c.command)
 	case slacksm.EventTypeInteractive:
-		cb, ok := ev.Data.(slackapi.InteractionCallback)
-		if !ok || ev.Request == nil {
-			return nil
-		}
-		req := *ev.Request
-		c.inflight.Go(func() { c.click(context.WithoutCancel(ctx), sm, req, cb) })
+		answer(ctx, c, sm, ev, c.click)
 	case slacksm.EventTypeEventsAPI:
 		// cdnpurge subscribes to no events; one that comes anyway is
 		// acknowledged, so that Slack does not retry it.
@@ -320,6 +310,18 @@ func (c *Client) event(ctx context.Context, sm *slacksm.Client, ev slacksm.Event
 		}
 	}
 	return nil
+}
+
+// answer runs handle on ev's envelope and its data, of slack-go's type T,
+// in a goroutine of its own counted for the drain, with a context that
+// shutdown does not end: an envelope taken is answered and acknowledged.
+func answer[T any](ctx context.Context, c *Client, sm *slacksm.Client, ev slacksm.Event, handle func(context.Context, *slacksm.Client, slacksm.Request, T)) {
+	data, ok := ev.Data.(T)
+	if !ok || ev.Request == nil {
+		return
+	}
+	req := *ev.Request
+	c.inflight.Go(func() { handle(context.WithoutCancel(ctx), sm, req, data) })
 }
 
 // command answers a slash command and acknowledges it with the reply.

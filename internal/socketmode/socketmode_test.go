@@ -103,31 +103,33 @@ func (r *rig) invalidations() int { return len(r.emu.CallerReferences(testutil.D
 // trigger_id.
 func command(tb testing.TB, envelopeID, text, triggerID string) testutil.Envelope {
 	tb.Helper()
+	env, payload := fixture(tb, slashCommandsJSON, envelopeID)
+	payload["text"], payload["trigger_id"] = text, triggerID
+	return env
+}
+
+// fixture decodes an envelope fixture, gives it envelopeID, and returns it
+// with its payload to change.
+func fixture(tb testing.TB, raw []byte, envelopeID string) (testutil.Envelope, map[string]any) {
+	tb.Helper()
 	var env testutil.Envelope
 	var payload map[string]any
 	env.Payload = &payload
-	if err := json.Unmarshal(slashCommandsJSON, &env); err != nil {
+	if err := json.Unmarshal(raw, &env); err != nil {
 		tb.Fatal(err)
 	}
-	payload["text"], payload["trigger_id"] = text, triggerID
 	env.EnvelopeID, env.Payload = envelopeID, payload
-	return env
+	return env, payload
 }
 
 // click is the fixture's button click on action with value, answered to
 // responseURL.
 func click(tb testing.TB, envelopeID, action, value, responseURL string) testutil.Envelope {
 	tb.Helper()
-	var env testutil.Envelope
-	var payload map[string]any
-	env.Payload = &payload
-	if err := json.Unmarshal(blockActionsJSON, &env); err != nil {
-		tb.Fatal(err)
-	}
+	env, payload := fixture(tb, blockActionsJSON, envelopeID)
 	a := payload["actions"].([]any)[0].(map[string]any)
 	a["action_id"], a["value"] = action, value
 	payload["response_url"] = responseURL
-	env.EnvelopeID, env.Payload = envelopeID, payload
 	return env
 }
 
