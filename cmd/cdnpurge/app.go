@@ -24,6 +24,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/socketmode"
 )
 
 // defaultShutdownGrace is how long a stopping `serve` waits, by default
@@ -34,10 +35,14 @@ import (
 // SIGTERM and SIGKILL.
 const defaultShutdownGrace = 8 * time.Second
 
-// app is the Slack service: the handler on an HTTP server. A test can start
-// the whole service on 127.0.0.1:0 with newApp and Listen.
+// app is the Slack service: the handler on an HTTP server and, with an app
+// token, the Socket Mode client beside it. A test can start the whole
+// service on 127.0.0.1:0 with newApp and Listen.
 type app struct {
-	handler  *httpapi.Handler
+	handler *httpapi.Handler
+	// socket takes Slack's commands and clicks over Socket Mode; nil
+	// without an app token (and in Lambda).
+	socket   *socketmode.Client
 	server   *http.Server
 	ln       net.Listener
 	log      *slog.Logger
@@ -99,7 +104,7 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		Providers:   provs,
 		Targets:     targets,
 		Groups:      groups,
-		SealSecret:  cfg.SigningSecret.Value(),
+		SealSecret:  cfg.SealKey().Value(),
 		Invalidator: inv,
 		WebhookURL:  cfg.WebhookURL.Value(),
 		Poster:      poster,
@@ -108,8 +113,17 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		Announced:   announced,
 	})
 	a.handler = httpapi.New(httpapi.Options{Service: svc, SigningSecret: cfg.SigningSecret.Value(), Logger: log})
+	var routes http.Handler = a.handler
+	if cfg.SocketMode() && mode == modeServe {
+		a.socket = socketmode.New(socketmode.Options{Service: svc, AppToken: cfg.AppToken.Value(), APIURL: cfg.SlackAPIURL, Poster: poster, Logger: log})
+		// Slack's commands come over the socket: the HTTP listener keeps
+		// /healthz, and the Slack routes only when enableSlackRoutes asks.
+		health := http.NewServeMux()
+		health.Handle("/healthz", a.handler)
+		routes = health
+	}
 	a.server = &http.Server{
-		Handler: a.handler,
+		Handler: routes,
 		// Slack's requests are small and quick; slow clients are cut off.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -201,6 +215,10 @@ func (a *app) Listen(addr string) error {
 	return nil
 }
 
+// enableSlackRoutes serves Slack's Request URLs over HTTP beside Socket
+// Mode (serve --slack-routes); without Socket Mode they are always served.
+func (a *app) enableSlackRoutes() { a.server.Handler = a.handler }
+
 // URL is the base URL the server answers on.
 func (a *app) URL() string { return "http://" + a.ln.Addr().String() }
 
@@ -217,6 +235,9 @@ func (a *app) Serve() error {
 // those still running then tell their channels to check later.
 func (a *app) Close(ctx context.Context) error {
 	err := a.server.Shutdown(ctx)
+	if a.socket != nil {
+		err = errors.Join(err, a.socket.Wait(ctx))
+	}
 	err = errors.Join(err, a.handler.Wait(ctx))
 	if a.pool != nil {
 		err = errors.Join(err, a.pool.Shutdown(ctx))
@@ -224,19 +245,43 @@ func (a *app) Close(ctx context.Context) error {
 	return err
 }
 
-// runWithShutdown serves until ctx is done, then closes: the listener stops
-// taking requests, and requests in flight, background deliveries and
-// follow-ups get grace to finish; then the follow-ups still running tell
-// their channels to check later (see Close).
+// runWithShutdown serves until ctx is done, then closes: the Socket Mode
+// client (if any) answers and acknowledges the envelopes in flight and
+// closes its socket, the listener stops taking requests, and requests in
+// flight, background deliveries and follow-ups get grace to finish; then
+// the follow-ups still running tell their channels to check later (see
+// Close). A Socket Mode client that stops by itself (Slack refused the
+// token) stops the server the same way, and its error is returned.
 func (a *app) runWithShutdown(ctx context.Context, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Serve() }()
+	sockCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	var sockc chan error // nil, so never ready, without Socket Mode
+	if a.socket != nil {
+		sockc = make(chan error, 1)
+		go func() { sockc <- a.socket.Run(sockCtx) }()
+	}
+	var failed error
 	select {
 	case err := <-errc:
+		stopSocket()
+		if sockc != nil {
+			<-sockc
+		}
 		return err
+	case err := <-sockc:
+		sockc = nil
+		if err != nil {
+			failed = fmt.Errorf("socket mode: %w", err)
+		}
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down", "grace_seconds", grace.Seconds(), "followups_running", a.followupsRunning())
+	stopSocket()
+	if sockc != nil {
+		<-sockc
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	switch err := a.Close(sctx); {
@@ -247,7 +292,10 @@ func (a *app) runWithShutdown(ctx context.Context, grace time.Duration) error {
 		a.log.Warn("shutdown", "error", err)
 	default:
 		a.log.Error("shutdown", "error", err)
-		return fmt.Errorf("shutdown: %w", err)
+		return errors.Join(failed, fmt.Errorf("shutdown: %w", err))
+	}
+	if failed != nil {
+		return failed
 	}
 	return <-errc
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
+	"github.com/cdnpurge/cdnpurge/internal/socketmode/socketmodetest"
 )
 
 // demoText is the sample command: a wildcard, a path it covers, a pasted URL
@@ -57,11 +58,15 @@ var demoNames = map[string]string{"U0DEMOALICE": "alice", "C0DEPLOYS01": "deploy
 
 // runDemo is `cdnpurge demo`: the emulator, the server and a stand-in for
 // Slack, all on loopback, and one correctly signed command through them.
+// With --socket-mode the commands come over a Socket Mode stand-in's
+// WebSocket instead, which cdnpurge connects out to with an app token, and
+// nothing is signed.
 func runDemo(ctx context.Context, e env) error {
 	fs := newFlagSet("demo", e)
 	completeAfter := fs.Duration("complete-after", 3*time.Second, "how long the emulated invalidation takes")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
 	verbose := fs.Bool("v", false, "also print the server's JSON log lines")
+	socketMode := fs.Bool("socket-mode", false, "send the commands over Slack Socket Mode (a local stand-in's WebSocket) instead of signed HTTP POSTs")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -98,9 +103,26 @@ func runDemo(ctx context.Context, e env) error {
 	// 3. The server, configured with the tutorial's settings and a targets
 	// file of two targets: www on CloudFront, shop on Cloudflare.
 	secret := randomHex(16)
+	settings := map[string]string{
+		config.EnvSigningSecret: secret,
+	}
+	var sock *socketmodetest.Server
+	if *socketMode {
+		// Socket Mode: an app token instead of the signing secret, and a
+		// seal secret for the approval buttons; Slack's Web API is the
+		// stand-in's.
+		appToken := "xapp-1-A0DEMO-1-" + randomHex(16)
+		sock = socketmodetest.New(appToken)
+		defer sock.Close()
+		settings = map[string]string{
+			config.EnvSlackAppToken: appToken, config.EnvSealSecret: randomHex(16), config.EnvSlackAPIURL: sock.URL,
+		}
+	}
 	cfg := config.FromEnv(func(k string) string {
+		if v, ok := settings[k]; ok {
+			return v
+		}
 		return map[string]string{
-			config.EnvSigningSecret:      secret,
 			config.EnvWebhookURL:         standIn.URL + "/services/T0DEMO/B0DEMO/" + randomHex(12),
 			config.EnvCloudFrontEndpoint: emu.URL,
 			config.EnvCloudflareEndpoint: emu.URL + "/client/v4",
@@ -120,17 +142,44 @@ func runDemo(ctx context.Context, e env) error {
 		return err
 	}
 	go a.Serve()
+	socketDone := make(chan error, 1)
+	sockCtx, stopSocket := context.WithCancel(ctx)
+	if sock != nil {
+		go func() { socketDone <- a.socket.Run(sockCtx) }()
+	} else {
+		socketDone <- nil
+	}
 	defer func() {
+		stopSocket()
+		<-socketDone
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		a.Close(sctx)
 	}()
+	send := func(form url.Values, redelivered bool) (*slackapi.WebhookMessage, error) {
+		if sock != nil {
+			return sendEnvelope(ctx, sock, form, redelivered)
+		}
+		msg, status, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+		if err == nil && status != http.StatusOK {
+			err = fmt.Errorf("the server answered %d", status)
+		}
+		return msg, err
+	}
 
 	fmt.Fprintf(out, "cdnpurge demo: the whole flow on this machine, with no AWS and no Slack\n\n")
 	fmt.Fprintf(out, "  CDN emulator         %s  (CloudFront distribution %s, whose invalidations complete %s after they are created;\n"+
 		"                       Cloudflare zone %s)\n", emu.URL, defaultDistributionID, *completeAfter, demoZone)
 	fmt.Fprintf(out, "  targets              www (CloudFront, the default), shop (Cloudflare)\n")
-	fmt.Fprintf(out, "  cdnpurge server     %s  (the handler `cdnpurge serve` runs)\n", a.URL())
+	if sock != nil {
+		if err := sock.WaitConnections(ctx, 1); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  Socket Mode          %s  (Slack's apps.connections.open and WebSocket: cdnpurge connected out to it\n"+
+			"                       with an app token, as `cdnpurge serve` does with CDNPURGE_SLACK_APP_TOKEN; no public URL, no signature)\n", sock.URL)
+	} else {
+		fmt.Fprintf(out, "  cdnpurge server     %s  (the handler `cdnpurge serve` runs)\n", a.URL())
+	}
 	fmt.Fprintf(out, "  Slack stand-in       %s  (receives the webhook and response_url posts)\n\n", standIn.URL)
 
 	// 4. The command, signed as Slack signs it.
@@ -142,15 +191,16 @@ func runDemo(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(out, "@alice in #deploys types:\n  /cdn-purge %s\n\n", demoText)
 	start := time.Now()
-	reply, status, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	reply, err := send(form, false)
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
-	if status != http.StatusOK {
-		return fmt.Errorf("the server answered %d", status)
+	how := "reply"
+	if sock != nil {
+		how = "reply, carried by the envelope's acknowledgement"
 	}
-	fmt.Fprintf(out, "── reply, %s, after %s ──\n%s\n\n", visibility(reply), took.Round(100*time.Microsecond), renderMessage(reply, demoNames, "  "))
+	fmt.Fprintf(out, "── "+how+", %s, after %s ──\n%s\n\n", visibility(reply), took.Round(100*time.Microsecond), renderMessage(reply, demoNames, "  "))
 	id := invalidationID(reply)
 	if id == "" {
 		return errors.New("the reply names no invalidation")
@@ -165,7 +215,7 @@ func runDemo(ctx context.Context, e env) error {
 	}
 
 	// 6. A repeated delivery of the same command creates nothing new.
-	again, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	again, err := send(form, true)
 	if err != nil {
 		return err
 	}
@@ -180,20 +230,33 @@ func runDemo(ctx context.Context, e env) error {
 	if len(slackIn.posts) != 0 {
 		return errors.New("the repeated delivery was announced again on the webhook")
 	}
-	fmt.Fprintf(out, "── the same delivery again (a repeated delivery, as a network or a proxy may cause), reply %s ──\n%s\n  same invalidation %s: CallerReference comes from Slack's trigger_id; nothing new was created or announced\n\n",
-		visibility(again), renderMessage(again, demoNames, "  "), id)
-
-	// 7. A forged request is refused.
-	_, status, err = sendSigned(ctx, a.URL()+"/slack/commands", "not-the-secret", form.Encode())
-	if err != nil {
-		return err
+	why := "a repeated delivery, as a network or a proxy may cause"
+	if sock != nil {
+		why = "Slack redelivering the envelope, retry_attempt 1, as after a lost acknowledgement"
 	}
-	fmt.Fprintf(out, "── the same command with a forged signature ──\n  HTTP %d, nothing created\n\n", status)
+	fmt.Fprintf(out, "── the same delivery again (%s), reply %s ──\n%s\n  same invalidation %s: CallerReference comes from Slack's trigger_id; nothing new was created or announced\n\n",
+		why, visibility(again), renderMessage(again, demoNames, "  "), id)
+
+	// 7. A forged request is refused; over Socket Mode nothing comes but
+	// through the socket cdnpurge opened.
+	if sock == nil {
+		_, status, err := sendSigned(ctx, a.URL()+"/slack/commands", "not-the-secret", form.Encode())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "── the same command with a forged signature ──\n  HTTP %d, nothing created\n\n", status)
+	} else {
+		status, err := postStatus(ctx, a.URL()+"/slack/commands", form.Encode())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "── the same command POSTed to the HTTP listener ──\n  HTTP %d: in Socket Mode the listener serves only /healthz; nothing created\n\n", status)
+	}
 
 	// 8. Anyone may ask how it is going.
 	form.Set("text", "status")
 	form.Set("trigger_id", "1000000000002.1000000001."+randomHex(16))
-	st, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	st, err := send(form, false)
 	if err != nil {
 		return err
 	}
@@ -202,7 +265,7 @@ func runDemo(ctx context.Context, e env) error {
 	// And what this month's purges cost, from CloudFront's own record.
 	form.Set("text", "usage")
 	form.Set("trigger_id", "1000000000003.1000000001."+randomHex(16))
-	us, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	us, err := send(form, false)
 	if err != nil {
 		return err
 	}
@@ -225,7 +288,7 @@ func runDemo(ctx context.Context, e env) error {
 	form.Set("text", demoShopText)
 	form.Set("trigger_id", "1000000000004.1000000001."+randomHex(16))
 	fmt.Fprintf(out, "@alice types:\n  /cdn-purge %s\n", demoShopText)
-	shop, _, err := sendSigned(ctx, a.URL()+"/slack/commands", secret, form.Encode())
+	shop, err := send(form, false)
 	if err != nil {
 		return err
 	}
@@ -332,6 +395,47 @@ func sendSigned(ctx context.Context, target, secret, body string) (*slackapi.Web
 		return nil, resp.StatusCode, fmt.Errorf("decode reply: %w", err)
 	}
 	return &msg, resp.StatusCode, nil
+}
+
+// sendEnvelope sends form's fields as a slash_commands envelope over the
+// Socket Mode stand-in (redelivered: again, with retry_attempt 1), and
+// returns the reply the acknowledgement carries.
+func sendEnvelope(ctx context.Context, sock *socketmodetest.Server, form url.Values, redelivered bool) (*slackapi.WebhookMessage, error) {
+	payload := map[string]string{}
+	for k := range form {
+		payload[k] = form.Get(k)
+	}
+	env := socketmodetest.Envelope{Type: "slash_commands", EnvelopeID: "env-" + form.Get("trigger_id"), Payload: payload, AcceptsResponsePayload: true}
+	if redelivered {
+		env.RetryAttempt, env.RetryReason = 1, "timeout"
+	}
+	if err := sock.Send(env); err != nil {
+		return nil, err
+	}
+	ack, err := sock.WaitAck(ctx, env.EnvelopeID)
+	if err != nil {
+		return nil, err
+	}
+	var msg slackapi.WebhookMessage
+	if err := json.Unmarshal(ack.Payload, &msg); err != nil {
+		return nil, fmt.Errorf("decode the acknowledgement's reply: %w", err)
+	}
+	return &msg, nil
+}
+
+// postStatus posts an unsigned form and returns the status.
+func postStatus(ctx context.Context, target, body string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // invalidationIDRE finds the invalidation a reply names: a started purge's

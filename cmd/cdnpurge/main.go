@@ -21,9 +21,11 @@ import (
 const usage = `cdnpurge: purge CloudFront caches from Slack.
 
 Usage:
-  cdnpurge demo                       the whole flow on this machine: emulator, server, a signed command
-  cdnpurge serve [--addr HOST:PORT] [--shutdown-grace D]
-                                      serve Slack's slash commands over HTTP
+  cdnpurge demo [--socket-mode]       the whole flow on this machine: emulator, server, a signed command
+                                      (--socket-mode: over a Socket Mode stand-in's WebSocket)
+  cdnpurge serve [--addr HOST:PORT] [--shutdown-grace D] [--slack-routes]
+                                      serve Slack's slash commands over HTTP, or over Socket Mode
+                                      with CDNPURGE_SLACK_APP_TOKEN (then --slack-routes keeps HTTP's too)
   cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--tenant dt_ID]... [--complete-after D]
                    [--cloudflare-zone ID]... [--fastly-service ID]...
                                       a local CloudFront API for the AWS CLI and SDKs (and Cloudflare's, Fastly's)

@@ -46,6 +46,14 @@ const (
 	// only with CDNPURGE_DEV_ALLOW_LOOPBACK.
 	EnvCloudflareEndpoint = "CDNPURGE_CLOUDFLARE_ENDPOINT"
 	EnvFastlyEndpoint     = "CDNPURGE_FASTLY_ENDPOINT"
+	// EnvSlackAppToken is a Slack app-level token (xapp-…, scope
+	// connections:write): with it, `serve` takes Slack's commands and
+	// clicks over Socket Mode instead of public Request URLs.
+	EnvSlackAppToken = "CDNPURGE_SLACK_APP_TOKEN"
+	// EnvSealSecret keys the approval requests sealed into buttons when
+	// there is no signing secret (Socket Mode): any long random string, the
+	// same on every replica. Without it the signing secret keys them.
+	EnvSealSecret = "CDNPURGE_SEAL_SECRET"
 )
 
 // SlackSigningSecretLen is the length of the signing secrets Slack issues.
@@ -106,6 +114,12 @@ type Config struct {
 	// CloudflareEndpoint and FastlyEndpoint replace the providers' APIs;
 	// empty for the real ones.
 	CloudflareEndpoint, FastlyEndpoint string
+	// AppToken is the Slack app-level token for Socket Mode; empty for
+	// none (Slack calls the Request URLs).
+	AppToken Secret
+	// SealSecret keys the approval buttons' sealed requests; empty means
+	// the signing secret does (see SealKey).
+	SealSecret Secret
 
 	// tokens are the values of the variables the file's token_env fields
 	// name, by variable name; a variable that is not set is absent.
@@ -132,6 +146,8 @@ func FromEnv(getenv func(string) string) Config {
 		SlackAPIURL:        strings.TrimSpace(getenv(EnvSlackAPIURL)),
 		CloudflareEndpoint: strings.TrimSpace(getenv(EnvCloudflareEndpoint)),
 		FastlyEndpoint:     strings.TrimSpace(getenv(EnvFastlyEndpoint)),
+		AppToken:           Secret(strings.TrimSpace(getenv(EnvSlackAppToken))),
+		SealSecret:         Secret(strings.TrimSpace(getenv(EnvSealSecret))),
 	}
 	var err error
 	switch path, inline := strings.TrimSpace(getenv(EnvConfigFile)), getenv(EnvConfigYAML); {
@@ -213,12 +229,25 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	switch {
+	case c.SigningSecret == "" && c.AppToken == "":
+		errs = append(errs, fmt.Errorf("%s is not set: the Slack app's signing secret (Basic Information → App Credentials); or, for Socket Mode, set %s", EnvSigningSecret, EnvSlackAppToken))
 	case c.SigningSecret == "":
-		errs = append(errs, fmt.Errorf("%s is not set: the Slack app's signing secret (Basic Information → App Credentials)", EnvSigningSecret))
+		// Socket Mode: Slack signs nothing over the socket, but the
+		// approval buttons are sealed with a secret every replica has.
+		if c.SealSecret == "" {
+			errs = append(errs, fmt.Errorf("%s is not set: in Socket Mode (%s) the approval buttons are sealed with it (any random string of %d characters or more, the same on every replica), or with %s if you set that instead",
+				EnvSealSecret, EnvSlackAppToken, SlackSigningSecretLen, EnvSigningSecret))
+		}
 	case len(c.SigningSecret) < SlackSigningSecretLen && !c.DevAllowLoopback:
 		// The value is never shown, nor its length: only what to do.
 		errs = append(errs, fmt.Errorf("%s is shorter than a Slack signing secret (%d characters): copy the whole Signing Secret from Basic Information → App Credentials (a shorter one is accepted only for local runs, with %s=1)",
 			EnvSigningSecret, SlackSigningSecretLen, EnvDevAllowLoopback))
+	}
+	if c.SealSecret != "" && len(c.SealSecret) < SlackSigningSecretLen && !c.DevAllowLoopback {
+		errs = append(errs, fmt.Errorf("%s is too short: use a random string of %d characters or more (e.g. openssl rand -hex 32)", EnvSealSecret, SlackSigningSecretLen))
+	}
+	if c.AppToken != "" && !strings.HasPrefix(c.AppToken.Value(), "xapp-") {
+		errs = append(errs, fmt.Errorf("%s is not a Slack app-level token: it must start with xapp- (Basic Information → App-Level Tokens, scope connections:write)", EnvSlackAppToken))
 	}
 	if c.WebhookURL != "" {
 		if err := slack.CheckURL(c.WebhookURL.Value(), c.DevAllowLoopback); err != nil {
@@ -255,6 +284,19 @@ func (c Config) validateTokens() error {
 			c.File.name, t.tokenEnvLine, i, t.TokenEnv, providerTitle(t.ProviderName()), t.Name))
 	}
 	return errors.Join(errs...)
+}
+
+// SocketMode reports whether Slack's commands come over Socket Mode (an
+// app token is set) rather than to Request URLs.
+func (c Config) SocketMode() bool { return c.AppToken != "" }
+
+// SealKey is the secret the approval buttons are sealed with:
+// CDNPURGE_SEAL_SECRET, or else the signing secret.
+func (c Config) SealKey() Secret {
+	if c.SealSecret != "" {
+		return c.SealSecret
+	}
+	return c.SigningSecret
 }
 
 // Token returns the API token of a target of the file: the value of the

@@ -1,8 +1,8 @@
 // Package testutil holds what the tests of several packages share: a
 // CloudFront emulator behind the real backend (over loopback or in
-// process), stand-ins for Slack (a response_url inbox, the Web API), a
-// clock set by hand, moto_server and aws-lambda-rie found or skipped, and a
-// buffer that a server and a test may use at once. The measuring programs
+// process), stand-ins for Slack (a response_url inbox, the Web API, Socket
+// Mode), a clock set by hand, moto_server and aws-lambda-rie found or
+// skipped, and a buffer that a server and a test may use at once. The measuring programs
 // under scripts/ (coldstart, rss) import it too, for moto_server,
 // aws-lambda-rie and loopback addresses; the cdnpurge binary does not.
 package testutil
