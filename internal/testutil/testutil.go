@@ -19,6 +19,7 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
+	"github.com/cdnpurge/cdnpurge/internal/purge"
 )
 
 // DistributionID is the distribution every emulator started here knows:
@@ -99,4 +100,19 @@ func MustEmulatorWithOutage(tb testing.TB, distributionID string, completeAfter 
 	srv := httptest.NewServer(emu)
 	tb.Cleanup(srv.Close)
 	return emu, srv.URL
+}
+
+// MustItems parses raw as a command's items (purge.ParseItem), failing the
+// test on the first that does not parse.
+func MustItems(tb testing.TB, raw ...string) []purge.Item {
+	tb.Helper()
+	items := make([]purge.Item, len(raw))
+	for i, r := range raw {
+		it, err := purge.ParseItem(r)
+		if err != nil {
+			tb.Fatalf("ParseItem(%q): %v", r, err)
+		}
+		items[i] = it
+	}
+	return items
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudflarecdn"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 const (
@@ -47,20 +48,6 @@ func MustProvider(tb testing.TB, endpoint string) *cloudflarecdn.Provider {
 	return p
 }
 
-// MustItems parses raw as a command's items.
-func MustItems(tb testing.TB, raw ...string) []purge.Item {
-	tb.Helper()
-	items := make([]purge.Item, len(raw))
-	for i, r := range raw {
-		it, err := purge.ParseItem(r)
-		if err != nil {
-			tb.Fatalf("ParseItem(%q): %v", r, err)
-		}
-		items[i] = it
-	}
-	return items
-}
-
 func TestItemMapping(t *testing.T) {
 	tests := []struct {
 		item string
@@ -81,7 +68,7 @@ func TestItemMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.item, func(t *testing.T) {
 			p, e := MustEmulated(t, emulator.Options{})
-			items := MustItems(t, tt.item)
+			items := testutil.MustItems(t, tt.item)
 			inv, err := p.Purge(context.Background(), purge.Request{Items: items})
 			if err != nil {
 				t.Fatal(err)
@@ -138,7 +125,7 @@ func TestSplits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, e := MustEmulated(t, emulator.Options{})
-			items := MustItems(t, tt.items...)
+			items := testutil.MustItems(t, tt.items...)
 			inv, err := p.Purge(context.Background(), purge.Request{Items: items})
 			if err != nil {
 				t.Fatal(err)
@@ -188,7 +175,7 @@ func TestEmulatedErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, e := MustEmulated(t, tt.opts)
-			inv, err := p.Purge(context.Background(), purge.Request{Items: MustItems(t, "/a.html")})
+			inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/a.html")})
 			if inv != nil || purge.ErrorCode(err) != tt.code || !strings.Contains(purge.ErrorMessage(err), tt.msg) {
 				t.Fatalf("inv %v, err %v (%s); want %s with %q", inv, err, purge.ErrorCode(err), tt.code, tt.msg)
 			}

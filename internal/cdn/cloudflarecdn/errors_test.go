@@ -112,7 +112,7 @@ func TestCloudflareErrors(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.budget)
 				defer cancel()
 			}
-			inv, err := p.Purge(ctx, purge.Request{Items: MustItems(t, "/a.html")})
+			inv, err := p.Purge(ctx, purge.Request{Items: testutil.MustItems(t, "/a.html")})
 			if purge.ErrorCode(err) != tt.code {
 				t.Fatalf("err %v (%q), want %q", err, purge.ErrorCode(err), tt.code)
 			}
@@ -135,7 +135,7 @@ func TestCloudflareErrors(t *testing.T) {
 
 func TestPartial(t *testing.T) {
 	p, seen := MustScripted(t, ok, answer{status: 503, fixture: "internal_server_error.json"})
-	items := MustItems(t, "/a.html", "#news", "/blog/*")
+	items := testutil.MustItems(t, "/a.html", "#news", "/blog/*")
 	inv, err := p.Purge(context.Background(), purge.Request{Items: items})
 	if !errors.Is(err, purge.ErrPartial) || purge.ErrorCode(err) != purge.Unavailable {
 		t.Fatalf("err %v (%s), want Unavailable wrapping ErrPartial", err, purge.ErrorCode(err))
@@ -154,7 +154,7 @@ func TestPartial(t *testing.T) {
 func TestUnreachable(t *testing.T) {
 	addr := testutil.MustRefusingAddr(t)
 	p := MustProvider(t, "http://"+addr+"/client/v4")
-	_, err := p.Purge(context.Background(), purge.Request{Items: MustItems(t, "/a.html")})
+	_, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/a.html")})
 	if !purge.Unreachable(err) || purge.ErrorCode(err) != purge.Unavailable {
 		t.Fatalf("err %v (%s), want Unavailable wrapping ErrUnreachable", err, purge.ErrorCode(err))
 	}
@@ -177,7 +177,7 @@ func TestTokenEchoed(t *testing.T) {
 			r.Header.Get("Authorization") + `"}],"messages":[],"result":null}`))
 	}))
 	t.Cleanup(srv.Close)
-	_, err := MustProvider(t, srv.URL+"/client/v4").Purge(context.Background(), purge.Request{Items: MustItems(t, "/a.html")})
+	_, err := MustProvider(t, srv.URL+"/client/v4").Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/a.html")})
 	if purge.ErrorCode(err) != purge.Invalid || !strings.Contains(purge.ErrorMessage(err), "[token]") {
 		t.Fatalf("err %v (%s), want Invalid with the token redacted", err, purge.ErrorCode(err))
 	}

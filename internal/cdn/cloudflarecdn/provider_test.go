@@ -12,6 +12,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudflarecdn"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 // TestProviderSuite runs cdntest's provider suite against the emulator's
@@ -74,14 +75,14 @@ func TestPrefixLimits(t *testing.T) {
 	for i := range cloudflarecdn.MaxPrefixes + 1 {
 		raw = append(raw, fmt.Sprintf("/p%d/*", i))
 	}
-	inv, err := p.Purge(t.Context(), purge.Request{Items: MustItems(t, raw...)})
+	inv, err := p.Purge(t.Context(), purge.Request{Items: testutil.MustItems(t, raw...)})
 	if err != nil || inv.Requests != 2 {
 		t.Fatalf("31 prefixes: %+v, %v; want 2 requests", inv, err)
 	}
 	if got := emu.CloudflarePurges(testZone); len(got) != 2 || len(got[0].Items) != 30 || len(got[1].Items) != 1 {
 		t.Fatalf("Cloudflare saw %d requests", len(got))
 	}
-	_, err = p.Purge(t.Context(), purge.Request{Items: MustItems(t, "https://www.example.com/a?x=*")})
+	_, err = p.Purge(t.Context(), purge.Request{Items: testutil.MustItems(t, "https://www.example.com/a?x=*")})
 	if purge.ErrorCode(err) != purge.Invalid || !strings.Contains(purge.ErrorMessage(err), "query string") {
 		t.Fatalf("a prefix with a query string: %v", err)
 	}

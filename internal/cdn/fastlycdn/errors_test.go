@@ -49,7 +49,7 @@ func TestPurgeRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e, srv, _ := MustEmulator(t, emulator.Faults{})
 			p := MustProvider(t, srv.URL, nil, nil)
-			inv, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, tt.items...)})
+			inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, tt.items...)})
 			if inv != nil || purge.ErrorCode(err) != purge.Invalid {
 				t.Fatalf("Purge = %+v, %v; want an Invalid error", inv, err)
 			}
@@ -100,7 +100,7 @@ func TestPurgeErrorsEmulator(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
 				defer cancel()
 			}
-			inv, err := p.Purge(ctx, purge.Request{Items: mustItems(t, tt.items...)})
+			inv, err := p.Purge(ctx, purge.Request{Items: testutil.MustItems(t, tt.items...)})
 			if inv != nil || purge.ErrorCode(err) != tt.want {
 				t.Fatalf("Purge = %+v, %v; want code %s", inv, err, tt.want)
 			}
@@ -221,7 +221,7 @@ func TestPurgeErrorsDocumented(t *testing.T) {
 			// maxRateLimitWait.
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			inv, err := p.Purge(ctx, purge.Request{Items: mustItems(t, tt.items...)})
+			inv, err := p.Purge(ctx, purge.Request{Items: testutil.MustItems(t, tt.items...)})
 			if inv != nil || purge.ErrorCode(err) != tt.want {
 				t.Fatalf("Purge = %+v, %v; want code %s", inv, err, tt.want)
 			}
@@ -262,7 +262,7 @@ func TestPurgePartial(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := MustStub(t, tt.replies)
 			p := MustProvider(t, s.URL, nil, nil)
-			inv, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, tt.items...)})
+			inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, tt.items...)})
 			if !errors.Is(err, purge.ErrPartial) || purge.ErrorCode(err) != tt.want {
 				t.Fatalf("Purge error %v, want code %s wrapping ErrPartial", err, tt.want)
 			}
@@ -305,7 +305,7 @@ func TestPurgeUnreachable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := MustProvider(t, tt.endpoint, func(o *Options) { o.HTTPClient = tt.client }, nil)
-			inv, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/a", "#b")})
+			inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/a", "#b")})
 			if inv != nil || purge.ErrorCode(err) != purge.Unavailable || !purge.Unreachable(err) {
 				t.Fatalf("Purge = %+v, %v; want Unavailable wrapping ErrUnreachable", inv, err)
 			}
@@ -339,7 +339,7 @@ func TestRateLimitWait(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var waits []time.Duration
 	p := MustProvider(t, srv.URL, nil, &waits)
-	inv, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/*")})
+	inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/*")})
 	if err != nil {
 		t.Fatal(err)
 	}

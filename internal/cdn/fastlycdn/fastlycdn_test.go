@@ -78,20 +78,6 @@ func MustProvider(tb testing.TB, endpoint string, edit func(*Options), waits *[]
 	return p
 }
 
-// mustItems parses raw into items.
-func mustItems(tb testing.TB, raw ...string) []purge.Item {
-	tb.Helper()
-	items := make([]purge.Item, len(raw))
-	for i, r := range raw {
-		it, err := purge.ParseItem(r)
-		if err != nil {
-			tb.Fatalf("ParseItem(%q): %v", r, err)
-		}
-		items[i] = it
-	}
-	return items
-}
-
 // tags returns n distinct tags, "#k0" on.
 func tags(n int) []string {
 	out := make([]string, n)
@@ -155,7 +141,7 @@ func TestPurge(t *testing.T) {
 			if got := p.Capabilities().Soft; got != tt.soft {
 				t.Errorf("Capabilities().Soft = %v, want %v", got, tt.soft)
 			}
-			inv, err := p.Purge(context.Background(), purge.Request{Reference: "ref-1", Items: mustItems(t, tt.items...)})
+			inv, err := p.Purge(context.Background(), purge.Request{Reference: "ref-1", Items: testutil.MustItems(t, tt.items...)})
 			if err != nil {
 				t.Fatal(err)
 			}

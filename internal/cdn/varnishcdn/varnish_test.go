@@ -158,19 +158,6 @@ func mustNew(tb testing.TB, opts varnishcdn.Options) *varnishcdn.Provider {
 	return p
 }
 
-func mustItems(tb testing.TB, raw ...string) []purge.Item {
-	tb.Helper()
-	items := make([]purge.Item, len(raw))
-	for i, r := range raw {
-		it, err := purge.ParseItem(r)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		items[i] = it
-	}
-	return items
-}
-
 func manyTags(n int, last string) []string {
 	tags := make([]string, 0, n)
 	for i := range n - 1 {
@@ -235,7 +222,7 @@ func TestPurgeThroughVarnish(t *testing.T) {
 			if tt.soft {
 				p = soft
 			}
-			items := mustItems(t, tt.items...)
+			items := testutil.MustItems(t, tt.items...)
 			inv, err := p.Purge(context.Background(), purge.Request{Reference: "ref-" + tt.name, Items: items})
 			if err != nil {
 				t.Fatal(err)
@@ -288,7 +275,7 @@ func TestPurgeThroughVarnish(t *testing.T) {
 		}
 		client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: from}).DialContext}}
 		p := mustNew(t, varnishcdn.Options{URL: v.URL, Domains: domains, HTTPClient: client})
-		_, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, ob.uri)})
+		_, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, ob.uri)})
 		if purge.ErrorCode(err) != purge.PermissionDenied || !strings.Contains(purge.ErrorMessage(err), "acl purgers") {
 			t.Fatalf("Purge from %s: %v (%s), want PermissionDenied naming acl purgers", from.IP, err, purge.ErrorCode(err))
 		}

@@ -110,7 +110,7 @@ func TestPurgeRequests(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, url := mustStandIn(t, nil)
 			p := mustNew(t, varnishcdn.Options{URL: url, Domains: []string{"WWW.example.com.", shop}, Soft: tt.soft})
-			if _, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, tt.items...)}); err != nil {
+			if _, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, tt.items...)}); err != nil {
 				t.Fatal(err)
 			}
 			got := s.requests()
@@ -150,7 +150,7 @@ func mapsEqual(a, b map[string]string) bool {
 func TestPurgeRefusesBeforeSending(t *testing.T) {
 	s, url := mustStandIn(t, nil)
 	p := mustNew(t, varnishcdn.Options{URL: url, Domains: []string{www}})
-	_, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/ok", "https://elsewhere.example.net/x")})
+	_, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/ok", "https://elsewhere.example.net/x")})
 	if purge.ErrorCode(err) != purge.Invalid || !strings.Contains(purge.ErrorMessage(err), "elsewhere.example.net") {
 		t.Fatalf("a URL off the domains: %v, want Invalid naming it", err)
 	}
@@ -218,7 +218,7 @@ func TestPurgeErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, url := mustStandIn(t, map[int]int{0: tt.status})
 			p := mustNew(t, varnishcdn.Options{URL: url, Domains: []string{www}})
-			inv, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/x")})
+			inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/x")})
 			if inv != nil || purge.ErrorCode(err) != tt.wantCode || !strings.Contains(purge.ErrorMessage(err), tt.wantMsg) {
 				t.Fatalf("Purge = %v, %v (%s), want %s with %q", inv, err, purge.ErrorCode(err), tt.wantCode, tt.wantMsg)
 			}
@@ -248,7 +248,7 @@ func TestPurgeWithoutTheVCL(t *testing.T) {
 			w.Write([]byte("<html>the origin's page</html>"))
 		}))
 		p := mustNew(t, varnishcdn.Options{URL: srv.URL, Domains: []string{www}})
-		_, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/x")})
+		_, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/x")})
 		srv.Close()
 		if purge.ErrorCode(err) != purge.Internal || !strings.Contains(purge.ErrorMessage(err), "cdnpurge.vcl") {
 			t.Errorf("answer with %v: %v, want Internal naming cdnpurge.vcl", h, err)
@@ -259,7 +259,7 @@ func TestPurgeWithoutTheVCL(t *testing.T) {
 func TestPurgeUnreachable(t *testing.T) {
 	addr := testutil.MustRefusingAddr(t)
 	p := mustNew(t, varnishcdn.Options{URL: "http://" + addr, Domains: []string{www}})
-	_, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/x")})
+	_, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/x")})
 	if purge.ErrorCode(err) != purge.Unavailable || !purge.Unreachable(err) {
 		t.Fatalf("Purge: %v (%s), want Unavailable, unreachable", err, purge.ErrorCode(err))
 	}
@@ -271,7 +271,7 @@ func TestPurgeUnreachable(t *testing.T) {
 func TestPurgePartial(t *testing.T) {
 	s, url := mustStandIn(t, map[int]int{2: http.StatusServiceUnavailable})
 	p := mustNew(t, varnishcdn.Options{URL: url, Domains: []string{www}})
-	inv, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/a", "/b", "/c", "/d")})
+	inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/a", "/b", "/c", "/d")})
 	if !errors.Is(err, purge.ErrPartial) || purge.ErrorCode(err) != purge.Unavailable {
 		t.Fatalf("Purge: %v, want Unavailable wrapping ErrPartial", err)
 	}
@@ -289,7 +289,7 @@ func TestPurgePartial(t *testing.T) {
 func TestPurgePartialEverything(t *testing.T) {
 	_, url := mustStandIn(t, map[int]int{1: http.StatusForbidden})
 	p := mustNew(t, varnishcdn.Options{URL: url, Domains: []string{www, shop}})
-	inv, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/*")})
+	inv, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/*")})
 	if !errors.Is(err, purge.ErrPartial) || purge.ErrorCode(err) != purge.PermissionDenied {
 		t.Fatalf("Purge: %v, want PermissionDenied wrapping ErrPartial", err)
 	}
@@ -315,7 +315,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 		withAuth := strings.Replace(base, "http://", "http://"+user+":"+password+"@", 1)
 		p := mustNew(t, varnishcdn.Options{URL: withAuth, Domains: []string{www}})
-		_, err := p.Purge(context.Background(), purge.Request{Items: mustItems(t, "/x", "#t", "/p/*")})
+		_, err := p.Purge(context.Background(), purge.Request{Items: testutil.MustItems(t, "/x", "#t", "/p/*")})
 		if status == http.StatusOK {
 			if err != nil {
 				t.Fatal(err)
