@@ -79,7 +79,7 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 	if err := where.check(); err != nil {
 		return err
 	}
-	parsed, err := parseItems(items)
+	parsed, err := purge.ParseItems(items)
 	if err != nil {
 		return cdnError(err)
 	}
@@ -195,24 +195,6 @@ func runInvalidate(ctx context.Context, e env) (err error) {
 		return printJSON(last, failed)
 	}
 	return failed
-}
-
-// parseItems parses what the command names into items (see purge.ParseItem:
-// a pasted URL keeps its host), each once, in the order given.
-func parseItems(raw []string) ([]purge.Item, error) {
-	var items []purge.Item
-	seen := make(map[string]bool, len(raw))
-	for _, r := range raw {
-		it, err := purge.ParseItem(r)
-		if err != nil {
-			return nil, err
-		}
-		if key := it.String(); !seen[key] {
-			seen[key] = true
-			items = append(items, it)
-		}
-	}
-	return items, nil
 }
 
 // purgeNow is invalidate on a provider whose purge is done when it

@@ -173,33 +173,9 @@ func ParseCommand(text string) (Command, error) {
 		cmd.Paths, cmd.Items, cmd.Requested = []string{FullPurge}, everything(), 1
 		return cmd, nil
 	}
-	// Each item is normalized once: the paths (CloudFront's view) and the
-	// items (every provider's) come from the same result.
-	normalized := make([]string, len(items))
-	cmd.Items = make([]Item, 0, len(items))
-	var seen map[Item]bool // for long lists; a short one is scanned
-	for i, raw := range items {
-		p, err := NormalizeItem(raw)
-		if err != nil {
-			return Command{}, err
-		}
-		normalized[i] = p
-		it := itemFrom(raw, p)
-		switch {
-		case len(items) > 32 && seen == nil:
-			seen = make(map[Item]bool, len(items))
-			for _, prev := range cmd.Items {
-				seen[prev] = true
-			}
-			fallthrough
-		case seen != nil:
-			if !seen[it] {
-				seen[it] = true
-				cmd.Items = append(cmd.Items, it)
-			}
-		case !slices.Contains(cmd.Items, it):
-			cmd.Items = append(cmd.Items, it)
-		}
+	normalized, err := parseItems(items, &cmd.Items)
+	if err != nil {
+		return Command{}, err
 	}
 	for _, it := range cmd.Items {
 		if it.Host != "" {
@@ -209,6 +185,45 @@ func ParseCommand(text string) (Command, error) {
 	slices.Sort(cmd.Hosts)
 	cmd.Paths, cmd.Requested, cmd.Hosts = MinimalCover(normalized), len(items), slices.Compact(cmd.Hosts)
 	return cmd, nil
+}
+
+// ParseItems parses what a purge names (see ParseItem: a pasted URL keeps
+// its host) into items, each once, in the order given. The first bad item
+// stops it with an Invalid error naming the item.
+func ParseItems(raw []string) ([]Item, error) {
+	var items []Item
+	_, err := parseItems(raw, &items)
+	return items, err
+}
+
+// parseItems normalizes each of raw once: it appends the items, each once,
+// to items, and returns the normalized forms (NormalizeItem), one for each
+// of raw, from which a command's CloudFront paths are made.
+func parseItems(raw []string, items *[]Item) ([]string, error) {
+	normalized := make([]string, len(raw))
+	*items = slices.Grow(*items, len(raw))
+	var seen map[Item]bool // for a long list; a short one is scanned
+	if len(raw) > 32 {
+		seen = make(map[Item]bool, len(raw))
+	}
+	for i, r := range raw {
+		p, err := NormalizeItem(r)
+		if err != nil {
+			return nil, err
+		}
+		normalized[i] = p
+		it := itemFrom(r, p)
+		if seen != nil {
+			if seen[it] {
+				continue
+			}
+			seen[it] = true
+		} else if slices.Contains(*items, it) {
+			continue
+		}
+		*items = append(*items, it)
+	}
+	return normalized, nil
 }
 
 // everything is the items of a purge of everything on a target.

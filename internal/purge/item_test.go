@@ -2,6 +2,7 @@ package purge
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -150,5 +151,27 @@ func TestKindSplit(t *testing.T) {
 	}
 	if got := Kind(0).Split(); len(got) != 0 {
 		t.Errorf("Kind(0).Split = %v", got)
+	}
+}
+
+// TestParseItems: each item once, in the order given, the long way (a map)
+// as the short (a scan); the first bad item stops it.
+func TestParseItems(t *testing.T) {
+	long := []string{"/dup"}
+	for i := range 40 {
+		long = append(long, "/p"+strconv.Itoa(i), "/dup")
+	}
+	items, err := ParseItems(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 41 || items[0].Path != "/dup" || items[40].Path != "/p39" {
+		t.Errorf("%d items (%v…), want /dup and /p0../p39, each once", len(items), items[0])
+	}
+	if items, _ := ParseItems([]string{"/a", "#T", "/a", "https://x.example/a", "#T"}); len(items) != 3 || items[1].Tag != "T" || items[2].Host != "x.example" {
+		t.Errorf("ParseItems = %+v", items)
+	}
+	if _, err := ParseItems([]string{"/ok", "nope"}); ErrorCode(err) != Invalid || !strings.Contains(ErrorMessage(err), `"nope"`) {
+		t.Errorf("a bad item: %v", err)
 	}
 }

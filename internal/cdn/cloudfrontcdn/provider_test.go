@@ -111,14 +111,7 @@ func TestPaths(t *testing.T) {
 		{[]string{"/*", "/a"}, "/*"},
 	}
 	for _, tt := range tests {
-		var items []purge.Item
-		for _, raw := range tt.items {
-			it, err := purge.ParseItem(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			items = append(items, it)
-		}
+		items := testutil.MustItems(t, tt.items...)
 		if got := strings.Join(cloudfrontcdn.Paths(items), " "); got != tt.want {
 			t.Errorf("Paths(%q) = %q, want %q", tt.items, got, tt.want)
 		}
@@ -153,15 +146,7 @@ func TestCheckItems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var items []purge.Item
-			for _, raw := range tt.items {
-				it, err := purge.ParseItem(raw)
-				if err != nil {
-					t.Fatal(err)
-				}
-				items = append(items, it)
-			}
-			err := cloudfrontcdn.Target{}.CheckItems(items)
+			err := cloudfrontcdn.Target{}.CheckItems(testutil.MustItems(t, tt.items...))
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("CheckItems: %v", err)
