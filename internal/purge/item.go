@@ -92,6 +92,15 @@ func (it Item) String() string {
 	return it.Path
 }
 
+// ItemStrings returns each item as a command names it (see Item.String).
+func ItemStrings(items []Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.String()
+	}
+	return out
+}
+
 // ItemOf returns the item a normalized path, URL or tag names (see
 // NormalizeItem): its kind by its form. A string that was not normalized
 // gets the kind its form suggests.

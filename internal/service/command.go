@@ -212,15 +212,10 @@ func (s *Service) checkPurge(ctx context.Context, t *access.Target, who access.W
 	return nil
 }
 
-// provider returns t's purge.Provider: its own, or CloudFront's through
-// Options.Invalidator.
-func (s *Service) provider(t *access.Target) purge.Provider {
-	if p := s.providers[t]; p != nil {
-		return p
-	}
-	// A target not among Options.Targets: none reaches here.
-	return cloudfrontcdn.Target{Invalidator: s.opts.Invalidator, DistributionID: t.DistributionID}
-}
+// provider returns t's purge.Provider, made in New: its own, or
+// CloudFront's through Options.Invalidator. Every target the flow sees is
+// one of Options.Targets.
+func (s *Service) provider(t *access.Target) purge.Provider { return s.providers[t] }
 
 // jobPaths is what a purge of cmd on t names, for its messages and its
 // approval request: the paths a provider with a history (CloudFront)
@@ -230,11 +225,7 @@ func (s *Service) jobPaths(t *access.Target, cmd purge.Command) []string {
 	if s.provider(t).Capabilities().History {
 		return cmd.Paths
 	}
-	out := make([]string, len(cmd.Items))
-	for i, it := range cmd.Items {
-		out[i] = it.String()
-	}
-	return out
+	return purge.ItemStrings(cmd.Items)
 }
 
 // itemsOf turns the paths of an approval request back into items.
@@ -260,7 +251,7 @@ func (s *Service) purgeAndReply(ctx context.Context, job purgeJob, res result) (
 		return res, err
 	case p.state == stateRepeat && click:
 		res.action = "approve_repeat"
-		res.reply = slack.AlreadyApproved{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now()}
+		res.reply = slack.AlreadyApproved{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now(), Provider: p.Provider, Synchronous: p.Synchronous}
 	case p.state == stateRepeat:
 		res.action = "purge_repeat"
 		res.reply = slack.Repeat{Target: job.target.Name, Invalidation: p.Invalidation, Now: s.opts.Now(), Provider: p.Provider, Synchronous: p.Synchronous}

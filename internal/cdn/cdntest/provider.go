@@ -104,7 +104,7 @@ func (s *providerSuite) purge(t *testing.T, pt ProviderTarget, ref string, items
 	}
 	inv, err := pt.Provider.Purge(ctx(t), purge.Request{Reference: ref, Items: items})
 	if err != nil {
-		t.Fatalf("Purge(%v): %v", itemStrings(items), err)
+		t.Fatalf("Purge(%v): %v", purge.ItemStrings(items), err)
 	}
 	caps := pt.Provider.Capabilities()
 	if !caps.Status && !inv.Done() {
@@ -276,12 +276,4 @@ func (s *providerSuite) testProviderConcurrent(t *testing.T) {
 			t.Errorf("purge %d: the backend did not purge %s", i, items[i][0])
 		}
 	}
-}
-
-func itemStrings(items []purge.Item) []string {
-	out := make([]string, len(items))
-	for i, it := range items {
-		out[i] = it.String()
-	}
-	return out
 }
