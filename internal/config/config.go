@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -397,7 +396,7 @@ func checkProviderEndpoint(raw string, allowLoopback bool) error {
 	if !allowLoopback {
 		return fmt.Errorf("it may point only at a local stand-in, with %s=1", EnvDevAllowLoopback)
 	}
-	if !isLoopback(u.Hostname()) {
+	if !slack.IsLoopback(u.Hostname()) {
 		return fmt.Errorf("host %q is not on loopback (127.0.0.1, ::1 or localhost)", u.Hostname())
 	}
 	return nil
@@ -415,13 +414,4 @@ func IsDistributionID(s string) bool {
 		}
 	}
 	return true
-}
-
-// isLoopback reports whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -47,7 +47,7 @@ func checkSlackURL(rawURL string, hosts map[string]bool, what string, allowLoopb
 	if u.Scheme == "https" && hosts[host] && (u.Port() == "" || u.Port() == "443") {
 		return nil
 	}
-	if allowLoopback && (u.Scheme == "http" || u.Scheme == "https") && isLoopback(host) {
+	if allowLoopback && (u.Scheme == "http" || u.Scheme == "https") && IsLoopback(host) {
 		return nil
 	}
 	if allowLoopback {
@@ -56,7 +56,10 @@ func checkSlackURL(rawURL string, hosts map[string]bool, what string, allowLoopb
 	return fmt.Errorf("host %q is not %s over https", host, what)
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host (no port) is localhost or a loopback
+// address: where a stand-in may replace a remote API, for local runs and
+// tests (the provider endpoints in internal/config follow the same rule).
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
