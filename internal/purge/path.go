@@ -66,7 +66,7 @@ func NormalizePath(raw string) (string, error) {
 	}
 	p = encodePath(p)
 	if len(p) > MaxPathLength {
-		return "", pathErrorf(shorten(raw), "is %d characters long once encoded; CloudFront allows at most %d", len(p), MaxPathLength)
+		return "", pathErrorf(Shorten(raw), "is %d characters long once encoded; CloudFront allows at most %d", len(p), MaxPathLength)
 	}
 	return p, nil
 }
@@ -228,8 +228,9 @@ func pathErrorf(raw, format string, args ...any) *Error {
 	return Errorf(Invalid, "%q %s", raw, fmt.Sprintf(format, args...))
 }
 
-// shorten keeps an error message about a huge path readable.
-func shorten(s string) string {
+// Shorten keeps an error message about a huge path or tag readable: its
+// first 40 and last 10 bytes around an ellipsis.
+func Shorten(s string) string {
 	if len(s) <= 60 {
 		return s
 	}

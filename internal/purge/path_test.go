@@ -58,7 +58,7 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/\xff", wantErr: "not valid UTF-8"},
 	}
 	for _, tt := range tests {
-		t.Run(shorten(tt.in), func(t *testing.T) {
+		t.Run(Shorten(tt.in), func(t *testing.T) {
 			got, err := NormalizePath(tt.in)
 			if tt.wantErr != "" {
 				if err == nil {

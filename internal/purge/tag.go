@@ -28,7 +28,7 @@ func NormalizeTag(raw string) (string, error) {
 	case tag == "":
 		return "", pathErrorf(raw, "is an empty cache tag")
 	case len(tag) > MaxTagLength:
-		return "", pathErrorf(shorten(raw), "is a cache tag of %d characters; at most %d are allowed", len(tag), MaxTagLength)
+		return "", pathErrorf(Shorten(raw), "is a cache tag of %d characters; at most %d are allowed", len(tag), MaxTagLength)
 	case strings.Contains(tag, "*"):
 		return "", pathErrorf(raw, "is a cache tag with *: tags match exactly, no wildcard in them")
 	case strings.Contains(tag, ","):

@@ -54,7 +54,7 @@ func (t Target) CheckItems(items []purge.Item) error {
 	for _, it := range items {
 		switch {
 		case it.Kind == purge.KindTag && len(it.Tag) > MaxTagLength:
-			return purge.Errorf(purge.Invalid, "%q is a cache tag of %d characters; CloudFront allows at most %d", shorten("#"+it.Tag), len(it.Tag), MaxTagLength)
+			return purge.Errorf(purge.Invalid, "%q is a cache tag of %d characters; CloudFront allows at most %d", purge.Shorten("#"+it.Tag), len(it.Tag), MaxTagLength)
 		case it.Kind != purge.KindFile && it.Kind != purge.KindTag:
 			wildcards++
 		}
@@ -77,14 +77,6 @@ func CheckPaths(paths []string) error {
 		return purge.Errorf(purge.Invalid, "%d wildcard paths in one request; CloudFront allows at most %d in progress", wildcards, MaxWildcardPaths)
 	}
 	return nil
-}
-
-// shorten keeps a message about a huge item readable.
-func shorten(s string) string {
-	if len(s) <= 60 {
-		return s
-	}
-	return s[:40] + "…" + s[len(s)-10:]
 }
 
 // Capabilities returns CloudFront's Capabilities.
