@@ -804,3 +804,91 @@ func TestRefusedValues(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderedEnvironmentIsAccepted plays the kubelet: it resolves the
+// container's environment against a Secret holding every key (or only the
+// required ones) and the ConfigMap written where CDNPURGE_CONFIG points, then
+// checks that cdnpurge's own config.FromEnv and Validate accept it, as `serve`
+// does at start.
+func TestRenderedEnvironmentIsAccepted(t *testing.T) {
+	full := map[string]string{
+		"slack-signing-secret": strings.Repeat("s", config.SlackSigningSecretLen),
+		"slack-webhook-url":    "https://hooks.slack.com/services/T000/B000/XXXX",
+		"slack-bot-token":      "xoxb-1-2-3",
+		"slack-app-token":      "xapp-1-A-1-x",
+		"seal-secret":          strings.Repeat("k", config.SlackSigningSecretLen),
+		"cloudflare-api-token": "cf-token",
+		"fastly-api-token":     "fastly-token",
+	}
+	for _, tt := range []struct {
+		name   string
+		values []string
+		secret map[string]string
+	}{
+		{"defaults", []string{valuesMinimal}, full},
+		{"defaults, only the required keys", []string{valuesMinimal}, map[string]string{"slack-signing-secret": full["slack-signing-secret"]}},
+		{"socket mode", []string{valuesSocketMode}, full},
+		{"socket mode, app token and seal secret only", []string{valuesSocketMode}, map[string]string{"slack-app-token": full["slack-app-token"], "seal-secret": full["seal-secret"]}},
+		// Every option, with the secrets from the Secret instead of AWS
+		// (config reads no ARN itself), under the default key names.
+		{"every option, from the Secret", []string{mustValuesWithout(t, valuesAll, "secretKeys", "secretArns")}, full},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustRender(t, tt.values...)
+			c := container(t, m.Deployment)
+			env := map[string]string{}
+			for _, e := range c.Env {
+				switch {
+				case e.ValueFrom == nil:
+					env[e.Name] = e.Value
+				case e.ValueFrom.SecretKeyRef != nil:
+					ref := e.ValueFrom.SecretKeyRef
+					v, ok := tt.secret[ref.Key]
+					if !ok && (ref.Optional == nil || !*ref.Optional) {
+						t.Fatalf("%s needs key %s, which the Secret does not have: the pod would not start", e.Name, ref.Key)
+					}
+					if ok {
+						env[e.Name] = v
+					}
+				default:
+					t.Fatalf("%s: unexpected valueFrom %+v", e.Name, e.ValueFrom)
+				}
+			}
+			if p, ok := env[config.EnvConfigFile]; ok {
+				if p != targetsPath || m.ConfigMap == nil {
+					t.Fatalf("%s = %s with ConfigMap %v", config.EnvConfigFile, p, m.ConfigMap)
+				}
+				local := filepath.Join(t.TempDir(), "targets.yaml")
+				if err := os.WriteFile(local, []byte(m.ConfigMap.Data["targets.yaml"]), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				env[config.EnvConfigFile] = local
+			}
+			if err := config.FromEnv(func(k string) string { return env[k] }).Validate(); err != nil {
+				t.Errorf("config.Validate of the rendered environment: %v", err)
+			}
+		})
+	}
+}
+
+// mustValuesWithout writes the values file with the top-level keys removed
+// (helm's own merging cannot remove a key a file adds) and returns its path.
+func mustValuesWithout(tb testing.TB, file string, keys ...string) string {
+	tb.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var values map[string]any
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		tb.Fatalf("%s: %v", file, err)
+	}
+	for _, k := range keys {
+		delete(values, k)
+	}
+	out, err := yaml.Marshal(values)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mustValuesFile(tb, string(out))
+}
