@@ -892,3 +892,59 @@ func mustValuesWithout(tb testing.TB, file string, keys ...string) string {
 	}
 	return mustValuesFile(tb, string(out))
 }
+
+// TestDocsNameEveryValue checks that docs/operate/kubernetes.md's values
+// table names every value the schema allows (in backticks), so that a new
+// value cannot land undocumented. The schema in turn holds values.yaml to
+// its keys: helm lint fails on a key it does not list.
+func TestDocsNameEveryValue(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operate/kubernetes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema schemaNode
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatalf("values.schema.json: %v", err)
+	}
+	paths := schema.paths("")
+	if len(paths) < 40 {
+		t.Fatalf("the schema lists %d values: %q", len(paths), paths)
+	}
+	for _, p := range paths {
+		if p == "global" { // Helm's, not the chart's
+			continue
+		}
+		if !bytes.Contains(doc, []byte("`"+p+"`")) {
+			t.Errorf("docs/operate/kubernetes.md does not name the value `%s`", p)
+		}
+	}
+}
+
+// schemaNode is the part of a JSON schema that names values.
+type schemaNode struct {
+	Properties           map[string]schemaNode `json:"properties"`
+	AdditionalProperties any                   `json:"additionalProperties"`
+}
+
+// paths lists the dotted paths of the values under n: a fixed set of
+// properties (additionalProperties false) is walked into, anything else is
+// one value.
+func (n schemaNode) paths(prefix string) []string {
+	if n.Properties == nil || n.AdditionalProperties != false {
+		return []string{prefix}
+	}
+	var out []string
+	for name, child := range n.Properties {
+		p := name
+		if prefix != "" {
+			p = prefix + "." + name
+		}
+		out = append(out, child.paths(p)...)
+	}
+	slices.Sort(out)
+	return out
+}
