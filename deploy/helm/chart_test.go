@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
@@ -183,9 +185,12 @@ func setOnce[T any](p **T) *T {
 	return *p
 }
 
-// decodeStrict decodes one YAML document into v through JSON, as the API
-// server reads it, refusing any field v's type does not have. (The k8s.io
-// types carry JSON tags only, so YAML goes to JSON first.)
+// decodeStrict decodes one YAML document into v through JSON, refusing any
+// field v's type does not have. (The k8s.io types carry JSON tags only, so
+// YAML goes to JSON first.) encoding/json matches names regardless of case,
+// where the API server does not, so the document is decoded a second time
+// with sigs.k8s.io/json, the API server's decoder, which refuses a name in
+// the wrong case or given twice.
 func decodeStrict(doc []byte, v any) error {
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {
@@ -199,7 +204,9 @@ func decodeStrict(doc []byte, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errors.New("more than one JSON value")
 	}
-	return nil
+	again := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+	strict, err := kjson.UnmarshalStrict(js, again)
+	return errors.Join(err, errors.Join(strict...))
 }
 
 // stripComments drops whole-line comments (helm's "# Source:" lines).
@@ -341,6 +348,15 @@ func TestStrictDecodeCatchesMisplacedFields(t *testing.T) {
 			wantField: "replicas",
 		},
 		{
+			name: "a field in the wrong case",
+			move: func(obj map[string]any) {
+				c := dig(obj, "spec", "template", "spec")["containers"].([]any)[0].(map[string]any)
+				c["ReadinessProbe"] = c["readinessProbe"]
+				delete(c, "readinessProbe")
+			},
+			wantField: "ReadinessProbe",
+		},
+		{
 			name: "a misspelt field",
 			move: func(obj map[string]any) {
 				spec := dig(obj, "spec")
@@ -361,7 +377,7 @@ func TestStrictDecodeCatchesMisplacedFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = decodeStrict(doc, new(appsv1.Deployment))
-			if err == nil || !strings.Contains(err.Error(), `unknown field "`+tt.wantField+`"`) {
+			if err == nil || !regexp.MustCompile(`unknown field "([^"]*\.)?`+tt.wantField+`"`).MatchString(err.Error()) {
 				t.Fatalf("decode = %v, want unknown field %q", err, tt.wantField)
 			}
 		})
