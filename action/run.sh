@@ -69,10 +69,11 @@ sha256() {
   fi
 }
 
+# trim sets REPLY to its argument without the spaces, tabs and newlines
+# around it. read does it in linear time, in this shell (no subshell: it
+# runs once an item); ${s%%[![:space:]]*} is quadratic or worse in bash.
 trim() {
-  local s=$1
-  s=${s#"${s%%[![:space:]]*}"}
-  printf '%s' "${s%"${s##*[![:space:]]}"}"
+  IFS=$' \t\n' read -r -d '' REPLY <<<"$1" || true
 }
 
 bin=${CDNPURGE_BIN:-}
@@ -83,12 +84,12 @@ if ! command -v jq >/dev/null; then
   refuse "jq is needed to read cdnpurge's answer (GitHub-hosted runners have it; install it on a self-hosted one)"
 fi
 
-distribution=$(trim "${INPUT_DISTRIBUTION:-}")
-target=$(trim "${INPUT_TARGET:-}")
-targets_file=$(trim "${INPUT_TARGETS_FILE:-}")
-wait=$(trim "${INPUT_WAIT:-true}")
-timeout=$(trim "${INPUT_TIMEOUT:-15m}")
-reference=$(trim "${INPUT_CALLER_REFERENCE:-}")
+trim "${INPUT_DISTRIBUTION:-}" && distribution=$REPLY
+trim "${INPUT_TARGET:-}" && target=$REPLY
+trim "${INPUT_TARGETS_FILE:-}" && targets_file=$REPLY
+trim "${INPUT_WAIT:-true}" && wait=$REPLY
+trim "${INPUT_TIMEOUT:-15m}" && timeout=$REPLY
+trim "${INPUT_CALLER_REFERENCE:-}" && reference=$REPLY
 
 # The items: a multi-line input is one item a line, taken whole (spaces
 # included); a single line is split on spaces. Read into an array, so each
@@ -98,8 +99,8 @@ raw=${INPUT_PATHS:-}
 raw=${raw//$'\r'/}
 if [[ $raw == *$'\n'* ]]; then
   while IFS= read -r line || [[ -n $line ]]; do
-    line=$(trim "$line")
-    if [[ -n $line ]]; then items+=("$line"); fi
+    trim "$line"
+    if [[ -n $REPLY ]]; then items+=("$REPLY"); fi
   done <<<"$raw"
 else
   read -r -a items <<<"$raw" || true
@@ -150,19 +151,20 @@ if [[ -z $reference ]]; then
   reference="${GITHUB_REPOSITORY:-local}/${GITHUB_RUN_ID:-0}/${GITHUB_RUN_ATTEMPT:-1}/${GITHUB_JOB:-job}/${what:0:16}"
 fi
 
-args=(invalidate --json --caller-reference "$reference")
+args=(invalidate --json "--caller-reference=$reference")
 if [[ -n $distribution ]]; then
-  args+=(--distribution "$distribution")
+  args+=("--distribution=$distribution")
 else
-  args+=(--target "$target")
+  args+=("--target=$target")
   if [[ -n $targets_file ]]; then
     export CDNPURGE_CONFIG=$targets_file
   fi
 fi
 if [[ $wait == true ]]; then
-  args+=(--wait --timeout "$timeout")
+  args+=(--wait "--timeout=$timeout")
 fi
-# "--": an item is never read as a flag.
+# Flags as --name=value, so that a value is never read as a flag, nor a flag
+# as a value; after "--", an item is never read as a flag.
 args+=(-- "${items[@]}")
 
 answer=$(mktemp)
@@ -173,9 +175,12 @@ code=0
 
 # CloudFront's answer has "id"; a provider with no status to follow has
 # "ids", one a request. Either may carry "error" (created, then failed).
-id=$(jq -r '(.id // ((.ids // []) | join(","))) // ""' "$answer" 2>/dev/null || true)
-status=$(jq -r '.status // ""' "$answer" 2>/dev/null || true)
-message=$(jq -r '.error.message // ""' "$answer" 2>/dev/null || true)
+# One jq for the three (it is slow to start), NUL after each: a message may
+# hold newlines.
+id='' status='' message=''
+{
+  IFS= read -r -d '' id && IFS= read -r -d '' status && IFS= read -r -d '' message
+} < <(jq -j '[(.id // ((.ids // []) | join(","))), .status, .error.message] | map((. // "" | tostring) + "\u0000") | add' "$answer" 2>/dev/null) || true
 if [[ $code != 0 && -z $message ]]; then
   message="cdnpurge invalidate exited $code (see the log above)"
 fi

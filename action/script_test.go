@@ -36,8 +36,9 @@ type stand struct {
 	endpoint  string
 	bin       string
 	workspace string
-	// github are the runner's GITHUB_* variables, run and job.
-	github map[string]string
+	// vars are more variables of the run's environment: the runner's
+	// GITHUB_* variables (repository, run, attempt, job) and any a test adds.
+	vars map[string]string
 }
 
 // mustStand starts the emulator, knowing testutil.DistributionID and zone,
@@ -51,7 +52,7 @@ func mustStand(t *testing.T, bin string, completeAfter time.Duration) *stand {
 	t.Cleanup(srv.Close)
 	return &stand{
 		emu: emu, endpoint: srv.URL, bin: bin, workspace: t.TempDir(),
-		github: map[string]string{"GITHUB_REPOSITORY": "example/site", "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy"},
+		vars: map[string]string{"GITHUB_REPOSITORY": "example/site", "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy"},
 	}
 }
 
@@ -68,7 +69,7 @@ func mustBuild(t *testing.T) string {
 }
 
 // needBash skips the test when bash or jq, which run.sh needs, is missing.
-func needBash(t *testing.T) {
+func needBash(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"bash", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -133,7 +134,7 @@ func (s *stand) run(t *testing.T, inputs map[string]string) scriptRun {
 		"GITHUB_OUTPUT=" + outFile,
 		"GITHUB_STEP_SUMMARY=" + summaryFile,
 	}
-	for k, v := range s.github {
+	for k, v := range s.vars {
 		env = append(env, k+"="+v)
 	}
 	for name, v := range inputs {
@@ -418,7 +419,7 @@ func TestScript(t *testing.T) {
 		// Other paths in the same job, a re-run (the next attempt) and a
 		// reference of the workflow's own each make their own.
 		other := s.run(t, map[string]string{"paths": "/other.html", "distribution": testutil.DistributionID})
-		s.github["GITHUB_RUN_ATTEMPT"] = "2"
+		s.vars["GITHUB_RUN_ATTEMPT"] = "2"
 		rerun := s.run(t, inputs)
 		own := s.run(t, map[string]string{"paths": "/index.html\n/blog/*", "distribution": testutil.DistributionID, "caller-reference": "deploy-77"})
 		ids := map[string]bool{first.outputs["invalidation-id"]: true}
