@@ -39,11 +39,12 @@ refuse() {
   exit 2
 }
 
-# output appends name=value to $GITHUB_OUTPUT (values hold no newline: IDs,
-# statuses and a reference checked below).
+# output appends name=value to $GITHUB_OUTPUT. The values are IDs, statuses
+# and a reference refused with a control character in it; a line break is
+# dropped all the same, since it would start another output.
 output() {
   if [[ -n ${GITHUB_OUTPUT:-} ]]; then
-    printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
+    printf '%s=%s\n' "$1" "${2//[$'\r\n']/}" >>"$GITHUB_OUTPUT"
   fi
 }
 
@@ -196,7 +197,7 @@ where=${where:-target $(cell "$target")}
 if [[ $code == 0 ]]; then
   summary "### CDN purge: $status" ""
 else
-  summary "### CDN purge failed" "" "$message" ""
+  summary "### CDN purge failed" "" "~~~~" "$message" "~~~~" ""
 fi
 summary "| | |" "|---|---|" "| where | $where |"
 if [[ -n $status ]]; then
