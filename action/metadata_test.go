@@ -27,11 +27,22 @@ type metadata struct {
 }
 
 type step struct {
-	ID   string            `yaml:"id"`
-	Uses string            `yaml:"uses"`
-	Run  string            `yaml:"run"`
-	Env  map[string]string `yaml:"env"`
-	With map[string]string `yaml:"with"`
+	ID    string            `yaml:"id"`
+	Uses  string            `yaml:"uses"`
+	Shell string            `yaml:"shell"`
+	Run   string            `yaml:"run"`
+	Env   map[string]string `yaml:"env"`
+	With  map[string]string `yaml:"with"`
+}
+
+// step returns the step of m with id, failing the test if there is none.
+func (m metadata) step(tb testing.TB, id string) step {
+	tb.Helper()
+	i := slices.IndexFunc(m.Runs.Steps, func(s step) bool { return s.ID == id })
+	if i < 0 {
+		tb.Fatalf("action.yml has no step with id %s", id)
+	}
+	return m.Runs.Steps[i]
 }
 
 // buildInputs are the inputs the build steps use instead of the script.
@@ -68,11 +79,7 @@ func TestMetadataPassesEveryInput(t *testing.T) {
 	if !m.Inputs["paths"].Required {
 		t.Error("input paths is not required")
 	}
-	i := slices.IndexFunc(m.Runs.Steps, func(s step) bool { return s.ID == "purge" })
-	if i < 0 {
-		t.Fatal("no step with id purge")
-	}
-	purgeStep := m.Runs.Steps[i]
+	purgeStep := m.step(t, "purge")
 	if want := `bash "$GITHUB_ACTION_PATH/action/run.sh"`; purgeStep.Run != want {
 		t.Errorf("the purge step runs %q, want %q", purgeStep.Run, want)
 	}
@@ -117,6 +124,9 @@ func TestMetadataPassesEveryInput(t *testing.T) {
 		}
 	}
 	for _, s := range m.Runs.Steps {
+		if s.Run != "" && s.Shell != "bash" {
+			t.Errorf("step %q runs with shell %q; run.sh and the tests assume bash", s.ID, s.Shell)
+		}
 		if strings.Contains(s.Run, "${{") {
 			t.Errorf("step %q interpolates an expression into its script:\n%s", s.ID, s.Run)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,16 +57,82 @@ func mustStand(t *testing.T, bin string, completeAfter time.Duration) *stand {
 	}
 }
 
-// mustBuild builds cmd/cdnpurge into a directory of t's, for every run of
-// the test and its subtests.
+// mustBuild builds cdnpurge as the action does, for every run of the test
+// and its subtests: it runs action.yml's key and build steps with bash, the
+// repository as $GITHUB_ACTION_PATH and a directory of t's as
+// $RUNNER_TEMP, then the key step again, which must find the binary built.
+// It returns the binary's path.
 func mustBuild(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cdnpurge")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../cmd/cdnpurge")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	m, _ := mustMetadata(t)
+	temp := t.TempDir()
+	key := runStep(t, m.step(t, "key"), temp, nil)
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(key["hash"]) || key["dir"] != filepath.Join(temp, "cdnpurge-action") || key["built"] != "" {
+		t.Fatalf("the key step's outputs: %v", key)
 	}
-	return bin
+	runStep(t, m.step(t, "build"), temp, key)
+	if again := runStep(t, m.step(t, "key"), temp, nil); again["built"] != "true" || again["hash"] != key["hash"] {
+		t.Fatalf("after the build, the key step's outputs are %v, want built=true and the same hash", again)
+	}
+	return filepath.Join(key["dir"], "cdnpurge")
+}
+
+// keyOutput is an expression of action.yml that names an output of the
+// key step.
+var keyOutput = regexp.MustCompile(`\$\{\{ steps\.key\.outputs\.([a-z-]+) \}\}`)
+
+// runStep runs a run: step of action.yml as the runner runs a bash step,
+// with this process's environment, the runner's variables for temp, the
+// repository as the action's path, and the step's env: with the key step's
+// outputs (key) in place of their expressions. It returns what the step
+// wrote to $GITHUB_OUTPUT.
+func runStep(t *testing.T, s step, temp string, key map[string]string) map[string]string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script, outFile := filepath.Join(dir, "step.sh"), filepath.Join(dir, "output")
+	if err := os.WriteFile(script, []byte(s.Run), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "RUNNER_OS=Linux", "RUNNER_TEMP="+temp, "GITHUB_ACTION_PATH="+root, "GITHUB_OUTPUT="+outFile)
+	for k, v := range s.Env {
+		v = keyOutput.ReplaceAllStringFunc(v, func(expr string) string { return key[keyOutput.FindStringSubmatch(expr)[1]] })
+		if strings.Contains(v, "${{") {
+			t.Fatalf("step %s: env %s=%q holds an expression the test cannot evaluate", s.ID, k, v)
+		}
+		env = append(env, k+"="+v)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-eo", "pipefail", script)
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("step %s: %v\n%s", s.ID, err, out)
+	}
+	return mustOutputs(t, outFile)
+}
+
+// mustOutputs reads the name=value lines of a $GITHUB_OUTPUT file; a
+// missing file is no outputs.
+func mustOutputs(t *testing.T, file string) map[string]string {
+	t.Helper()
+	outputs := map[string]string{}
+	raw, _ := os.ReadFile(file)
+	for line := range strings.Lines(string(raw)) {
+		k, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
+		if !ok {
+			t.Errorf("$GITHUB_OUTPUT line %q is not name=value", line)
+			continue
+		}
+		if _, dup := outputs[k]; dup {
+			t.Errorf("$GITHUB_OUTPUT sets %s twice", k)
+		}
+		outputs[k] = v
+	}
+	return outputs
 }
 
 // needBash skips the test when bash or jq, which run.sh needs, is missing.
@@ -150,7 +217,7 @@ func (s *stand) run(t *testing.T, inputs map[string]string) scriptRun {
 	cmd.Dir, cmd.Env = s.workspace, env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	r := scriptRun{outputs: map[string]string{}}
+	var r scriptRun
 	if err := cmd.Run(); err != nil {
 		exit, ok := err.(*exec.ExitError)
 		if !ok {
@@ -159,18 +226,8 @@ func (s *stand) run(t *testing.T, inputs map[string]string) scriptRun {
 		r.code = exit.ExitCode()
 	}
 	r.stdout, r.stderr = stdout.String(), stderr.String()
+	r.outputs = mustOutputs(t, outFile)
 	out, _ := os.ReadFile(outFile)
-	for line := range strings.Lines(string(out)) {
-		k, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
-		if !ok {
-			t.Errorf("$GITHUB_OUTPUT line %q is not name=value", line)
-			continue
-		}
-		if _, dup := r.outputs[k]; dup {
-			t.Errorf("$GITHUB_OUTPUT sets %s twice", k)
-		}
-		r.outputs[k] = v
-	}
 	summary, _ := os.ReadFile(summaryFile)
 	r.summary = string(summary)
 	for _, secret := range secrets {
