@@ -43,12 +43,15 @@ type stand struct {
 }
 
 // mustStand starts the emulator, knowing testutil.DistributionID and zone,
-// for bin (built by mustBuild). It stops with the test.
-func mustStand(t *testing.T, bin string, completeAfter time.Duration) *stand {
+// with the options tweak changes (nil: none), for bin (built by mustBuild).
+// It stops with the test.
+func mustStand(t *testing.T, bin string, completeAfter time.Duration, tweak func(*emulator.Options)) *stand {
 	t.Helper()
-	emu := emulator.New(emulator.Options{
-		Distributions: []string{testutil.DistributionID}, CompleteAfter: completeAfter, CloudflareZones: []string{zone},
-	})
+	opts := emulator.Options{Distributions: []string{testutil.DistributionID}, CompleteAfter: completeAfter, CloudflareZones: []string{zone}}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	emu := emulator.New(opts)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	return &stand{
@@ -283,6 +286,7 @@ func TestScript(t *testing.T) {
 		tests := []struct {
 			name          string
 			completeAfter time.Duration
+			emulator      func(*emulator.Options)
 			inputs        map[string]string
 			wantCode      int
 			wantStatus    string
@@ -358,6 +362,22 @@ func TestScript(t *testing.T) {
 				},
 			},
 			{
+				name: "too many in progress", completeAfter: 0,
+				emulator: func(o *emulator.Options) {
+					o.Faults.ByOperation = map[string]emulator.FaultRates{emulator.OpCreateInvalidation: {Busy: 1}}
+				},
+				inputs:   map[string]string{"paths": "/index.html", "distribution": testutil.DistributionID},
+				wantCode: 4,
+			},
+			{
+				// Cloudflare refuses the token: the error path names no secret
+				// either (checked on every run).
+				name: "a token the CDN refuses", completeAfter: 0,
+				emulator: func(o *emulator.Options) { o.CloudflareTokens = []string{"SomeOtherToken"} },
+				inputs:   map[string]string{"paths": "https://shop.example.com/index.html", "target": "shop", "targets-file": targetsFile},
+				wantCode: 4,
+			},
+			{
 				// The invalidation was made: its ID is an output, for a later
 				// step to follow, though the step failed.
 				name: "wait runs out", completeAfter: time.Hour,
@@ -372,7 +392,7 @@ func TestScript(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				s := mustStand(t, bin, tt.completeAfter)
+				s := mustStand(t, bin, tt.completeAfter, tt.emulator)
 				if err := os.Mkdir(filepath.Join(s.workspace, "blog"), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -438,7 +458,7 @@ func TestScript(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				s := mustStand(t, bin, 0)
+				s := mustStand(t, bin, 0, nil)
 				r := s.run(t, tt.inputs)
 				if r.code != 2 {
 					t.Fatalf("want exit 2; %s", r)
@@ -457,7 +477,7 @@ func TestScript(t *testing.T) {
 	})
 
 	t.Run("idempotent", func(t *testing.T) {
-		s := mustStand(t, bin, 0)
+		s := mustStand(t, bin, 0, nil)
 		inputs := map[string]string{"paths": "/index.html\n/blog/*", "distribution": testutil.DistributionID}
 		first, again := s.run(t, inputs), s.run(t, inputs)
 		if first.code != 0 || again.code != 0 {
