@@ -145,10 +145,10 @@ func TestServeMetrics(t *testing.T) {
 	}
 	afterPurge, _ := mustScrape(t, a.URL())
 	checkMoved(t, "purge", before, afterPurge, map[string]float64{
-		`cdnpurge_purges_total{outcome=ok,provider=cloudfront,target=default}`:                            1,
-		`cdnpurge_cdn_requests_total{operation=CreateInvalidation,provider=cloudfront,result=ok}`:         1,
+		`cdnpurge_purges_total{outcome=ok,provider=cloudfront,target=default}`:                          1,
+		`cdnpurge_cdn_requests_total{operation=CreateInvalidation,provider=cloudfront,result=ok}`:       1,
 		`cdnpurge_cdn_request_duration_seconds_count{operation=CreateInvalidation,provider=cloudfront}`: 1,
-		`cdnpurge_reply_duration_seconds_count{transport=http}`:                                          1,
+		`cdnpurge_reply_duration_seconds_count{transport=http}`:                                         1,
 	})
 
 	if reply := send("/secret-path/a.html", "secret-channel", "m.refused"); !strings.Contains(reply, "may not purge") {
@@ -166,13 +166,13 @@ func TestServeMetrics(t *testing.T) {
 	}
 	afterError, body := mustScrape(t, a.URL())
 	checkMoved(t, "CDN error", afterRefusal, afterError, map[string]float64{
-		`cdnpurge_purges_total{outcome=failed,provider=cloudfront,target=default}`:                        1,
+		`cdnpurge_purges_total{outcome=failed,provider=cloudfront,target=default}`:                          1,
 		`cdnpurge_cdn_requests_total{operation=CreateInvalidation,provider=cloudfront,result=rate_limited}`: 1,
-		`cdnpurge_cdn_request_duration_seconds_count{operation=CreateInvalidation,provider=cloudfront}`:   1,
+		`cdnpurge_cdn_request_duration_seconds_count{operation=CreateInvalidation,provider=cloudfront}`:     1,
 		// The look at what is in flight, which explains the refusal.
-		`cdnpurge_cdn_requests_total{operation=ListInvalidations,provider=cloudfront,result=ok}`:         1,
+		`cdnpurge_cdn_requests_total{operation=ListInvalidations,provider=cloudfront,result=ok}`:       1,
 		`cdnpurge_cdn_request_duration_seconds_count{operation=ListInvalidations,provider=cloudfront}`: 1,
-		`cdnpurge_reply_duration_seconds_count{transport=http}`:                                          1,
+		`cdnpurge_reply_duration_seconds_count{transport=http}`:                                        1,
 	})
 	if got := busy.InjectedFaults(emulator.OpCreateInvalidation).Busy; got != 1 {
 		t.Errorf("the emulator refused %d purges, want 1", got)
