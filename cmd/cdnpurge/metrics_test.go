@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
@@ -288,5 +290,69 @@ func TestLambdaWritesEMF(t *testing.T) {
 	var parsed map[string]any
 	if err := json.Unmarshal([]byte(lines[0]), &parsed); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCDNCallsCounted purges a target on each of the four providers
+// through serve and checks that each provider's call counter moved by the
+// calls its API saw: the emulator's counts for CloudFront (the purge and
+// the follow-up's polls), Cloudflare and Fastly, and for varnishd the
+// PURGE and the BAN the two items take.
+func TestCDNCallsCounted(t *testing.T) {
+	w := mustStartE2EWorld(t)
+	vars := w.vars()
+	getenv := func(k string) string { return vars[k] }
+	cfg := config.FromEnv(getenv)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := mustStartAppIn(t, cfg, io.Discard, modeServe, getenv)
+	send := func(t *testing.T, text, trigger string) *slackapi.WebhookMessage {
+		t.Helper()
+		status, raw := postForm(t, a.URL(), w.form(text, trigger))
+		return w.reply(t, text, status, raw)
+	}
+	before, _ := mustScrape(t, a.URL())
+	// runFourPurges without its checks, which call the APIs themselves.
+	w.warmVarnish(t)
+	for i, p := range e2ePurges {
+		if m := send(t, p.text, "metrics."+strconv.Itoa(i)); !strings.Contains(m.Text, p.reply) {
+			t.Fatalf("%q: reply %q, want %q", p.text, m.Text, p.reply)
+		}
+		w.audit.Next(t)
+	}
+	// The follow-up's last poll is made before it replaces the message.
+	if done := w.responses.Next(t); !done.ReplaceOriginal {
+		t.Fatalf("follow-up: %+v", done)
+	}
+	after, _ := mustScrape(t, a.URL())
+	got := map[string]float64{}
+	for k, d := range moved(before, after) {
+		if strings.HasPrefix(k, "cdnpurge_cdn_requests_total{") {
+			got[k] = d
+		}
+	}
+	key := func(provider, op string) string {
+		return "cdnpurge_cdn_requests_total{operation=" + op + ",provider=" + provider + ",result=ok}"
+	}
+	want := map[string]float64{
+		key("cloudflare", "purge_cache"): float64(w.emu.CloudflareCalls()),
+		key("fastly", "purge_url"):       float64(w.emu.FastlyCalls(emulator.OpFastlyPurgeURL)),
+		key("fastly", "purge"):           float64(w.emu.FastlyCalls(emulator.OpFastlyPurgeKey) + w.emu.FastlyCalls(emulator.OpFastlyPurgeKeys)),
+		key("varnish", "purge"):          1,
+		key("varnish", "ban"):            1,
+	}
+	for op, n := range w.emu.CallCounts() {
+		if n > 0 {
+			want[key("cloudfront", op)] = float64(n)
+		}
+	}
+	for k, n := range want {
+		if n == 0 {
+			t.Errorf("%s: the API saw no call", k)
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("CDN calls counted:\n%v\nwant (what the APIs saw):\n%v", got, want)
 	}
 }

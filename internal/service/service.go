@@ -290,8 +290,12 @@ type outcome struct {
 }
 
 func (s *Service) logRecord(ctx context.Context, start time.Time, rec *record) {
-	if rule := access.RefusedRule(rec.err); rule != "" {
-		s.metrics.Refused(rule)
+	// Performance: RefusedRule's errors.As target escapes (an allocation
+	// on the hot path); a request with no error has no rule.
+	if rec.err != nil {
+		if rule := access.RefusedRule(rec.err); rule != "" {
+			s.metrics.Refused(rule)
+		}
 	}
 	outcome := "ok"
 	level := slog.LevelInfo
