@@ -17,7 +17,6 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	slackapi "github.com/slack-go/slack"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
@@ -141,46 +140,48 @@ func TestServeMetrics(t *testing.T) {
 		}
 	}
 
-	reply := send("/secret-path/index.html", "deploys", "m.purge")
-	if !strings.Contains(reply, "Purging 1 path") {
-		t.Fatalf("purge: %s", reply)
+	steps := []struct {
+		name, text, channel string
+		failing             bool // CloudFront refuses the purge
+		reply               string
+		moved               map[string]float64
+	}{
+		{"purge", "/secret-path/index.html", "deploys", false, "Purging 1 path", map[string]float64{
+			`cdnpurge_purges_total{outcome=ok,provider=cloudfront,target=default}`:                          1,
+			`cdnpurge_cdn_requests_total{operation=CreateInvalidation,provider=cloudfront,result=ok}`:       1,
+			`cdnpurge_cdn_request_duration_seconds_count{operation=CreateInvalidation,provider=cloudfront}`: 1,
+			`cdnpurge_reply_duration_seconds_count{transport=http}`:                                         1,
+		}},
+		{"refusal", "/secret-path/a.html", "secret-channel", false, "may not purge", map[string]float64{
+			`cdnpurge_refusals_total{rule=channels}`:                1,
+			`cdnpurge_reply_duration_seconds_count{transport=http}`: 1,
+		}},
+		{"CDN error", "/secret-path/b.html", "deploys", true, "in progress", map[string]float64{
+			`cdnpurge_purges_total{outcome=failed,provider=cloudfront,target=default}`:                          1,
+			`cdnpurge_cdn_requests_total{operation=CreateInvalidation,provider=cloudfront,result=rate_limited}`: 1,
+			`cdnpurge_cdn_request_duration_seconds_count{operation=CreateInvalidation,provider=cloudfront}`:     1,
+			// The look at what is in flight, which explains the refusal.
+			`cdnpurge_cdn_requests_total{operation=ListInvalidations,provider=cloudfront,result=ok}`:       1,
+			`cdnpurge_cdn_request_duration_seconds_count{operation=ListInvalidations,provider=cloudfront}`: 1,
+			`cdnpurge_reply_duration_seconds_count{transport=http}`:                                        1,
+		}},
 	}
-	afterPurge, _ := mustScrape(t, a.URL())
-	checkMoved(t, "purge", before, afterPurge, map[string]float64{
-		`cdnpurge_purges_total{outcome=ok,provider=cloudfront,target=default}`:                          1,
-		`cdnpurge_cdn_requests_total{operation=CreateInvalidation,provider=cloudfront,result=ok}`:       1,
-		`cdnpurge_cdn_request_duration_seconds_count{operation=CreateInvalidation,provider=cloudfront}`: 1,
-		`cdnpurge_reply_duration_seconds_count{transport=http}`:                                         1,
-	})
-
-	if reply := send("/secret-path/a.html", "secret-channel", "m.refused"); !strings.Contains(reply, "may not purge") {
-		t.Fatalf("refusal: %s", reply)
+	var body string
+	for i, st := range steps {
+		failing.Store(st.failing)
+		if reply := send(st.text, st.channel, "m."+strconv.Itoa(i)); !strings.Contains(reply, st.reply) {
+			t.Fatalf("%s: reply %s, want %q", st.name, reply, st.reply)
+		}
+		var after map[string]float64
+		after, body = mustScrape(t, a.URL())
+		checkMoved(t, st.name, before, after, st.moved)
+		before = after
 	}
-	afterRefusal, _ := mustScrape(t, a.URL())
-	checkMoved(t, "refusal", afterPurge, afterRefusal, map[string]float64{
-		`cdnpurge_refusals_total{rule=channels}`:                1,
-		`cdnpurge_reply_duration_seconds_count{transport=http}`: 1,
-	})
-
-	failing.Store(true)
-	if reply := send("/secret-path/b.html", "deploys", "m.busy"); !strings.Contains(reply, "in progress") {
-		t.Fatalf("CDN error: %s", reply)
-	}
-	afterError, body := mustScrape(t, a.URL())
-	checkMoved(t, "CDN error", afterRefusal, afterError, map[string]float64{
-		`cdnpurge_purges_total{outcome=failed,provider=cloudfront,target=default}`:                          1,
-		`cdnpurge_cdn_requests_total{operation=CreateInvalidation,provider=cloudfront,result=rate_limited}`: 1,
-		`cdnpurge_cdn_request_duration_seconds_count{operation=CreateInvalidation,provider=cloudfront}`:     1,
-		// The look at what is in flight, which explains the refusal.
-		`cdnpurge_cdn_requests_total{operation=ListInvalidations,provider=cloudfront,result=ok}`:       1,
-		`cdnpurge_cdn_request_duration_seconds_count{operation=ListInvalidations,provider=cloudfront}`: 1,
-		`cdnpurge_reply_duration_seconds_count{transport=http}`:                                        1,
-	})
 	if got := busy.InjectedFaults(emulator.OpCreateInvalidation).Busy; got != 1 {
 		t.Errorf("the emulator refused %d purges, want 1", got)
 	}
 
-	for _, leak := range []string{"secret-path", "U123SECRETUSER", "C0SECRETCHAN", "secret-channel", "deploys", defaultDistributionID, lambdaSecret, "m.purge"} {
+	for _, leak := range []string{"secret-path", "U123SECRETUSER", "C0SECRETCHAN", "secret-channel", "deploys", defaultDistributionID, lambdaSecret, "m.0"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("/metrics shows %q", leak)
 		}
@@ -300,18 +301,7 @@ func TestLambdaWritesEMF(t *testing.T) {
 // PURGE and the BAN the two items take.
 func TestCDNCallsCounted(t *testing.T) {
 	w := mustStartE2EWorld(t)
-	vars := w.vars()
-	getenv := func(k string) string { return vars[k] }
-	cfg := config.FromEnv(getenv)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a := mustStartAppIn(t, cfg, io.Discard, modeServe, getenv)
-	send := func(t *testing.T, text, trigger string) *slackapi.WebhookMessage {
-		t.Helper()
-		status, raw := postForm(t, a.URL(), w.form(text, trigger))
-		return w.reply(t, text, status, raw)
-	}
+	a, send := w.mustServe(t, io.Discard)
 	before, _ := mustScrape(t, a.URL())
 	// runFourPurges without its checks, which call the APIs themselves.
 	w.warmVarnish(t)
@@ -325,7 +315,12 @@ func TestCDNCallsCounted(t *testing.T) {
 	if done := w.responses.Next(t); !done.ReplaceOriginal {
 		t.Fatalf("follow-up: %+v", done)
 	}
-	after, _ := mustScrape(t, a.URL())
+	after, body := mustScrape(t, a.URL())
+	for _, secret := range w.secrets() {
+		if strings.Contains(body, secret) {
+			t.Errorf("/metrics shows a secret: %q", secret)
+		}
+	}
 	got := map[string]float64{}
 	for k, d := range moved(before, after) {
 		if strings.HasPrefix(k, "cdnpurge_cdn_requests_total{") {
