@@ -59,7 +59,6 @@ type app struct {
 	// registry holds the app's metrics (and the Go and process
 	// collectors), which /metrics serves.
 	registry *prometheus.Registry
-	metrics  *metrics.Metrics
 	// emf writes, in Lambda, what moved in registry during each invocation
 	// to emfOut (stdout) as CloudWatch EMF; nil in `serve`, and emfOut nil
 	// writes nothing.
@@ -96,7 +95,7 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		// to finish inside the shutdown grace (serve).
 		auditor = &slack.Auditor{Poster: poster, WebhookURL: cfg.WebhookURL.Value(), Logger: log, Timeout: 3 * time.Second}
 	}
-	a := &app{log: log, registry: registry, metrics: m, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
+	a := &app{log: log, registry: registry, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
 	var followups followup.Scheduler
 	switch mode {
 	case modeLambda:

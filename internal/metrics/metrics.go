@@ -50,16 +50,17 @@ const (
 
 // The outcomes of a purge (the outcome label).
 const (
-	// OutcomeOK: the provider took the purge.
+	// OutcomeOK is a purge the provider took.
 	OutcomeOK = "ok"
-	// OutcomeRepeat: an earlier delivery made it; nothing new was purged.
+	// OutcomeRepeat is a purge an earlier delivery made; nothing new was
+	// purged.
 	OutcomeRepeat = "repeat"
-	// OutcomePartial: the provider purged some of it.
+	// OutcomePartial is a purge the provider made in part.
 	OutcomePartial = "partial"
-	// OutcomeRetrying: the provider did not take it in time; a follow-up
-	// keeps trying.
+	// OutcomeRetrying is a purge the provider did not take in time, which
+	// a follow-up keeps trying.
 	OutcomeRetrying = "retrying"
-	// OutcomeFailed: nothing was purged.
+	// OutcomeFailed is a purge that purged nothing.
 	OutcomeFailed = "failed"
 )
 

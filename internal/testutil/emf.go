@@ -21,7 +21,8 @@ var emfUnits = []string{
 // 30 keys naming string members, Metrics: at most 100, each naming a
 // member that is a number or an array of at most 100 numbers, with a known
 // Unit), and nothing else in the objects the specification defines. It
-// returns the document's members.
+// returns the document's members. It is written here because no Go library
+// checks a document against the specification.
 func MustEMF(tb testing.TB, line []byte) map[string]any {
 	tb.Helper()
 	var root map[string]json.RawMessage
