@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
@@ -21,6 +25,7 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/httpapi"
 	"github.com/cdnpurge/cdnpurge/internal/lambdainvoke"
+	"github.com/cdnpurge/cdnpurge/internal/metrics"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -51,6 +56,14 @@ type app struct {
 	pool *followup.Pool
 	// scheduler is the Lambda's self-invocation; nil in `serve`.
 	scheduler *lambdainvoke.Scheduler
+	// registry holds the app's metrics (and the Go and process
+	// collectors), which /metrics serves.
+	registry *prometheus.Registry
+	// emf writes, in Lambda, what moved in registry during each invocation
+	// to emfOut (stdout) as CloudWatch EMF; nil in `serve`, and emfOut nil
+	// writes nothing.
+	emf    *metrics.EMF
+	emfOut io.Writer
 }
 
 // Where the app runs decides how follow-ups run.
@@ -69,8 +82,10 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	inv := targetInvalidator(awsCfg, cfg, targets)
-	poster := &slack.Poster{AllowLoopback: cfg.DevAllowLoopback}
+	registry := metrics.NewRegistry()
+	m := metrics.New(registry)
+	inv := targetInvalidator(awsCfg, cfg, targets, m)
+	poster := &slack.Poster{AllowLoopback: cfg.DevAllowLoopback, Metrics: m}
 	// The handler and the follow-ups announce each invalidation once between
 	// them: whichever created it.
 	announced := &followup.Claims{}
@@ -80,7 +95,7 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		// to finish inside the shutdown grace (serve).
 		auditor = &slack.Auditor{Poster: poster, WebhookURL: cfg.WebhookURL.Value(), Logger: log, Timeout: 3 * time.Second}
 	}
-	a := &app{log: log, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
+	a := &app{log: log, registry: registry, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
 	var followups followup.Scheduler
 	switch mode {
 	case modeLambda:
@@ -88,15 +103,17 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		// points the self-invocation at a stand-in in tests.
 		a.scheduler = lambdainvoke.New(awsCfg, getenv("AWS_LAMBDA_FUNCTION_NAME"), lambdainvoke.Options{Endpoint: getenv("CDNPURGE_LAMBDA_ENDPOINT")})
 		followups = a.scheduler
+		a.emf = metrics.NewEMF(registry, nil)
 	default:
 		a.pool = followup.NewPool(a.follower, 0, log)
 		followups = a.pool
+		m.FollowupsInFlight(a.pool.Len)
 	}
 	var groups access.GroupMembers
 	if cfg.BotToken != "" {
 		groups = slack.NewUserGroups(cfg.BotToken.Value(), slack.UserGroupsOptions{APIURL: cfg.SlackAPIURL, Logger: log})
 	}
-	provs, err := providers(cfg)
+	provs, err := providers(cfg, m)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -111,19 +128,23 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		Logger:      log,
 		Followups:   followups,
 		Announced:   announced,
+		Metrics:     m,
 	})
-	a.handler = httpapi.New(httpapi.Options{Service: svc, SigningSecret: cfg.SigningSecret.Value(), Logger: log})
-	var routes http.Handler = a.handler
+	transport := metrics.TransportHTTP
+	if mode == modeLambda {
+		transport = metrics.TransportLambda
+	}
+	a.handler = httpapi.New(httpapi.Options{Service: svc, SigningSecret: cfg.SigningSecret.Value(), Logger: log, Metrics: m, Transport: transport})
+	slackRoutes := true
 	if cfg.SocketMode() && mode == modeServe {
-		a.socket = socketmode.New(socketmode.Options{Service: svc, AppToken: cfg.AppToken.Value(), APIURL: cfg.SlackAPIURL, Poster: poster, Logger: log})
+		a.socket = socketmode.New(socketmode.Options{Service: svc, AppToken: cfg.AppToken.Value(), APIURL: cfg.SlackAPIURL, Poster: poster, Logger: log, Metrics: m})
 		// Slack's commands come over the socket: the HTTP listener keeps
-		// /healthz, and the Slack routes only when enableSlackRoutes asks.
-		health := http.NewServeMux()
-		health.Handle("/healthz", a.handler)
-		routes = health
+		// /healthz and /metrics, and the Slack routes only when
+		// enableSlackRoutes asks.
+		slackRoutes = false
 	}
 	a.server = &http.Server{
-		Handler: routes,
+		Handler: a.routes(slackRoutes),
 		// Slack's requests are small and quick; slow clients are cut off.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -141,9 +162,13 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 // AssumeRole provider inside its credentials cache, which refreshes them
 // shortly before they expire, so a warm Lambda or `serve` calls STS about
 // once an hour per role, not per purge.
-func targetInvalidator(awsCfg aws.Config, cfg config.Config, targets *access.Targets) purge.Invalidator {
+//
+// Every CloudFront call is counted by m; STS's are not.
+func targetInvalidator(awsCfg aws.Config, cfg config.Config, targets *access.Targets, m *metrics.Metrics) purge.Invalidator {
 	opts := cloudfrontcdn.Options{Endpoint: cfg.CloudFrontEndpoint}
-	own := cloudfrontcdn.New(awsCfg, opts)
+	cfCfg := awsCfg.Copy()
+	cfCfg.APIOptions = append(slices.Clone(awsCfg.APIOptions), m.AWSAPIOption(config.ProviderCloudFront))
+	own := cloudfrontcdn.New(cfCfg, opts)
 	router := purge.Router{Default: own, ByDistribution: map[string]purge.Invalidator{}}
 	byRole := map[string]purge.Invalidator{}
 	var stsClient *sts.Client
@@ -156,7 +181,7 @@ func targetInvalidator(awsCfg aws.Config, cfg config.Config, targets *access.Tar
 			if stsClient == nil {
 				stsClient = sts.NewFromConfig(awsCfg)
 			}
-			roleCfg := awsCfg.Copy()
+			roleCfg := cfCfg.Copy()
 			roleCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, t.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = "cdnpurge"
 				// An hour is every role's default MaximumSessionDuration;
@@ -217,7 +242,20 @@ func (a *app) Listen(addr string) error {
 
 // enableSlackRoutes serves Slack's Request URLs over HTTP beside Socket
 // Mode (serve --slack-routes); without Socket Mode they are always served.
-func (a *app) enableSlackRoutes() { a.server.Handler = a.handler }
+func (a *app) enableSlackRoutes() { a.server.Handler = a.routes(true) }
+
+// routes is what the listener serves: /metrics, /healthz, and Slack's
+// routes when slackRoutes is set.
+func (a *app) routes(slackRoutes bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}))
+	if slackRoutes {
+		mux.Handle("/", a.handler)
+	} else {
+		mux.Handle("/healthz", a.handler)
+	}
+	return mux
+}
 
 // URL is the base URL the server answers on.
 func (a *app) URL() string { return "http://" + a.ln.Addr().String() }

@@ -234,7 +234,7 @@ func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) 
 		return nil, &exitError{code: exitFailure, err: err}
 	}
 	cfg.DistributionID = t.DistributionID
-	return cloudFrontBackend(cfg, targetInvalidator(awsCfg, cfg, targets), t.Name), nil
+	return cloudFrontBackend(cfg, targetInvalidator(awsCfg, cfg, targets, nil), t.Name), nil
 }
 
 // fileProvider builds, through providers, the provider of the file's
@@ -252,7 +252,7 @@ func fileProvider(cfg config.Config, name string) (purge.Provider, error) {
 		one := *cfg.File
 		one.Targets = []config.Target{t}
 		cfg.File = &one
-		provs, err := providers(cfg)
+		provs, err := providers(cfg, nil) // the CLI counts nothing
 		if err != nil {
 			return nil, err
 		}

@@ -36,6 +36,9 @@ func runLambda(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	// What each invocation moved goes to stdout as CloudWatch EMF, which
+	// Lambda sends to CloudWatch Logs with the JSON logs.
+	a.emfOut = e.stdout
 	lambda.StartWithOptions(a.lambdaHandler(), lambda.WithContext(ctx))
 	return nil
 }
@@ -47,6 +50,7 @@ func (a *app) lambdaHandler() func(context.Context, json.RawMessage) (any, error
 	serve := lambdaurl.Wrap(a.handler)
 	seen := &followup.Claims{Max: 1024}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		defer a.writeEMF()
 		ev, isFollowup, err := followup.ParseEvent(raw)
 		switch {
 		case err != nil:
@@ -68,6 +72,17 @@ func (a *app) lambdaHandler() func(context.Context, json.RawMessage) (any, error
 			a.log.Warn("background delivery still running when the invocation ended", "error", werr)
 		}
 		return resp, err
+	}
+}
+
+// writeEMF writes, at the end of an invocation, what it moved in the
+// app's metrics as one CloudWatch EMF line.
+func (a *app) writeEMF() {
+	if a.emf == nil || a.emfOut == nil {
+		return
+	}
+	if err := a.emf.Write(a.emfOut); err != nil {
+		a.log.Warn("metrics not written", "error", err)
 	}
 }
 

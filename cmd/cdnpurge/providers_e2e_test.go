@@ -144,6 +144,24 @@ func (w *e2eWorld) secrets() []string {
 	return []string{w.cloudflareToken, w.fastlyToken, w.webhookToken, w.responseToken, lambdaSecret}
 }
 
+// mustServe starts serve on the world, logging to logs, and returns it
+// with the function that sends it a signed slash command.
+func (w *e2eWorld) mustServe(t *testing.T, logs io.Writer) (*app, e2eSend) {
+	t.Helper()
+	vars := w.vars()
+	getenv := func(k string) string { return vars[k] }
+	cfg := config.FromEnv(getenv)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := mustStartAppIn(t, cfg, logs, modeServe, getenv)
+	return a, func(t *testing.T, text, trigger string) *slackapi.WebhookMessage {
+		t.Helper()
+		status, raw := postForm(t, a.URL(), w.form(text, trigger))
+		return w.reply(t, text, status, raw)
+	}
+}
+
 // form is a slash command of text whose response_url is the world's.
 func (w *e2eWorld) form(text, trigger string) url.Values {
 	f := commandForm(text, "deploys", trigger)
@@ -394,19 +412,8 @@ func postTexts(inboxes ...*testutil.SlackInbox) []string {
 // a log line, a reply or a post.
 func TestFourProvidersThroughServe(t *testing.T) {
 	w := mustStartE2EWorld(t)
-	vars := w.vars()
-	getenv := func(k string) string { return vars[k] }
-	cfg := config.FromEnv(getenv)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	var logs testutil.LockedBuffer
-	a := mustStartAppIn(t, cfg, &logs, modeServe, getenv)
-	send := func(t *testing.T, text, trigger string) *slackapi.WebhookMessage {
-		t.Helper()
-		status, raw := postForm(t, a.URL(), w.form(text, trigger))
-		return w.reply(t, text, status, raw)
-	}
+	a, send := w.mustServe(t, &logs)
 
 	t.Run("refusals", func(t *testing.T) {
 		tests := []struct {

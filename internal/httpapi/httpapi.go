@@ -22,6 +22,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -51,7 +52,23 @@ type Options struct {
 	// (405, 413, 401) and panics; nil discards.
 	Logger       *slog.Logger
 	MaxBodyBytes int64 // 0 means DefaultMaxBodyBytes
+	// Metrics observes each reply's latency; nil observes nothing.
+	Metrics Metrics
+	// Transport names the way in for Metrics: "http" (the default) for
+	// `serve`, "lambda" behind the Lambda adapter.
+	Transport string
 }
+
+// Metrics is what the Handler measures (internal/metrics): the time from
+// a Slack request read to its reply written.
+type Metrics interface {
+	Reply(transport string, d time.Duration)
+}
+
+// noMetrics measures nothing.
+type noMetrics struct{}
+
+func (noMetrics) Reply(string, time.Duration) {}
 
 // Handler serves Slack's requests over HTTP.
 type Handler struct {
@@ -65,6 +82,12 @@ type Handler struct {
 func New(opts Options) *Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
+	}
+	if opts.Transport == "" {
+		opts.Transport = "http"
 	}
 	h := &Handler{opts: opts, svc: opts.Service, log: opts.Logger}
 	if h.log == nil {
@@ -114,6 +137,7 @@ func (h *Handler) TargetNames() []string { return h.svc.TargetNames() }
 // form with ssl_check=1 never reaches the service, whatever else it
 // carries: a command riding on it creates nothing and gets nothing back.
 func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	body, ok := h.read(w, r)
 	if !ok {
 		return
@@ -132,6 +156,9 @@ func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
 	if !h.verify(w, r, body) {
 		return
 	}
+	// Only the replies to verified requests are measured: a refusal
+	// before (405, 413, 401) says nothing of how fast Slack is answered.
+	defer h.replied(start)
 	if err != nil {
 		writeJSON(w, slack.Render(h.svc.Unreadable(r.Context(), service.KindCommand, err)))
 		return
@@ -143,15 +170,23 @@ func (h *Handler) commands(w http.ResponseWriter, r *http.Request) {
 	})))
 }
 
+// replied observes the latency of a reply written, from start, when the
+// request's handler began reading it.
+func (h *Handler) replied(start time.Time) {
+	h.opts.Metrics.Reply(h.opts.Transport, time.Since(start))
+}
+
 // interactions serves Block Kit button clicks: Approve and Cancel on an
 // approval request. Slack ignores the HTTP body of the answer, so the
 // service posts every answer to the interaction's response_url; the request
 // itself gets an empty 200.
 func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	body, ok := h.readSigned(w, r)
 	if !ok {
 		return
 	}
+	defer h.replied(start)
 	var cb *slackapi.InteractionCallback
 	err := checkFormType(r.Header.Get("Content-Type"))
 	if err == nil {

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cdnpurge/cdnpurge/internal/followup"
+	"github.com/cdnpurge/cdnpurge/internal/metrics"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -29,7 +32,9 @@ import (
 //   - own-code: a fixed purge.Invalidator instead, isolating cdnpurge's own
 //     code (routing, body, signature, form, command, reply, log record);
 //   - own-code+json-log: the same, logging as `serve` and the Lambda do (one
-//     JSON record per request, to io.Discard).
+//     JSON record per request, to io.Discard);
+//   - own-code+metrics: own-code with serve's metrics (internal/metrics):
+//     the purge counted, the reply's latency observed.
 //
 // Every request has a trigger_id of its own, so that each is a new purge:
 // the emulator creates an invalidation each time, and the handler announces
@@ -37,19 +42,21 @@ import (
 func BenchmarkHandler(b *testing.B) {
 	jsonLog := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	for _, bc := range []struct {
-		name string
-		inv  purge.Invalidator
-		log  *slog.Logger
+		name    string
+		inv     purge.Invalidator
+		log     *slog.Logger
+		metrics bool
 	}{
 		// Invalidations complete at once, so that as many purges as the
 		// benchmark makes never meet CloudFront's in-progress limits.
-		{"sdk+emulator", testutil.NewInProcessInvalidator(0), nil},
-		{"own-code", fixedInvalidator{}, nil},
-		{"own-code+json-log", fixedInvalidator{}, jsonLog},
-		{"sdk+emulator+json-log", testutil.NewInProcessInvalidator(0), jsonLog},
+		{"sdk+emulator", testutil.NewInProcessInvalidator(0), nil, false},
+		{"own-code", fixedInvalidator{}, nil, false},
+		{"own-code+json-log", fixedInvalidator{}, jsonLog, false},
+		{"sdk+emulator+json-log", testutil.NewInProcessInvalidator(0), jsonLog, false},
+		{"own-code+metrics", fixedInvalidator{}, nil, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			h := MustHandler(b, service.Options{
+			opts := service.Options{
 				DistributionID: testDist,
 				SealSecret:     testSecret,
 				Channels:       slack.Channels{"deploys", "C0OTHER001"},
@@ -59,7 +66,13 @@ func BenchmarkHandler(b *testing.B) {
 				// dropped: serve's pool would poll the emulator over the
 				// network.
 				Followups: nopScheduler{},
-			})
+			}
+			h := MustHandler(b, opts)
+			if bc.metrics {
+				m := metrics.New(prometheus.NewRegistry())
+				opts.Metrics = m
+				h = New(Options{Service: service.New(opts), SigningSecret: opts.SealSecret, Metrics: m})
+			}
 			benchHandler(b, h, mustForm(b, map[string]string{
 				"text":         "/blog/* /index.html <https://www.example.com/news/post?id=1&amp;ref=x|www.example.com/news/post> /css/site.css /blog/2026/05/post.html",
 				"response_url": "https://hooks.slack.com/commands/1234/5678/RESPONSEURLTOKEN",

@@ -335,6 +335,29 @@ func (p purged) invalidation() string { return p.Invalidation.ID }
 // response_url, a provider that could purge twice), the state is
 // stateFailed.
 func (s *Service) purge(ctx context.Context, j purgeJob) (purged, error) {
+	p, err := s.makePurge(ctx, j)
+	l := s.labels[j.target]
+	s.metrics.Purge(l[0], l[1], p.outcome(err))
+	return p, err
+}
+
+// outcome is the outcome label of a purge that became p with err.
+func (p purged) outcome(err error) string {
+	switch {
+	case p.state == stateStarted:
+		return "ok"
+	case p.state == stateRepeat:
+		return "repeat"
+	case p.state == stateRetrying:
+		return "retrying"
+	case errors.Is(err, purge.ErrPartial):
+		return "partial"
+	}
+	return "failed"
+}
+
+// makePurge is purge, uncounted.
+func (s *Service) makePurge(ctx context.Context, j purgeJob) (purged, error) {
 	t := j.target
 	prov := s.provider(t)
 	caps := prov.Capabilities()

@@ -17,6 +17,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,6 +88,8 @@ type Options struct {
 	Announced *followup.Claims
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics counts the purges and the refusals; nil counts nothing.
+	Metrics Metrics
 
 	ReplyBudget  time.Duration // 0 means DefaultReplyBudget
 	AuditTimeout time.Duration // 0 means DefaultAuditTimeout
@@ -120,6 +123,23 @@ type Click struct {
 	ResponseURL string
 }
 
+// Metrics is what the flow counts (internal/metrics): each purge made,
+// with its outcome, and each request a target's rules refused.
+type Metrics interface {
+	// Purge counts a purge of target (its name, "default" for the single
+	// unnamed one) through provider (lower case: cloudfront, fastly, …)
+	// with its outcome (ok, repeat, partial, retrying, failed).
+	Purge(provider, target, outcome string)
+	// Refused counts a request refused by rule (access.Rule…).
+	Refused(rule string)
+}
+
+// noMetrics counts nothing.
+type noMetrics struct{}
+
+func (noMetrics) Purge(string, string, string) {}
+func (noMetrics) Refused(string)               {}
+
 // Kind names a request in its log record.
 type Kind string
 
@@ -150,6 +170,10 @@ type Service struct {
 	// providers is every target's Provider, Options.Providers' or
 	// CloudFront's through Options.Invalidator, made once.
 	providers map[*access.Target]purge.Provider
+	// labels is each target's provider and target labels for Metrics,
+	// made once.
+	labels  map[*access.Target][2]string
+	metrics Metrics
 }
 
 // New returns a Service for opts.
@@ -174,12 +198,18 @@ func New(opts Options) *Service {
 	}
 	s := &Service{opts: opts, log: opts.Logger, policy: &access.Policy{Targets: opts.Targets, Groups: opts.Groups}}
 	s.providers = make(map[*access.Target]purge.Provider, len(opts.Targets.All()))
+	s.labels = make(map[*access.Target][2]string, len(opts.Targets.All()))
 	for _, t := range opts.Targets.All() {
 		if p := opts.Providers[t.Name]; p != nil {
 			s.providers[t] = p
 		} else {
 			s.providers[t] = cloudfrontcdn.Target{Invalidator: opts.Invalidator, DistributionID: t.DistributionID}
 		}
+		s.labels[t] = [2]string{strings.ToLower(s.providers[t].Capabilities().Provider), cmp.Or(t.Name, "default")}
+	}
+	s.metrics = opts.Metrics
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
 	}
 	for _, t := range opts.Targets.All() {
 		for _, c := range t.Channels {
@@ -260,6 +290,13 @@ type outcome struct {
 }
 
 func (s *Service) logRecord(ctx context.Context, start time.Time, rec *record) {
+	// Performance: RefusedRule's errors.As target escapes (an allocation
+	// on the hot path); a request with no error has no rule.
+	if rec.err != nil {
+		if rule := access.RefusedRule(rec.err); rule != "" {
+			s.metrics.Refused(rule)
+		}
+	}
 	outcome := "ok"
 	level := slog.LevelInfo
 	if rec.err != nil {

@@ -91,12 +91,35 @@ type Poster struct {
 	// Backoff is the first pause between attempts, doubled after each; 0
 	// means 200 ms.
 	Backoff time.Duration
+	// Metrics counts each message lost, after its retries; nil counts
+	// nothing.
+	Metrics DeliveryMetrics
 }
 
-// Post sends msg to rawURL, retrying transient failures. Errors are
-// classified (Invalid for a refused URL, Unavailable for failures) and never
-// contain the URL's secret parts.
+// DeliveryMetrics is what a Poster counts (internal/metrics).
+type DeliveryMetrics interface {
+	// SlackDeliveryFailed counts a message lost on its way to destination:
+	// "webhook" (the audit webhook) or "response_url".
+	SlackDeliveryFailed(destination string)
+}
+
+// Post sends msg to rawURL, a response_url, retrying transient failures.
+// Errors are classified (Invalid for a refused URL, Unavailable for
+// failures) and never contain the URL's secret parts.
 func (p *Poster) Post(ctx context.Context, rawURL string, msg *slackapi.WebhookMessage) error {
+	return p.count("response_url", p.post(ctx, rawURL, msg))
+}
+
+// count counts err, a delivery to destination lost, and returns it.
+func (p *Poster) count(destination string, err error) error {
+	if err != nil && p.Metrics != nil {
+		p.Metrics.SlackDeliveryFailed(destination)
+	}
+	return err
+}
+
+// post is Post, uncounted.
+func (p *Poster) post(ctx context.Context, rawURL string, msg *slackapi.WebhookMessage) error {
 	if err := CheckURL(rawURL, p.AllowLoopback); err != nil {
 		return &purge.Error{Code: purge.Invalid, Message: "the Slack URL was refused", Err: fmt.Errorf("post to %s: URL refused: %w", RedactURL(rawURL), err)}
 	}
@@ -194,7 +217,7 @@ func (a *Auditor) Audit(ctx context.Context, p Purge) error {
 	msg := AuditMessage(p)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(a.Timeout, 15*time.Second))
 	defer cancel()
-	err := a.Poster.Post(ctx, a.WebhookURL, msg)
+	err := a.Poster.count("webhook", a.Poster.post(ctx, a.WebhookURL, msg))
 	if err != nil && a.Logger != nil {
 		a.Logger.Error("audit webhook failed", "invalidation", p.Invalidation.ID, "audit_text", msg.Text, "error", err)
 	}

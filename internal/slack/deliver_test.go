@@ -3,9 +3,11 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -117,6 +119,63 @@ func TestPosterRefusesAndRedacts(t *testing.T) {
 	err = p.Post(context.Background(), srv.URL+"/services/SECRETTOKEN", &slackapi.WebhookMessage{Text: "x"})
 	if purge.ErrorCode(err) != purge.Unavailable || strings.Contains(err.Error(), "SECRETTOKEN") {
 		t.Fatalf("closed port: %v", err)
+	}
+}
+
+// lostDeliveries counts SlackDeliveryFailed by destination.
+type lostDeliveries struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (l *lostDeliveries) SlackDeliveryFailed(destination string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == nil {
+		l.n = map[string]int{}
+	}
+	l.n[destination]++
+}
+
+// TestPosterCountsLostDeliveries: a message lost after its retries is
+// counted once, by destination; one delivered is not counted.
+func TestPosterCountsLostDeliveries(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		refused bool // a URL the Poster refuses
+		webhook bool // through the Auditor
+		want    map[string]int
+	}{
+		{name: "delivered", status: 200, want: nil},
+		{name: "response_url lost after retries", status: 500, want: map[string]int{"response_url": 1}},
+		{name: "webhook lost after retries", status: 503, webhook: true, want: map[string]int{"webhook": 1}},
+		{name: "webhook refused", refused: true, webhook: true, want: map[string]int{"webhook": 1}},
+		{name: "audit delivered", status: 200, webhook: true, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.WriteHeader(tt.status)
+			}))
+			defer srv.Close()
+			lost := &lostDeliveries{}
+			p := &Poster{AllowLoopback: !tt.refused, Backoff: time.Millisecond, Metrics: lost}
+			url := srv.URL + "/services/T0/B0/SECRETTOKEN"
+			if tt.webhook {
+				(&Auditor{Poster: p, WebhookURL: url}).Audit(context.Background(), Purge{Invalidation: &purge.Invalidation{ID: "I1"}})
+			} else {
+				p.Post(context.Background(), url, &slackapi.WebhookMessage{Text: "x"})
+			}
+			if tt.status >= 500 && calls.Load() != 3 {
+				t.Errorf("%d attempts, want 3", calls.Load())
+			}
+			if !maps.Equal(lost.n, tt.want) {
+				t.Errorf("counted %v, want %v", lost.n, tt.want)
+			}
+		})
 	}
 }
 

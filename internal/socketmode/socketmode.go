@@ -101,7 +101,18 @@ type Options struct {
 	// PingInterval is how long the socket may go without a ping from
 	// Slack before it is taken for dead; 0 means slack-go's 30 s.
 	PingInterval time.Duration
+	// Metrics observes the time from each command's or click's envelope
+	// received to its acknowledgement sent; nil observes nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the Client measures (internal/metrics).
+type Metrics interface {
+	Reply(transport string, d time.Duration)
+}
+
+// transport is the Client's transport label for Metrics.
+const transport = "socket_mode"
 
 // Client serves Slack's envelopes over Socket Mode. Run it once.
 type Client struct {
@@ -321,7 +332,14 @@ func answer[T any](ctx context.Context, c *Client, sm *slacksm.Client, ev slacks
 		return
 	}
 	req := *ev.Request
-	c.inflight.Go(func() { handle(context.WithoutCancel(ctx), sm, req, data) })
+	received := time.Now()
+	c.inflight.Go(func() {
+		// handle returns once the envelope is acknowledged.
+		handle(context.WithoutCancel(ctx), sm, req, data)
+		if c.opts.Metrics != nil {
+			c.opts.Metrics.Reply(transport, time.Since(received))
+		}
+	})
 }
 
 // command answers a slash command and acknowledges it with the reply.

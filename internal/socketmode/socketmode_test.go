@@ -41,13 +41,29 @@ type rig struct {
 	done  chan error // Run's result
 	stop  context.CancelFunc
 	inbox *testutil.SlackInbox
+	// replies receives the transport of each reply the client measured.
+	replies chan string
+}
+
+// replyMetrics sends each reply's transport to its channel, dropping it
+// when the channel is full (the tests that do not read it).
+type replyMetrics chan string
+
+func (m replyMetrics) Reply(transport string, d time.Duration) {
+	if d <= 0 {
+		transport += " (no duration)"
+	}
+	select {
+	case m <- transport:
+	default:
+	}
 }
 
 // mustRig starts the stand-in and a client on it (unless start is false:
 // then call run). confirm says which purges wait for a click.
 func mustRig(tb testing.TB, confirm purge.ConfirmMode, start bool) *rig {
 	tb.Helper()
-	r := &rig{sm: testutil.NewSocketMode(tb, testutil.SlackAppToken), logs: &testutil.LockedBuffer{}, inbox: testutil.NewSlackInbox(tb, "RESPONSEURLTOKEN")}
+	r := &rig{sm: testutil.NewSocketMode(tb, testutil.SlackAppToken), logs: &testutil.LockedBuffer{}, inbox: testutil.NewSlackInbox(tb, "RESPONSEURLTOKEN"), replies: make(chan string, 64)}
 	tb.Cleanup(func() {
 		if strings.Contains(r.logs.String(), testutil.SlackAppToken) || strings.Contains(r.logs.String(), "RESPONSEURLTOKEN") {
 			tb.Errorf("the log shows a token:\n%s", r.logs.String())
@@ -79,7 +95,7 @@ func (r *rig) run(tb testing.TB, token string, confirm purge.ConfirmMode) {
 		Logger:         log,
 	})
 	c := New(Options{
-		Service: svc, AppToken: token, APIURL: r.sm.URL, Poster: poster, Logger: log,
+		Service: svc, AppToken: token, APIURL: r.sm.URL, Poster: poster, Logger: log, Metrics: replyMetrics(r.replies),
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 	})
 	ctx, stop := context.WithCancel(context.Background())
@@ -161,6 +177,20 @@ func TestCommandAckCarriesReply(t *testing.T) {
 	}
 	if got := r.logs.String(); !strings.Contains(got, `"msg":"socket mode connected"`) || !strings.Contains(got, `"num_connections":1`) {
 		t.Errorf("the connection is not logged:\n%s", got)
+	}
+	// The envelope's time to its acknowledgement, measured once.
+	select {
+	case got := <-r.replies:
+		if got != "socket_mode" {
+			t.Errorf("reply measured as %q, want socket_mode", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reply was not measured")
+	}
+	select {
+	case got := <-r.replies:
+		t.Errorf("a second reply measured: %q", got)
+	default:
 	}
 }
 

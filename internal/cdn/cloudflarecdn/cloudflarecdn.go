@@ -334,3 +334,12 @@ func (p *Provider) value(it purge.Item) string {
 	}
 	return ""
 }
+
+// Operation names the API operation of a request the Provider sends, for
+// metrics: "purge_cache", the only one; "other" for anything else.
+func Operation(r *http.Request) string {
+	if strings.HasSuffix(r.URL.Path, "/purge_cache") {
+		return "purge_cache"
+	}
+	return "other"
+}

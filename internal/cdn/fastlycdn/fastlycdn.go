@@ -68,8 +68,8 @@ const (
 	// maxRateLimitWait is the longest Retry-After waited out; a longer one
 	// is returned to the caller at once.
 	maxRateLimitWait = 30 * time.Second
-	// defaultTimeout bounds a request when Options.HTTPClient is not set.
-	defaultTimeout = 30 * time.Second
+	// DefaultTimeout bounds a request when Options.HTTPClient is not set.
+	DefaultTimeout = 30 * time.Second
 	// maxAnswerBytes bounds the answer read: 256 keys and their IDs fit
 	// many times over.
 	maxAnswerBytes = 1 << 20
@@ -146,7 +146,7 @@ func New(opts Options) (*Provider, error) {
 		// Not quoted: a malformed URL may hold a secret.
 		return nil, errors.New("fastly: the endpoint is not an http:// or https:// URL with a host and nothing after its path")
 	}
-	client := http.Client{Timeout: defaultTimeout}
+	client := http.Client{Timeout: DefaultTimeout}
 	if opts.HTTPClient != nil {
 		client = *opts.HTTPClient
 	}
@@ -529,4 +529,19 @@ func (p *Provider) send(ctx context.Context, c call) ([]byte, error) {
 		return body, nil
 	}
 	return nil, c.status(resp.StatusCode, resp.Header, body, p.now(), p.token)
+}
+
+// Operation names the API operation of a request the Provider sends, for
+// metrics: "purge_all", "purge" (surrogate keys) or "purge_url"; "other"
+// for anything else.
+func Operation(r *http.Request) string {
+	switch p := r.URL.Path; {
+	case strings.HasSuffix(p, "/purge_all"):
+		return "purge_all"
+	case strings.HasPrefix(p, "/service/"):
+		return "purge"
+	case strings.HasPrefix(p, "/purge/"):
+		return "purge_url"
+	}
+	return "other"
 }

@@ -311,3 +311,15 @@ func (p *Provider) do(ctx context.Context, c call) error {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	return p.answer(c, resp)
 }
+
+// Operation names the kind of a request the Provider sends, for metrics:
+// "purge" (a file), "ban" (a prefix, a host, everything) or "xkey" (tags).
+func Operation(r *http.Request) string {
+	switch {
+	case r.Method == "BAN":
+		return "ban"
+	case r.Header.Get(headerXkey) != "" || r.Header.Get(headerXkeySoft) != "":
+		return "xkey"
+	}
+	return "purge"
+}
