@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +17,107 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
+
+// runMainEnv, set in a child's environment, makes the test binary run
+// main instead of the tests: a real cdnpurge process, signals and all,
+// without a separate build.
+const runMainEnv = "CDNPURGE_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// TestServeSIGTERM runs `serve` as a child process, as a container runtime
+// does, with a follow-up running, and sends it a real SIGTERM: it drains
+// (the follow-up finishes and posts its result, not a hand-back) and exits
+// 0. TestServeShutdownGrace stops serve through its context, which is what
+// main's signal.NotifyContext turns SIGTERM into; this proves main does so.
+func TestServeSIGTERM(t *testing.T) {
+	inbox := testutil.NewSlackInbox(t, "RESPONSETOKEN")
+	// The first poll is a second after the purge: the follow-up is running
+	// when the signal comes, and completes inside the grace.
+	emu := testutil.MustEmulator(t, 1500*time.Millisecond)
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:8080")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PORT=0",
+		config.EnvDistributionID+"="+defaultDistributionID, config.EnvSigningSecret+"="+lambdaSecret, config.EnvChannels+"=deploys",
+		config.EnvCloudFrontEndpoint+"="+emu, config.EnvDevAllowLoopback+"=1")
+	var stderr testutil.LockedBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() }) //nolint:errcheck // gone already when the test passes
+	lines := make(chan map[string]any, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				rec = map[string]any{"msg": "NOT JSON: " + sc.Text()}
+			}
+			lines <- rec
+		}
+	}()
+	next := func(msg string) map[string]any {
+		t.Helper()
+		timeout := time.After(15 * time.Second)
+		for {
+			select {
+			case rec, ok := <-lines:
+				if !ok {
+					t.Fatalf("serve's stdout ended before %q; stderr:\n%s", msg, stderr.String())
+				}
+				if m, _ := rec["msg"].(string); strings.HasPrefix(m, "NOT JSON") {
+					t.Errorf("stdout: %s", rec["msg"])
+				}
+				if rec["msg"] == msg {
+					return rec
+				}
+			case <-timeout:
+				t.Fatalf("no log line %q", msg)
+			}
+		}
+	}
+	base := "http://" + next("serving Slack commands")["addr"].(string)
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+	form := commandForm("/blog/*", "deploys", "sigterm.1")
+	form.Set("response_url", inbox.URL)
+	if status, _ := postForm(t, base, form); status != http.StatusOK {
+		t.Fatalf("command: %d", status)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if rec := next("shutting down"); rec["followups_running"] != float64(1) {
+		t.Errorf("shutting down with %v follow-ups running, want 1", rec["followups_running"])
+	}
+	for range lines { // Wait closes stdout: read it to the end first
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+	}
+	if m := inbox.Next(t); !strings.Contains(m.Text, "Purged") {
+		t.Errorf("the follow-up did not finish: %s\n%s", m.Text, blocksOf(m))
+	}
+	if stderr.String() != "" {
+		t.Errorf("serve wrote to stderr:\n%s", stderr.String())
+	}
+}
 
 // TestServeShutdownGrace runs `serve` with and without --shutdown-grace,
 // stops it as SIGTERM would (the context ends) and checks the grace it
