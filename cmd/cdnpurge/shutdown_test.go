@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -44,49 +43,8 @@ func TestServeSIGTERM(t *testing.T) {
 	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PORT=0",
 		config.EnvDistributionID+"="+defaultDistributionID, config.EnvSigningSecret+"="+lambdaSecret, config.EnvChannels+"=deploys",
 		config.EnvCloudFrontEndpoint+"="+emu, config.EnvDevAllowLoopback+"=1")
-	var stderr testutil.LockedBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() }) //nolint:errcheck // gone already when the test passes
-	lines := make(chan map[string]any, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) != nil {
-				rec = map[string]any{"msg": "NOT JSON: " + sc.Text()}
-			}
-			lines <- rec
-		}
-	}()
-	next := func(msg string) map[string]any {
-		t.Helper()
-		timeout := time.After(15 * time.Second)
-		for {
-			select {
-			case rec, ok := <-lines:
-				if !ok {
-					t.Fatalf("serve's stdout ended before %q; stderr:\n%s", msg, stderr.String())
-				}
-				if m, _ := rec["msg"].(string); strings.HasPrefix(m, "NOT JSON") {
-					t.Errorf("stdout: %s", rec["msg"])
-				}
-				if rec["msg"] == msg {
-					return rec
-				}
-			case <-timeout:
-				t.Fatalf("no log line %q", msg)
-			}
-		}
-	}
-	base := "http://" + next("serving Slack commands")["addr"].(string)
+	p := testutil.MustStartProcess(t, cmd)
+	base := "http://" + p.Next(t, "serving Slack commands")["addr"].(string)
 	resp, err := http.Get(base + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -103,19 +61,17 @@ func TestServeSIGTERM(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if rec := next("shutting down"); rec["followups_running"] != float64(1) {
+	if rec := p.Next(t, "shutting down"); rec["followups_running"] != float64(1) {
 		t.Errorf("shutting down with %v follow-ups running, want 1", rec["followups_running"])
 	}
-	for range lines { // Wait closes stdout: read it to the end first
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("serve after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+	if err := p.Wait(t); err != nil {
+		t.Fatalf("serve after SIGTERM: %v; stderr:\n%s", err, p.Stderr())
 	}
 	if m := inbox.Next(t); !strings.Contains(m.Text, "Purged") {
 		t.Errorf("the follow-up did not finish: %s\n%s", m.Text, blocksOf(m))
 	}
-	if stderr.String() != "" {
-		t.Errorf("serve wrote to stderr:\n%s", stderr.String())
+	if p.Stderr() != "" {
+		t.Errorf("serve wrote to stderr:\n%s", p.Stderr())
 	}
 }
 

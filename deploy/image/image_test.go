@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/json"
@@ -370,48 +369,8 @@ func TestBinaryRuns(t *testing.T) {
 		// /healthz calls no CDN: the emulator only makes the endpoint valid.
 		config.EnvCloudFrontEndpoint + "=" + testutil.MustEmulator(t, time.Minute), config.EnvDevAllowLoopback + "=1",
 	}
-	var stderr testutil.LockedBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() }) //nolint:errcheck // gone already when the test passes
-	lines := make(chan map[string]any, 100)
-	var all testutil.LockedBuffer
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			all.Write(append(sc.Bytes(), '\n')) //nolint:errcheck // a buffer
-			var rec map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				rec = map[string]any{"not_json": sc.Text()}
-			}
-			lines <- rec
-		}
-	}()
-	var addr string
-	timeout := time.After(20 * time.Second)
-	for addr == "" {
-		select {
-		case rec, ok := <-lines:
-			if !ok {
-				t.Fatalf("serve ended before it served; stdout:\n%s\nstderr:\n%s", all.String(), stderr.String())
-			}
-			if s, ok := rec["not_json"]; ok {
-				t.Errorf("not a JSON log line on stdout: %q", s)
-			}
-			if rec["msg"] == "serving Slack commands" {
-				addr, _ = rec["addr"].(string)
-			}
-		case <-timeout:
-			t.Fatalf("serve did not log its address; stdout:\n%s\nstderr:\n%s", all.String(), stderr.String())
-		}
-	}
+	p := testutil.MustStartProcess(t, cmd)
+	addr, _ := p.Next(t, "serving Slack commands")["addr"].(string)
 	if !strings.HasPrefix(addr, "127.0.0.1:") || addr == "127.0.0.1:8080" {
 		t.Errorf("serve listens on %s, want 127.0.0.1 and the free port PORT=0 asks for", addr)
 	}
@@ -426,16 +385,14 @@ func TestBinaryRuns(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	for range lines { // Wait closes stdout: read it to the end first
+	if err := p.Wait(t); err != nil {
+		t.Errorf("serve after SIGTERM: %v; stderr:\n%s", err, p.Stderr())
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("serve after SIGTERM: %v; stderr:\n%s", err, stderr.String())
-	}
-	logs := all.String()
+	logs := p.Stdout()
 	if !strings.Contains(logs, `"msg":"PORT replaces the port of --addr"`) || !strings.Contains(logs, `"msg":"shutting down"`) {
 		t.Errorf("the log lacks the PORT line or the shutdown:\n%s", logs)
 	}
-	if strings.Contains(logs+stderr.String(), secret) {
+	if strings.Contains(logs+p.Stderr(), secret) {
 		t.Error("serve's output shows the signing secret")
 	}
 }
