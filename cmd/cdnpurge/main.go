@@ -25,7 +25,8 @@ Usage:
                                       (--socket-mode: over a Socket Mode stand-in's WebSocket)
   cdnpurge serve [--addr HOST:PORT] [--shutdown-grace D] [--slack-routes]
                                       serve Slack's slash commands over HTTP, or over Socket Mode
-                                      with CDNPURGE_SLACK_APP_TOKEN (then --slack-routes keeps HTTP's too)
+                                      with CDNPURGE_SLACK_APP_TOKEN (then --slack-routes keeps HTTP's too);
+                                      PORT, when set, replaces the port of --addr; logs JSON lines to stdout
   cdnpurge emulate [--addr HOST:PORT] [--distribution ID]... [--tenant dt_ID]... [--complete-after D]
                    [--cloudflare-zone ID]... [--fastly-service ID]...
                                       a local CloudFront API for the AWS CLI and SDKs (and Cloudflare's, Fastly's)
@@ -37,6 +38,7 @@ Usage:
                                       recent invalidations, newest first
   cdnpurge slack-manifest [--url https://HOST] [--socket-mode] [--command /cdn-purge] [--usergroups]
                                       print the Slack app manifest, Request URLs filled in
+  cdnpurge version                    the version, VCS revision and platform (also --version)
   cdnpurge help                       this text
 
 With no arguments and AWS_LAMBDA_RUNTIME_API set (the binary named bootstrap in
@@ -94,6 +96,10 @@ func run(ctx context.Context, e env) int {
 		"slack-manifest": runSlackManifest,
 	}
 	name := e.args[0]
+	if name == "version" || name == "--version" || name == "-version" {
+		fmt.Fprintln(e.stdout, versionLine())
+		return 0
+	}
 	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -208,7 +208,7 @@ func TestSecretsStaySecret(t *testing.T) {
 	record := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
 
 	ctx := context.Background()
-	_, a, err := appFromEnv(ctx, env{getenv: os.Getenv, stderr: &logs}, modeServe)
+	_, a, err := appFromEnv(ctx, env{getenv: os.Getenv, stdout: &logs}, modeServe) // serve logs to stdout
 	if err != nil {
 		t.Fatal(err)
 	}

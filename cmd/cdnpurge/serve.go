@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
 )
 
 // appFromEnv reads and checks the configuration from the environment and
-// wires the service, logging JSON to stderr: what `serve` and the Lambda
-// share.
+// wires the service, logging JSON lines: what `serve` and the Lambda share.
+// `serve` logs to stdout, a container's log stream; the Lambda to stderr,
+// as every other command.
 func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, error) {
 	cfg := config.FromEnv(e.getenv)
 	if err := cfg.Validate(); err != nil {
@@ -21,7 +24,11 @@ func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, e
 		// Request URLs, which Slack signs.
 		return cfg, nil, fmt.Errorf("configuration:\n%s is not set: the Lambda serves Slack's Request URLs, whose signature it checks (Socket Mode, %s, is for `cdnpurge serve`)", config.EnvSigningSecret, config.EnvSlackAppToken)
 	}
-	log := newLogger(e, slog.LevelInfo)
+	logTo := e
+	if mode == modeServe {
+		logTo.stderr = e.stdout
+	}
+	log := newLogger(logTo, slog.LevelInfo)
 	if ignored := cfg.Ignored(); len(ignored) > 0 {
 		log.Warn("targets come from the configuration file; these settings are not used", "ignored", ignored)
 	}
@@ -42,9 +49,16 @@ func runServe(ctx context.Context, e env) error {
 	if *grace <= 0 {
 		return fmt.Errorf("%w: --shutdown-grace must be positive, not %s", errUsage, *grace)
 	}
+	listen, err := portFromEnv(*addr, e.getenv("PORT"))
+	if err != nil {
+		return err
+	}
 	cfg, a, err := appFromEnv(ctx, e, modeServe)
 	if err != nil {
 		return err
+	}
+	if listen != *addr {
+		a.log.Info("PORT replaces the port of --addr", "addr_flag", *addr, "port", e.getenv("PORT"), "addr", listen)
 	}
 	if *slackRoutes && cfg.SocketMode() {
 		if cfg.SigningSecret == "" {
@@ -52,10 +66,29 @@ func runServe(ctx context.Context, e env) error {
 		}
 		a.enableSlackRoutes()
 	}
-	if err := a.Listen(*addr); err != nil {
+	if err := a.Listen(listen); err != nil {
 		return err
 	}
 	a.log.Info("serving Slack commands", "addr", a.ln.Addr().String(), "targets", a.handler.TargetNames(), "audit_webhook", cfg.WebhookURL != "", "cloudfront_endpoint", cfg.CloudFrontEndpoint,
 		"socket_mode", cfg.SocketMode(), "slack_routes", !cfg.SocketMode() || *slackRoutes)
 	return a.runWithShutdown(ctx, *grace)
+}
+
+// portFromEnv returns the address serve listens on: addr (--addr), its
+// port replaced by port (the PORT variable most container platforms set)
+// when that is not empty, the host kept. A port is a number from 1 to 65535,
+// or 0 for any free one (what tests use).
+func portFromEnv(addr, port string) (string, error) {
+	if port == "" {
+		return addr, nil
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || strconv.FormatUint(n, 10) != port {
+		return "", fmt.Errorf("PORT %q is not a port number (1 to 65535)", port)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%w: --addr %q is not HOST:PORT, so PORT cannot replace its port: %v", errUsage, addr, err)
+	}
+	return net.JoinHostPort(host, port), nil
 }

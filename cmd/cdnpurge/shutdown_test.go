@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +16,64 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
+
+// runMainEnv, set in a child's environment, makes the test binary run
+// main instead of the tests: a real cdnpurge process, signals and all,
+// without a separate build.
+const runMainEnv = "CDNPURGE_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// TestServeSIGTERM runs `serve` as a child process, as a container runtime
+// does, with a follow-up running, and sends it a real SIGTERM: it drains
+// (the follow-up finishes and posts its result, not a hand-back) and exits
+// 0. TestServeShutdownGrace stops serve through its context, which is what
+// main's signal.NotifyContext turns SIGTERM into; this proves main does so.
+func TestServeSIGTERM(t *testing.T) {
+	inbox := testutil.NewSlackInbox(t, "RESPONSETOKEN")
+	// The first poll is a second after the purge: the follow-up is running
+	// when the signal comes, and completes inside the grace.
+	emu := testutil.MustEmulator(t, 1500*time.Millisecond)
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:8080")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PORT=0",
+		config.EnvDistributionID+"="+defaultDistributionID, config.EnvSigningSecret+"="+lambdaSecret, config.EnvChannels+"=deploys",
+		config.EnvCloudFrontEndpoint+"="+emu, config.EnvDevAllowLoopback+"=1")
+	p := testutil.MustStartProcess(t, cmd)
+	base := "http://" + p.Next(t, "serving Slack commands")["addr"].(string)
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+	form := commandForm("/blog/*", "deploys", "sigterm.1")
+	form.Set("response_url", inbox.URL)
+	if status, _ := postForm(t, base, form); status != http.StatusOK {
+		t.Fatalf("command: %d", status)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if rec := p.Next(t, "shutting down"); rec["followups_running"] != float64(1) {
+		t.Errorf("shutting down with %v follow-ups running, want 1", rec["followups_running"])
+	}
+	if err := p.Wait(t); err != nil {
+		t.Fatalf("serve after SIGTERM: %v; stderr:\n%s", err, p.Stderr())
+	}
+	if m := inbox.Next(t); !strings.Contains(m.Text, "Purged") {
+		t.Errorf("the follow-up did not finish: %s\n%s", m.Text, blocksOf(m))
+	}
+	if p.Stderr() != "" {
+		t.Errorf("serve wrote to stderr:\n%s", p.Stderr())
+	}
+}
 
 // TestServeShutdownGrace runs `serve` with and without --shutdown-grace,
 // stops it as SIGTERM would (the context ends) and checks the grace it

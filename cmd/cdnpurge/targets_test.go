@@ -291,7 +291,7 @@ func TestBotTokenStaysSecret(t *testing.T) {
 		config.EnvDevAllowLoopback:   "1",
 	}
 	var logs testutil.LockedBuffer
-	_, a, err := appFromEnv(t.Context(), env{getenv: func(k string) string { return vars[k] }, stderr: &logs}, modeServe)
+	_, a, err := appFromEnv(t.Context(), env{getenv: func(k string) string { return vars[k] }, stdout: &logs}, modeServe) // serve logs to stdout
 	if err != nil {
 		t.Fatal(err)
 	}

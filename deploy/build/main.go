@@ -19,26 +19,20 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/cdnpurge/cdnpurge/deploy/internal/gobuild"
 	"github.com/cdnpurge/cdnpurge/internal/config"
 )
 
-const (
-	// mainPackage is the command built, relative to the module root.
-	mainPackage = "./cmd/cdnpurge"
-	// binaryName is the name the provided.al2023 runtime executes.
-	binaryName = "bootstrap"
-)
+// binaryName is the name the provided.al2023 runtime executes.
+const binaryName = "bootstrap"
 
 // zipTime is every entry's modification time: a fixed one, so that the zip
 // does not change with the time of the build. 1980-01-01 is the earliest
@@ -111,10 +105,6 @@ func buildZip(ctx context.Context, arch, out, configFile string) (artifact, erro
 			return artifact{}, err
 		}
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return artifact{}, err
-	}
 	tmp, err := os.MkdirTemp("", "cdnpurge-build-")
 	if err != nil {
 		return artifact{}, err
@@ -122,26 +112,12 @@ func buildZip(ctx context.Context, arch, out, configFile string) (artifact, erro
 	defer os.RemoveAll(tmp)
 
 	bin := filepath.Join(tmp, binaryName)
-	cmd := exec.CommandContext(ctx, "go", "build",
-		// lambda.norpc drops aws-lambda-go's legacy RPC mode, which only the
-		// retired go1.x runtime used; -trimpath and an empty build ID keep
-		// local paths and build IDs out of the binary, so it is reproducible;
-		// -s -w drop the symbol table and DWARF debug data, which Lambda never uses.
-		"-tags", "lambda.norpc",
-		"-trimpath",
-		"-ldflags", "-s -w -buildid=",
-		// Without VCS stamping the bytes depend on the code alone: a commit
-		// that touches only docs, or a dirty work tree, gives the same zip
-		// (and so no needless Lambda update). Nothing reads the stamp.
-		"-buildvcs=false",
-		"-o", bin, mainPackage)
-	cmd.Dir = root
-	// CGO_ENABLED=0: a static binary needs nothing from the runtime's libc.
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = os.Stderr, &stderr
-	if err := cmd.Run(); err != nil {
-		return artifact{}, fmt.Errorf("go build %s for linux/%s: %w\n%s", mainPackage, arch, err, stderr.Bytes())
+	// lambda.norpc drops aws-lambda-go's legacy RPC mode, which only the
+	// retired go1.x runtime used. Without VCS stamping a commit that
+	// touches only docs, or a dirty work tree, gives the same zip (and so
+	// no needless Lambda update).
+	if err := gobuild.Build(ctx, gobuild.Options{GOARCH: arch, Tags: []string{"lambda.norpc"}, Out: bin}); err != nil {
+		return artifact{}, err
 	}
 
 	binary, err := os.ReadFile(bin)
@@ -152,7 +128,7 @@ func buildZip(ctx context.Context, arch, out, configFile string) (artifact, erro
 	if err := writeZip(&buf, binary, targets); err != nil {
 		return artifact{}, err
 	}
-	if err := writeFileAtomic(out, buf.Bytes()); err != nil {
+	if err := gobuild.WriteFileAtomic(out, buf.Bytes()); err != nil {
 		return artifact{}, err
 	}
 	return artifact{Path: out, Size: int64(buf.Len()), SHA256: sha256.Sum256(buf.Bytes())}, nil
@@ -191,44 +167,4 @@ func addZipEntry(zw *zip.Writer, name string, mode os.FileMode, data []byte) err
 	}
 	_, err = f.Write(data)
 	return err
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, so a failed build never leaves a truncated zip to upload.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// moduleRoot returns the directory of the main module's go.mod, so the
-// command works from any directory in the module.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside a Go module: run from the cdnpurge module")
-	}
-	return filepath.Dir(gomod), nil
 }
