@@ -8,11 +8,14 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/config"
 )
 
-// appFromEnv reads and checks the configuration from the environment and
-// wires the service, logging JSON to stderr: what `serve` and the Lambda
+// appFromEnv reads the configuration from the environment (and the secrets
+// it names by ARN from AWS), checks it and wires the service, logging JSON to stderr: what `serve` and the Lambda
 // share.
 func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, error) {
 	cfg := config.FromEnv(e.getenv)
+	if err := readSecrets(ctx, &cfg, e.getenv, nil); err != nil {
+		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
 	}
