@@ -9,7 +9,8 @@
 // lacks. A secret's value never appears in an error. Endpoints are the
 // SDK's own: AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_SSM
 // (or AWS_ENDPOINT_URL) point the clients at a stand-in such as
-// moto_server.
+// moto_server. Both operations are called over the AWS JSON protocol with
+// the SDK's signer, not through the services' SDK clients: see call.
 package awssecret
 
 import (
@@ -20,10 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cdnpurge/cdnpurge/internal/awserr"
 	"github.com/cdnpurge/cdnpurge/internal/secretarn"
@@ -97,12 +95,11 @@ func Read(ctx context.Context, cfg aws.Config, arns []secretarn.ARN, opts Option
 			unique = append(unique, a)
 		}
 	}
-	clients := &clients{cfg: cfg}
 	values := make([]string, len(unique))
 	errs := make([]error, len(unique))
 	var wg sync.WaitGroup
 	for i, a := range unique {
-		wg.Go(func() { values[i], errs[i] = clients.read(ctx, a) })
+		wg.Go(func() { values[i], errs[i] = read(ctx, cfg, a) })
 	}
 	wg.Wait()
 	out := make(map[string]string, len(unique))
@@ -117,65 +114,39 @@ func Read(ctx context.Context, cfg aws.Config, arns []secretarn.ARN, opts Option
 	return out, nil
 }
 
-// clients makes one client per service and region, on first use.
-type clients struct {
-	cfg aws.Config
-	mu  sync.Mutex
-	sm  map[string]*secretsmanager.Client
-	ssm map[string]*ssm.Client
-}
-
-func (c *clients) secretsManager(region string) *secretsmanager.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sm[region] == nil {
-		if c.sm == nil {
-			c.sm = map[string]*secretsmanager.Client{}
-		}
-		c.sm[region] = secretsmanager.NewFromConfig(c.cfg, func(o *secretsmanager.Options) { o.Region = region })
-	}
-	return c.sm[region]
-}
-
-func (c *clients) parameters(region string) *ssm.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ssm[region] == nil {
-		if c.ssm == nil {
-			c.ssm = map[string]*ssm.Client{}
-		}
-		c.ssm[region] = ssm.NewFromConfig(c.cfg, func(o *ssm.Options) { o.Region = region })
-	}
-	return c.ssm[region]
-}
-
 // read reads one ARN.
-func (c *clients) read(ctx context.Context, a secretarn.ARN) (string, error) {
+func read(ctx context.Context, cfg aws.Config, a secretarn.ARN) (string, error) {
 	if a.Service == secretarn.SecretsManager {
-		out, err := c.secretsManager(a.Region).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(a.String())})
-		if err != nil {
+		var out struct {
+			SecretString *string `json:"SecretString"`
+		}
+		if err := call(ctx, cfg, getSecretValue, a.Partition, a.Region, map[string]string{"SecretId": a.String()}, &out); err != nil {
 			return "", classify(a, err)
 		}
 		if out.SecretString == nil {
 			return "", &Error{ARN: a.String(), Kind: NoString, msg: fmt.Sprintf(
-				"secret %s holds no SecretString (binary only): store the value as a string", a)}
+				"%s: the secret holds no SecretString (binary only): store the value as a string", a)}
 		}
 		return *out.SecretString, nil
 	}
-	out, err := c.parameters(a.Region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(a.ParameterName()), WithDecryption: aws.Bool(true)})
-	if err != nil {
+	var out struct {
+		Parameter *struct{ Type, Value string } `json:"Parameter"`
+	}
+	in := map[string]any{"Name": a.ParameterName(), "WithDecryption": true}
+	if err := call(ctx, cfg, getParameter, a.Partition, a.Region, in, &out); err != nil {
 		return "", classify(a, err)
 	}
-	if out.Parameter == nil || out.Parameter.Value == nil {
-		return "", &Error{ARN: a.String(), Kind: Unknown, msg: fmt.Sprintf("parameter %s: SSM returned no value", a)}
+	if out.Parameter == nil {
+		return "", &Error{ARN: a.String(), msg: fmt.Sprintf("%s: SSM answered GetParameter without the parameter", a)}
 	}
-	if t := out.Parameter.Type; t != ssmtypes.ParameterTypeSecureString {
+	p := out.Parameter
+	if t := p.Type; t != "SecureString" {
 		// The value is dropped here, unseen: a plain parameter is readable
 		// by anyone with ssm:GetParameter and stored unencrypted.
 		return "", &Error{ARN: a.String(), Kind: NotEncrypted, msg: fmt.Sprintf(
-			"parameter %s is of type %s, not SecureString: it is not encrypted; store the secret as a SecureString parameter (or in Secrets Manager)", a, t)}
+			"%s: the parameter is of type %s, not SecureString: it is not encrypted; store the secret as a SecureString parameter (or in Secrets Manager)", a, t)}
 	}
-	return *out.Parameter.Value, nil
+	return p.Value, nil
 }
 
 // classify turns the SDK's error for a read of a into an *Error: the
@@ -186,17 +157,18 @@ func classify(a secretarn.ARN, err error) *Error {
 	if a.Service == secretarn.SSM {
 		service, action = "SSM", ActionGetParameter
 	}
-	var (
-		smNotFound  *smtypes.ResourceNotFoundException
-		smDecrypt   *smtypes.DecryptionFailure
-		ssmNotFound *ssmtypes.ParameterNotFound
-		ssmKey      *ssmtypes.InvalidKeyId
-	)
+	// The services' own codes (Secrets Manager's and SSM's API
+	// references) before awserr's shared ones.
+	var apiErr smithy.APIError
+	code := ""
+	if errors.As(err, &apiErr) {
+		code = apiErr.ErrorCode()
+	}
 	switch kind := awserr.Of(err); {
-	case errors.As(err, &smNotFound), errors.As(err, &ssmNotFound):
+	case code == "ResourceNotFoundException", code == "ParameterNotFound", code == "ParameterVersionNotFound":
 		e.Kind = NotFound
 		e.msg = fmt.Sprintf("%s: not found in %s (region %s, account %s): check the ARN, and that the secret is not scheduled for deletion", a, service, a.Region, a.Account)
-	case errors.As(err, &smDecrypt), errors.As(err, &ssmKey):
+	case code == "DecryptionFailure", code == "InvalidKeyId":
 		// The service could not decrypt with the secret's KMS key: the
 		// role may not use it, or the key is disabled.
 		e.Kind, e.Action = PermissionDenied, ActionKMSDecrypt
