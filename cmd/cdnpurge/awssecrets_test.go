@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	slackapi "github.com/slack-go/slack"
 
@@ -119,33 +114,7 @@ func TestSecretsFromAWSUnderRIE(t *testing.T) {
 		extra = append(extra, k+"="+v)
 	}
 	invoke, output := startRIE(t, rie, bootstrap, extra)
-	send := func(t *testing.T, text, trigger string) *slackapi.WebhookMessage {
-		t.Helper()
-		f := w.form(text, trigger)
-		ev := lambdaCase{path: "/", form: f, base64: true, signWith: "-"}.event(t)
-		signEvent(&ev, lambdaSecret, f.Encode())
-		payload, err := json.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.Post(invoke, "application/json", bytes.NewReader(payload))
-		if err != nil {
-			t.Fatalf("invoke: %v", err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var out events.LambdaFunctionURLResponse
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("invoke answered %d %q: %v", resp.StatusCode, raw, err)
-		}
-		body := []byte(out.Body)
-		if out.IsBase64Encoded {
-			if body, err = base64.StdEncoding.DecodeString(out.Body); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return w.reply(t, text, out.StatusCode, body)
-	}
+	send := w.rieSend(invoke)
 	w.purgeShopAndNews(t, send, "aws.rie.")
 	assertNoSecrets(t, w.secrets(), map[string][]string{
 		"line of the function's output": strings.Split(strings.TrimSpace(output.String()), "\n"),

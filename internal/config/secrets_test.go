@@ -69,18 +69,7 @@ func TestSecretARNs(t *testing.T) {
 				t.Errorf("SecretARNs = %v, want %v", got, c.want)
 			}
 			if len(c.errs) > 0 {
-				err := cfg.Validate()
-				if err == nil {
-					t.Fatal("Validate = nil")
-				}
-				for _, part := range c.errs {
-					if !strings.Contains(err.Error(), part) {
-						t.Errorf("error %q lacks %q", err, part)
-					}
-				}
-				if strings.Contains(err.Error(), testSigningValue) {
-					t.Errorf("error %q holds the signing secret", err)
-				}
+				checkInvalid(t, cfg, c.errs, testSigningValue)
 				return
 			}
 			for _, s := range cfg.SecretARNs() {
@@ -130,21 +119,30 @@ func TestSetSecretChecked(t *testing.T) {
 			cfg := FromEnv(env(m))
 			before := cfg
 			cfg.SetSecret(c.variable, c.value)
-			err := cfg.Validate()
-			if err == nil {
-				t.Fatal("Validate = nil")
-			}
-			for _, part := range c.errs {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error %q lacks %q", err, part)
-				}
-			}
-			if strings.Contains(err.Error(), c.value.Value()) || strings.Contains(err.Error(), testSigningValue) {
-				t.Errorf("error %q holds the secret", err)
-			}
+			checkInvalid(t, cfg, c.errs, c.value.Value(), testSigningValue)
 			if len(before.SecretARNs()) != 1 {
 				t.Errorf("a copy made before SetSecret lost its ARN")
 			}
 		})
+	}
+}
+
+// checkInvalid checks that cfg does not validate, with an error holding
+// each of parts and none of secrets.
+func checkInvalid(t *testing.T, cfg Config, parts []string, secrets ...string) {
+	t.Helper()
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate = nil")
+	}
+	for _, part := range parts {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error %q lacks %q", err, part)
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q holds a secret", err)
+		}
 	}
 }
