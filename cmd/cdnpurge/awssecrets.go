@@ -21,8 +21,9 @@ const secretsTimeout = 8 * time.Second
 // as config.Secret, before Validate checks them like values from the
 // environment. With none to read it makes no AWS call, and loads no AWS
 // configuration. A refused read is an error naming the variable, the ARN
-// and what is missing (the IAM action); a value never shows.
-func readSecrets(ctx context.Context, cfg *config.Config, getenv func(string) string, want func(config.SecretARN) bool) error {
+// and what is missing (the IAM action); a value never shows. It returns
+// the variables whose ARNs it read, for the start-up log.
+func readSecrets(ctx context.Context, cfg *config.Config, getenv func(string) string, want func(config.SecretARN) bool) ([]string, error) {
 	var refs []config.SecretARN
 	for _, s := range cfg.SecretARNs() {
 		if want == nil || want(s) {
@@ -30,11 +31,11 @@ func readSecrets(ctx context.Context, cfg *config.Config, getenv func(string) st
 		}
 	}
 	if len(refs) == 0 {
-		return nil
+		return nil, nil
 	}
 	awsCfg, err := loadAWSConfig(ctx, *cfg, getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	arns := make([]secretarn.ARN, len(refs))
 	for i, s := range refs {
@@ -42,12 +43,14 @@ func readSecrets(ctx context.Context, cfg *config.Config, getenv func(string) st
 	}
 	values, err := awssecret.Read(ctx, awsCfg, arns, awssecret.Options{Timeout: secretsTimeout})
 	if err != nil {
-		return namedReadErrors(refs, err)
+		return nil, namedReadErrors(refs, err)
 	}
-	for _, s := range refs {
+	from := make([]string, len(refs))
+	for i, s := range refs {
 		cfg.SetSecret(s.Variable, config.Secret(values[s.ARN.String()]))
+		from[i] = s.From
 	}
-	return nil
+	return from, nil
 }
 
 // namedReadErrors puts before each of Read's errors the variables whose

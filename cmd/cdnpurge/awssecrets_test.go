@@ -94,6 +94,9 @@ func TestSecretsFromAWSThroughServe(t *testing.T) {
 	if err := a.Close(ctx); err != nil {
 		t.Error(err)
 	}
+	if want := `"msg":"secrets read from AWS","from":["` + config.EnvSigningSecretARN; !strings.Contains(logs.String(), want) {
+		t.Errorf("the log lacks %s\n%s", want, logs.String())
+	}
 	assertNoSecrets(t, w.secrets(), map[string][]string{
 		"log line": strings.Split(strings.TrimSpace(logs.String()), "\n"),
 		"reply":    w.replies,

@@ -227,7 +227,7 @@ func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) 
 	// Only this target's token is read from AWS, if its token_env holds
 	// an ARN: the Slack settings and the other targets' tokens are not
 	// needed.
-	if err := readSecrets(ctx, &cfg, e.getenv, func(s config.SecretARN) bool { return s.Variable == targetTokenEnv(cfg, t.Name) }); err != nil {
+	if _, err := readSecrets(ctx, &cfg, e.getenv, func(s config.SecretARN) bool { return s.Variable == targetTokenEnv(cfg, t.Name) }); err != nil {
 		return nil, &exitError{code: exitFailure, msg: "configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  "), err: err}
 	}
 	if prov, err := fileProvider(cfg, t.Name); err != nil {

@@ -13,7 +13,8 @@ import (
 // share.
 func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, error) {
 	cfg := config.FromEnv(e.getenv)
-	if err := readSecrets(ctx, &cfg, e.getenv, nil); err != nil {
+	fromAWS, err := readSecrets(ctx, &cfg, e.getenv, nil)
+	if err != nil {
 		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -25,6 +26,9 @@ func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, e
 		return cfg, nil, fmt.Errorf("configuration:\n%s is not set: the Lambda serves Slack's Request URLs, whose signature it checks (Socket Mode, %s, is for `cdnpurge serve`)", config.EnvSigningSecret, config.EnvSlackAppToken)
 	}
 	log := newLogger(e, slog.LevelInfo)
+	if len(fromAWS) > 0 {
+		log.Info("secrets read from AWS", "from", fromAWS)
+	}
 	if ignored := cfg.Ignored(); len(ignored) > 0 {
 		log.Warn("targets come from the configuration file; these settings are not used", "ignored", ignored)
 	}
