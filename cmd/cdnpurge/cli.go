@@ -224,6 +224,12 @@ func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) 
 		}
 		return nil, fmt.Errorf("%w: --target %q is not in the targets file (%s)", errUsage, name, strings.Join(names, ", "))
 	}
+	// Only this target's token is read from AWS, if its token_env holds
+	// an ARN: the Slack settings and the other targets' tokens are not
+	// needed.
+	if _, err := readSecrets(ctx, &cfg, e.getenv, func(s config.SecretARN) bool { return s.Variable == targetTokenEnv(cfg, t.Name) }); err != nil {
+		return nil, &exitError{code: exitFailure, msg: "configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  "), err: err}
+	}
 	if prov, err := fileProvider(cfg, t.Name); err != nil {
 		return fail(err)
 	} else if prov != nil {
@@ -235,6 +241,16 @@ func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) 
 	}
 	cfg.DistributionID = t.DistributionID
 	return cloudFrontBackend(cfg, targetInvalidator(awsCfg, cfg, targets, nil), t.Name), nil
+}
+
+// targetTokenEnv is the token_env of the file's target name; "" for none.
+func targetTokenEnv(cfg config.Config, name string) string {
+	for _, t := range cfg.File.Targets {
+		if t.Name == name {
+			return t.TokenEnv
+		}
+	}
+	return ""
 }
 
 // fileProvider builds, through providers, the provider of the file's

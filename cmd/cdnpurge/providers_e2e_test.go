@@ -485,27 +485,13 @@ func TestFourProvidersThroughServe(t *testing.T) {
 	})
 }
 
-// TestFourProvidersUnderRIE builds the real bootstrap and runs it under
-// aws-lambda-rie with the same targets file in CDNPURGE_CONFIG_YAML and
-// the tokens in its environment, sends the same four purges as Function
-// URL events, checks the same records, and scans the function's output,
-// the replies, the posts and its self-invocation for every secret.
-func TestFourProvidersUnderRIE(t *testing.T) {
-	rie := findRIE(t)
-	w := mustStartE2EWorld(t)
-	bootstrap := buildBootstrap(t)
-	// The CloudFront purge's follow-up is handed to a new invocation of the
-	// function: a stand-in for the Invoke API takes it.
-	api := newInvokeAPI(t, e2eFunction)
-	extra := []string{"AWS_LAMBDA_FUNCTION_NAME=" + e2eFunction, "CDNPURGE_LAMBDA_ENDPOINT=" + api.URL}
-	for k, v := range w.vars() {
-		extra = append(extra, k+"="+v)
-	}
-	invoke, output := startRIE(t, rie, bootstrap, extra)
-	send := func(t *testing.T, text, trigger string) *slackapi.WebhookMessage {
+// rieSend sends a signed slash command as a Function URL event to the
+// function under RIE at invoke. It is signed in Go (signEvent), not by
+// openssl: the tests that use it need only aws-lambda-rie and their
+// world's programs.
+func (w *e2eWorld) rieSend(invoke string) e2eSend {
+	return func(t *testing.T, text, trigger string) *slackapi.WebhookMessage {
 		t.Helper()
-		// Signed in Go (signEvent), not by openssl: this test needs only
-		// varnishd and aws-lambda-rie.
 		f := w.form(text, trigger)
 		ev := lambdaCase{path: "/", form: f, base64: true, signWith: "-"}.event(t)
 		signEvent(&ev, lambdaSecret, f.Encode())
@@ -531,6 +517,26 @@ func TestFourProvidersUnderRIE(t *testing.T) {
 		}
 		return w.reply(t, text, out.StatusCode, body)
 	}
+}
+
+// TestFourProvidersUnderRIE builds the real bootstrap and runs it under
+// aws-lambda-rie with the same targets file in CDNPURGE_CONFIG_YAML and
+// the tokens in its environment, sends the same four purges as Function
+// URL events, checks the same records, and scans the function's output,
+// the replies, the posts and its self-invocation for every secret.
+func TestFourProvidersUnderRIE(t *testing.T) {
+	rie := findRIE(t)
+	w := mustStartE2EWorld(t)
+	bootstrap := buildBootstrap(t)
+	// The CloudFront purge's follow-up is handed to a new invocation of the
+	// function: a stand-in for the Invoke API takes it.
+	api := newInvokeAPI(t, e2eFunction)
+	extra := []string{"AWS_LAMBDA_FUNCTION_NAME=" + e2eFunction, "CDNPURGE_LAMBDA_ENDPOINT=" + api.URL}
+	for k, v := range w.vars() {
+		extra = append(extra, k+"="+v)
+	}
+	invoke, output := startRIE(t, rie, bootstrap, extra)
+	send := w.rieSend(invoke)
 
 	var invoked []string
 	t.Run("four purges", func(t *testing.T) {

@@ -10,12 +10,16 @@ import (
 	"github.com/cdnpurge/cdnpurge/internal/config"
 )
 
-// appFromEnv reads and checks the configuration from the environment and
-// wires the service, logging JSON lines: what `serve` and the Lambda share.
-// `serve` logs to stdout, a container's log stream; the Lambda to stderr,
-// as every other command.
+// appFromEnv reads the configuration from the environment (and the secrets
+// it names by ARN from AWS), checks it and wires the service, logging JSON
+// lines: what `serve` and the Lambda share. `serve` logs to stdout, a
+// container's log stream; the Lambda to stderr, as every other command.
 func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, error) {
 	cfg := config.FromEnv(e.getenv)
+	fromAWS, err := readSecrets(ctx, &cfg, e.getenv, nil)
+	if err != nil {
+		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("configuration:\n%w", err)
 	}
@@ -29,6 +33,9 @@ func appFromEnv(ctx context.Context, e env, mode string) (config.Config, *app, e
 		logTo.stderr = e.stdout
 	}
 	log := newLogger(logTo, slog.LevelInfo)
+	if len(fromAWS) > 0 {
+		log.Info("secrets read from AWS", "from", fromAWS)
+	}
 	if ignored := cfg.Ignored(); len(ignored) > 0 {
 		log.Warn("targets come from the configuration file; these settings are not used", "ignored", ignored)
 	}

@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/secretarn"
 )
 
 // The template keeps CloudFormation's short tags (!Ref, !Sub, !GetAtt...):
@@ -198,6 +199,13 @@ func TestParameters(t *testing.T) {
 		{"DistributionTenantIds", false},
 		{"AssumeRoleArns", false},
 		{"SlackBotToken", true}, // acts as the Slack app
+		// Where the secrets live: ARNs, not secrets.
+		{"SigningKeySecretArn", false},
+		{"SlackUrlSecretArn", false},
+		{"SlackBotTokenSecretArn", false},
+		{"ProviderTokenSecretArns", false},
+		{"ProviderTokenParameterArns", false},
+		{"SecretKmsKeyArns", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,6 +270,28 @@ func TestParameterPatterns(t *testing.T) {
 		{"SlackBotToken", "xoxp-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx", false},
 		{"SlackBotToken", "xoxb-", false},
 		{"SlackBotToken", " xoxb-1234", false},
+		{"SigningKeySecretArn", "", true}, // the value is in SigningKey
+		{"SigningKeySecretArn", secretARN, true},
+		{"SigningKeySecretArn", paramARN, true},
+		{"SigningKeySecretArn", "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/token", true},
+		{"SigningKeySecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*", false},
+		{"SigningKeySecretArn", "arn:aws:secretsmanager:us-east-1:*:secret:cdnpurge", false},
+		{"SigningKeySecretArn", "arn:aws:ssm:us-east-1:123456789012:parameter/*", false},
+		{"SigningKeySecretArn", "arn:aws:ssm:us-east-1:123456789012:parameter//x", false},
+		{"SigningKeySecretArn", "arn:aws:s3:::bucket/key", false},
+		{"SigningKeySecretArn", "cdnpurge/signing", false},
+		{"SlackUrlSecretArn", secretARN, true},
+		{"SlackBotTokenSecretArn", paramARN, true},
+		{"ProviderTokenSecretArns", "", true},
+		{"ProviderTokenSecretArns", secretARN, true},
+		{"ProviderTokenSecretArns", paramARN, false}, // SSM goes in ProviderTokenParameterArns
+		{"ProviderTokenParameterArns", "", true},
+		{"ProviderTokenParameterArns", paramARN, true},
+		{"ProviderTokenParameterArns", secretARN, false},
+		{"SecretKmsKeyArns", "", true},
+		{"SecretKmsKeyArns", kmsKeyARN, true},
+		{"SecretKmsKeyArns", "arn:aws:kms:us-east-1:123456789012:key/*", false},
+		{"SecretKmsKeyArns", "arn:aws:kms:us-east-1:123456789012:alias/cdnpurge", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.param+"/"+tt.value, func(t *testing.T) {
@@ -276,6 +306,12 @@ func TestParameterPatterns(t *testing.T) {
 			}
 			if got := re.MatchString(tt.value); got != tt.want {
 				t.Errorf("AllowedPattern %q matches %q = %v, want %v", pattern, tt.value, got, tt.want)
+			}
+			if strings.HasSuffix(tt.param, "SecretArn") && tt.value != "" {
+				// The stack must accept exactly the ARNs the function accepts.
+				if _, err := secretarn.Parse(tt.value); (err == nil) != tt.want {
+					t.Errorf("secretarn.Parse(%q) = %v, but the template says %v", tt.value, err, tt.want)
+				}
 			}
 			if (tt.param == "DistributionId" || tt.param == "AdditionalDistributionIds") && tt.value != "" {
 				// The stack must accept exactly what the function accepts at start.
@@ -461,7 +497,43 @@ const (
 
 	sampleConfigYAML = "default: www\ntargets:\n  - name: www\n    distribution: E2QWRUHEXAMPLE\n  - name: shop\n    tenant: dt_2wjDZi3hD1ivOXf6rpZJO1AB\n"
 	sampleBotToken   = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
+
+	secretARN  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cdnpurge/signing-AbCdEf"
+	secretARN2 = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cdnpurge/cloudflare-GhIjKl"
+	secretARN3 = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cdnpurge/fastly-MnOpQr"
+	paramARN   = "arn:aws:ssm:us-east-1:123456789012:parameter/cdnpurge/bot-token"
+	paramARN2  = "arn:aws:ssm:us-east-1:123456789012:parameter/cdnpurge/signing"
+	paramARN3  = "arn:aws:ssm:us-east-1:123456789012:parameter/cdnpurge/providers/fastly"
+	kmsKeyARN  = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 )
+
+// secretParams are the tutorial's parameters with the signing key (and
+// the webhook URL, when the pairs name SlackUrlSecretArn) given by ARN
+// instead, plus the given name, value pairs.
+func secretParams(kv ...string) map[string]string {
+	p := with(kv...)
+	delete(p, "SigningKey")
+	if p["SlackUrlSecretArn"] != "" {
+		delete(p, "SlackUrl")
+	}
+	return p
+}
+
+// secretEnv is tutorialEnv with the variables the secrets by ARN replace
+// taken out, plus the given pairs.
+func secretEnv(drop []string, kv ...string) map[string]any {
+	env := tutorialEnv(kv...)
+	for _, k := range drop {
+		delete(env, k)
+	}
+	return env
+}
+
+// viaServices is the only Condition a statement may have: kms:Decrypt
+// only when Secrets Manager or SSM in the stack's region asks for it.
+var viaServices = map[string]any{"StringEquals": map[string]any{"kms:ViaService": []any{
+	"secretsmanager." + testRegion + ".amazonaws.com", "ssm." + testRegion + ".amazonaws.com",
+}}}
 
 // deployments are stacks as users deploy them: the values, and what the
 // function gets. Each is also linted (TestCFNLint).
@@ -537,6 +609,44 @@ var deployments = []struct {
 			grant(tenantInvalidationActions, tenantARN("aws-cn", "dt_2wjDZi3hD1ivOXf6rpZJO1AB")),
 		env: tutorialEnv(),
 	},
+	{
+		// The signing key in Secrets Manager: one read, on that secret.
+		name:      "signing key from Secrets Manager",
+		params:    secretParams("SigningKeySecretArn", secretARN),
+		partition: "aws",
+		grants:    tutorialGrants("aws").grant([]string{"secretsmanager:GetSecretValue"}, secretARN),
+		env:       secretEnv([]string{config.EnvSigningSecret}, config.EnvSigningSecretARN, secretARN),
+	},
+	{
+		// Every secret by ARN, from both services, under a customer key:
+		// each action on exactly its ARNs, kms:Decrypt on exactly the key.
+		name: "every secret by ARN, with a customer-managed key",
+		params: secretParams(
+			"SigningKeySecretArn", paramARN2,
+			"SlackUrlSecretArn", secretARN,
+			"SlackBotTokenSecretArn", paramARN,
+			"ProviderTokenSecretArns", secretARN2+","+secretARN3,
+			"ProviderTokenParameterArns", paramARN3,
+			"SecretKmsKeyArns", kmsKeyARN,
+			"TargetsConfig", sampleConfigYAML,
+		),
+		partition: "aws",
+		grants: tutorialGrants("aws").
+			grant([]string{"ssm:GetParameter"}, paramARN2, paramARN, paramARN3).
+			grant([]string{"secretsmanager:GetSecretValue"}, secretARN, secretARN2, secretARN3).
+			grant([]string{"kms:Decrypt"}, kmsKeyARN),
+		env: secretEnv([]string{config.EnvSigningSecret, config.EnvWebhookURL},
+			config.EnvSigningSecretARN, paramARN2, config.EnvWebhookURLARN, secretARN,
+			config.EnvBotTokenARN, paramARN, config.EnvConfigYAML, sampleConfigYAML),
+	},
+	{
+		// A key with nothing to decrypt grants nothing.
+		name:      "KMS key without secret ARNs",
+		params:    with("SecretKmsKeyArns", kmsKeyARN),
+		partition: "aws",
+		grants:    tutorialGrants("aws"),
+		env:       tutorialEnv(),
+	},
 }
 
 // TestDeployments deploys the template on paper (see resolve) for each
@@ -580,8 +690,14 @@ func TestDeployments(t *testing.T) {
 					if s.body["Effect"] != "Allow" {
 						t.Errorf("%s: Effect = %v, want Allow", s.where, s.body["Effect"])
 					}
-					if c := s.body["Condition"]; c != nil {
-						t.Errorf("%s: Condition = %#v, want none", s.where, c)
+					if c := s.body["Condition"]; c != nil && !reflect.DeepEqual(c, viaServices) {
+						t.Errorf("%s: Condition = %#v, want none, or for kms:Decrypt %#v", s.where, c, viaServices)
+					}
+					// kms:Decrypt comes only with kms:ViaService, and the
+					// condition only with it.
+					if decrypt := slices.Contains(list(s.body["Action"]), any("kms:Decrypt")); decrypt != (s.body["Condition"] != nil) ||
+						decrypt && len(list(s.body["Action"])) != 1 {
+						t.Errorf("%s: Action %v with Condition %#v: kms:Decrypt goes alone, with kms:ViaService", s.where, s.body["Action"], s.body["Condition"])
 					}
 					var resources []string
 					for _, r := range list(s.body["Resource"]) {
@@ -675,7 +791,16 @@ func TestDeploymentRefused(t *testing.T) {
 		{"both configuration sources", with("TargetsConfig", sampleConfigYAML, "TargetsConfigFile", "/var/task/cdnpurge.yaml"), "", "rule OneTargetsConfigSource"},
 		{"user token, not a bot token", with("SlackBotToken", "xoxp-1234567890-0987654321-AbCdEf"), "", "AllowedPattern"},
 		{"configuration over Lambda's 4 KB", with("TargetsConfig", strings.Repeat("#", 4097)), "", "MaxLength"},
-		{"tutorial parameter missing", tutorialParams(), "SigningKey", "SigningKey: a value is required"},
+		{"no signing key", tutorialParams(), "SigningKey", "rule OneSigningKey: Set SigningKey or SigningKeySecretArn."},
+		{"signing key both ways", with("SigningKeySecretArn", secretARN), "", "rule OneSigningKey: Set SigningKey or SigningKeySecretArn, not both."},
+		{"webhook both ways", with("SlackUrlSecretArn", secretARN), "", "rule OneSlackUrl"},
+		{"bot token both ways", with("SlackBotToken", sampleBotToken, "SlackBotTokenSecretArn", paramARN), "", "rule OneSlackBotToken"},
+		{"every secret of an account", secretParams("SigningKeySecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"), "", "AllowedPattern"},
+		{"a parameter as a provider secret", with("ProviderTokenSecretArns", paramARN), "", "AllowedPattern"},
+		{"empty entry in provider tokens", with("ProviderTokenParameterArns", paramARN+","), "", "rule NoEmptyProviderTokenParameterArn"},
+		{"empty entry in provider secrets", with("ProviderTokenSecretArns", ","+secretARN), "", "rule NoEmptyProviderTokenSecretArn"},
+		{"empty entry in keys", with("SecretKmsKeyArns", kmsKeyARN+",,"+kmsKeyARN), "", "rule NoEmptySecretKmsKeyArn"},
+		{"a key alias", with("SecretKmsKeyArns", "arn:aws:kms:us-east-1:123456789012:alias/cdnpurge"), "", "AllowedPattern"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
+	"github.com/cdnpurge/cdnpurge/internal/secretarn"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 )
 
@@ -54,6 +57,29 @@ const (
 	// same on every replica. Without it the signing secret keys them.
 	EnvSealSecret = "CDNPURGE_SEAL_SECRET"
 )
+
+// ARNSuffix makes, from a secret setting's variable, the variable that
+// names where the secret lives instead: a Secrets Manager secret ARN or an
+// SSM SecureString parameter ARN, read once at start.
+const ARNSuffix = "_ARN"
+
+// The variables that name, by ARN, where a secret setting lives. A
+// variable that a target's token_env names may hold such an ARN itself.
+const (
+	EnvSigningSecretARN = EnvSigningSecret + ARNSuffix
+	EnvWebhookURLARN    = EnvWebhookURL + ARNSuffix
+	EnvBotTokenARN      = EnvBotToken + ARNSuffix
+	EnvSlackAppTokenARN = EnvSlackAppToken + ARNSuffix
+	EnvSealSecretARN    = EnvSealSecret + ARNSuffix
+)
+
+// SecretARN is a secret setting whose value lives in AWS: Variable is the
+// setting (CDNPURGE_SLACK_SIGNING_SECRET, or a token_env variable), From
+// the variable the ARN came from, ARN where the value lives.
+type SecretARN struct {
+	Variable, From string
+	ARN            secretarn.ARN
+}
 
 // SlackSigningSecretLen is the length of the signing secrets Slack issues.
 // A shorter one is refused at start, unless CDNPURGE_DEV_ALLOW_LOOPBACK is
@@ -123,6 +149,10 @@ type Config struct {
 	// tokens are the values of the variables the file's token_env fields
 	// name, by variable name; a variable that is not set is absent.
 	tokens map[string]Secret
+	// arns are the secret settings given by ARN, by setting, until
+	// SetSecret fills them in; read says which were.
+	arns map[string]SecretARN
+	read map[string]SecretARN
 
 	// errs are what FromEnv could not read; Validate reports them.
 	errs []error
@@ -136,18 +166,18 @@ type Config struct {
 func FromEnv(getenv func(string) string) Config {
 	c := Config{
 		DistributionID:     strings.TrimSpace(getenv(EnvDistributionID)),
-		SigningSecret:      Secret(strings.TrimSpace(getenv(EnvSigningSecret))),
 		Channels:           slack.ParseChannels(getenv(EnvChannels)),
-		WebhookURL:         Secret(strings.TrimSpace(getenv(EnvWebhookURL))),
 		CloudFrontEndpoint: strings.TrimSpace(getenv(EnvCloudFrontEndpoint)),
 		DevAllowLoopback:   getenv(EnvDevAllowLoopback) == "1",
-		BotToken:           Secret(strings.TrimSpace(getenv(EnvBotToken))),
 		SlackAPIURL:        strings.TrimSpace(getenv(EnvSlackAPIURL)),
 		CloudflareEndpoint: strings.TrimSpace(getenv(EnvCloudflareEndpoint)),
 		FastlyEndpoint:     strings.TrimSpace(getenv(EnvFastlyEndpoint)),
-		AppToken:           Secret(strings.TrimSpace(getenv(EnvSlackAppToken))),
-		SealSecret:         Secret(strings.TrimSpace(getenv(EnvSealSecret))),
 	}
+	c.SigningSecret = c.secretFromEnv(getenv, EnvSigningSecret)
+	c.WebhookURL = c.secretFromEnv(getenv, EnvWebhookURL)
+	c.BotToken = c.secretFromEnv(getenv, EnvBotToken)
+	c.AppToken = c.secretFromEnv(getenv, EnvSlackAppToken)
+	c.SealSecret = c.secretFromEnv(getenv, EnvSealSecret)
 	var err error
 	switch path, inline := strings.TrimSpace(getenv(EnvConfigFile)), getenv(EnvConfigYAML); {
 	case path != "" && strings.TrimSpace(inline) != "":
@@ -165,7 +195,17 @@ func FromEnv(getenv func(string) string) Config {
 			if t.TokenEnv == "" {
 				continue
 			}
-			if v := strings.TrimSpace(getenv(t.TokenEnv)); v != "" {
+			v := strings.TrimSpace(getenv(t.TokenEnv))
+			if secretarn.LooksLikeARN(v) {
+				// An ARN is not secret: it may be quoted.
+				if a, err := secretarn.Parse(v); err != nil {
+					c.errs = append(c.errs, fmt.Errorf("%s (token_env of target %q) holds an ARN that does not parse: %w", t.TokenEnv, t.Name, err))
+				} else {
+					c.addARN(SecretARN{Variable: t.TokenEnv, From: t.TokenEnv, ARN: a})
+				}
+				continue
+			}
+			if v != "" {
 				if c.tokens == nil {
 					c.tokens = map[string]Secret{}
 				}
@@ -193,6 +233,91 @@ func FromEnv(getenv func(string) string) Config {
 		c.errs = append(c.errs, fmt.Errorf("%s=%q: use 1 or 0", EnvApproverMustDiffer, v))
 	}
 	return c
+}
+
+// secretFromEnv reads the secret setting name, or records the ARN that
+// name_ARN gives instead; both set, or an ARN that does not parse, is an
+// error for Validate. The value is never quoted; the ARN may be.
+func (c *Config) secretFromEnv(getenv func(string) string, name string) Secret {
+	plain := strings.TrimSpace(getenv(name))
+	ref := strings.TrimSpace(getenv(name + ARNSuffix))
+	switch {
+	case ref == "":
+		return Secret(plain)
+	case plain != "":
+		c.errs = append(c.errs, fmt.Errorf("%s and %s are both set: give the secret one way (the value, or the ARN of where it lives)", name, name+ARNSuffix))
+		return ""
+	}
+	a, err := secretarn.Parse(ref)
+	if err != nil {
+		c.errs = append(c.errs, fmt.Errorf("%s: %w", name+ARNSuffix, err))
+		return ""
+	}
+	c.addARN(SecretARN{Variable: name, From: name + ARNSuffix, ARN: a})
+	return ""
+}
+
+func (c *Config) addARN(s SecretARN) {
+	if c.arns == nil {
+		c.arns = map[string]SecretARN{}
+	}
+	c.arns[s.Variable] = s
+}
+
+// SecretARNs returns the secret settings whose values live in AWS and are
+// still to be read, by setting name; none when every secret came as a
+// value, so that nothing calls AWS.
+func (c Config) SecretARNs() []SecretARN {
+	out := make([]SecretARN, 0, len(c.arns))
+	for _, s := range c.arns {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b SecretARN) int { return strings.Compare(a.Variable, b.Variable) })
+	return out
+}
+
+// SetSecret sets the secret setting variable (one of SecretARNs'
+// Variable) to v, read from where its ARN says. Validate then checks it as
+// it checks a value from the environment, its errors naming the _ARN
+// variable it came from.
+func (c *Config) SetSecret(variable string, v Secret) {
+	v = Secret(strings.TrimSpace(v.Value()))
+	switch variable {
+	case EnvSigningSecret:
+		c.SigningSecret = v
+	case EnvWebhookURL:
+		c.WebhookURL = v
+	case EnvBotToken:
+		c.BotToken = v
+	case EnvSlackAppToken:
+		c.AppToken = v
+	case EnvSealSecret:
+		c.SealSecret = v
+	default:
+		// Copied: a Config is a value, and its copies must not see this.
+		c.tokens = maps.Clone(c.tokens)
+		if c.tokens == nil {
+			c.tokens = map[string]Secret{}
+		}
+		c.tokens[variable] = v
+	}
+	if s, ok := c.arns[variable]; ok {
+		c.arns, c.read = maps.Clone(c.arns), maps.Clone(c.read)
+		delete(c.arns, variable)
+		if c.read == nil {
+			c.read = map[string]SecretARN{}
+		}
+		c.read[variable] = s
+	}
+}
+
+// label names the setting variable in an error: with the _ARN variable it
+// was read from, if it was.
+func (c Config) label(variable string) string {
+	if s, ok := c.read[variable]; ok {
+		return fmt.Sprintf("%s (read from %s, %s)", variable, s.From, s.ARN)
+	}
+	return variable
 }
 
 // ValidateTarget checks what any purge needs: a distribution and, if set, a
@@ -240,24 +365,24 @@ func (c Config) Validate() error {
 	case len(c.SigningSecret) < SlackSigningSecretLen && !c.DevAllowLoopback:
 		// The value is never shown, nor its length: only what to do.
 		errs = append(errs, fmt.Errorf("%s is shorter than a Slack signing secret (%d characters): copy the whole Signing Secret from Basic Information → App Credentials (a shorter one is accepted only for local runs, with %s=1)",
-			EnvSigningSecret, SlackSigningSecretLen, EnvDevAllowLoopback))
+			c.label(EnvSigningSecret), SlackSigningSecretLen, EnvDevAllowLoopback))
 	}
 	if c.SealSecret != "" && len(c.SealSecret) < SlackSigningSecretLen && !c.DevAllowLoopback {
-		errs = append(errs, fmt.Errorf("%s is too short: use a random string of %d characters or more (e.g. openssl rand -hex 32)", EnvSealSecret, SlackSigningSecretLen))
+		errs = append(errs, fmt.Errorf("%s is too short: use a random string of %d characters or more (e.g. openssl rand -hex 32)", c.label(EnvSealSecret), SlackSigningSecretLen))
 	}
 	if c.AppToken != "" && !strings.HasPrefix(c.AppToken.Value(), "xapp-") {
-		errs = append(errs, fmt.Errorf("%s is not a Slack app-level token: it must start with xapp- (Basic Information → App-Level Tokens, scope connections:write)", EnvSlackAppToken))
+		errs = append(errs, fmt.Errorf("%s is not a Slack app-level token: it must start with xapp- (Basic Information → App-Level Tokens, scope connections:write)", c.label(EnvSlackAppToken)))
 	}
 	if c.WebhookURL != "" {
 		if err := slack.CheckURL(c.WebhookURL.Value(), c.DevAllowLoopback); err != nil {
-			errs = append(errs, fmt.Errorf("%s is not usable: %w", EnvWebhookURL, err))
+			errs = append(errs, fmt.Errorf("%s is not usable: %w", c.label(EnvWebhookURL), err))
 		}
 	}
 	if c.File != nil && c.File.usesUserGroups() && c.BotToken == "" {
 		errs = append(errs, fmt.Errorf("%s is not set: targets with usergroups need a Slack bot token (xoxb-…) with the usergroups:read scope", EnvBotToken))
 	}
 	if c.BotToken != "" && !strings.HasPrefix(c.BotToken.Value(), "xoxb-") {
-		errs = append(errs, fmt.Errorf("%s is not a Slack bot token: a bot token must start with xoxb-", EnvBotToken))
+		errs = append(errs, fmt.Errorf("%s is not a Slack bot token: a bot token must start with xoxb-", c.label(EnvBotToken)))
 	}
 	if c.SlackAPIURL != "" {
 		if err := slack.CheckAPIURL(c.SlackAPIURL, c.DevAllowLoopback); err != nil {
@@ -277,6 +402,10 @@ func (c Config) validateTokens() error {
 	var errs []error
 	for i, t := range c.File.Targets {
 		if t.TokenEnv == "" || c.tokens[t.TokenEnv] != "" {
+			continue
+		}
+		if s, ok := c.arns[t.TokenEnv]; ok {
+			errs = append(errs, fmt.Errorf("%s:%d: targets.%d.token_env: %s names %s, which was not read from AWS", c.File.name, t.tokenEnvLine, i, t.TokenEnv, s.ARN))
 			continue
 		}
 		errs = append(errs, fmt.Errorf("%s:%d: targets.%d.token_env: %s is not set in the environment: it must hold the %s API token of target %q",

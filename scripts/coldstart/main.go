@@ -4,6 +4,7 @@
 //
 //	go run ./scripts/coldstart [-runs 10] [-warm 20] [-baseline] [-targets]
 //	go run ./scripts/coldstart -compare [-runs 9] [-warm 27]
+//	go run ./scripts/coldstart -secrets [-runs 10] [-warm 20]
 //
 // It builds the bootstrap as deploy/build does (lambda.norpc, -trimpath,
 // -s -w, no build ID or VCS stamp, CGO_ENABLED=0), for this machine's
@@ -45,6 +46,11 @@
 // invokes) as the median of the runs [min..max], cdnpurge's ratio to the
 // floor, and what the stand-in received.
 //
+// With -secrets it measures cdnpurge twice, back to back: with the
+// signing secret in its environment, then with
+// CDNPURGE_SLACK_SIGNING_SECRET_ARN naming a secret in moto_server as
+// Secrets Manager (AWS_ENDPOINT_URL_SECRETS_MANAGER), read at init.
+//
 // aws-lambda-rie must be installed (see README.md, Tests); -compare also
 // needs moto_server and python3 with boto3. Everything listens on
 // 127.0.0.1 and is stopped at the end, on failure too.
@@ -74,6 +80,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
@@ -89,6 +98,7 @@ func main() {
 	warm := flag.Int("warm", 0, "warm invokes after each cold one (default 20, with -compare 27)")
 	baseline := flag.Bool("baseline", false, "also measure a Lambda that only answers (testdata/hello)")
 	compare := flag.Bool("compare", false, "measure the floor (testdata/floor), cdnpurge and the tutorial's Python Lambda (testdata/tutorial) side by side against moto_server")
+	secrets := flag.Bool("secrets", false, "measure cdnpurge with the signing secret in its environment, then read from moto_server as Secrets Manager (CDNPURGE_SLACK_SIGNING_SECRET_ARN)")
 	flag.BoolVar(&withTargets, "targets", false, "configure three targets inline (CDNPURGE_CONFIG_YAML), the default one on the emulated distribution, as a multi-target stack does")
 	flag.Parse()
 	if *compare {
@@ -96,7 +106,7 @@ func main() {
 	} else {
 		*runs, *warm = cmp.Or(*runs, 10), cmp.Or(*warm, 20)
 	}
-	if *runs < 1 || *warm < 1 || *compare && (*baseline || withTargets) {
+	if *runs < 1 || *warm < 1 || *compare && (*baseline || withTargets || *secrets) {
 		fmt.Fprintln(os.Stderr, "coldstart: -runs and -warm must be at least 1; -compare measures its own three Lambdas, without -baseline or -targets")
 		os.Exit(2)
 	}
@@ -105,7 +115,7 @@ func main() {
 	if *compare {
 		err = runCompare(*runs, *warm)
 	} else {
-		err = run(*runs, *warm, *baseline)
+		err = run(*runs, *warm, *baseline, *secrets)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
@@ -113,7 +123,7 @@ func main() {
 	}
 }
 
-func run(runs, warm int, baseline bool) error {
+func run(runs, warm int, baseline, secrets bool) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -140,6 +150,21 @@ func run(runs, warm int, baseline bool) error {
 		runtime.GOOS, runtime.GOARCH, fi.Size(), rie, runs, warm)
 	if err := measure("cdnpurge", bootstrap, rie, fixture, runs, warm, true); err != nil {
 		return err
+	}
+	if secrets {
+		moto, stop, err := testutil.StartMoto()
+		if err != nil {
+			return err
+		}
+		defer whileRunning(stop)()
+		arn, err := createSigningSecret(moto)
+		if err != nil {
+			return err
+		}
+		secretEnv = []string{"CDNPURGE_SLACK_SIGNING_SECRET=", "CDNPURGE_SLACK_SIGNING_SECRET_ARN=" + arn, "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + moto}
+		if err := measure("cdnpurge, signing secret from Secrets Manager (moto_server)", bootstrap, rie, fixture, runs, warm, true); err != nil {
+			return err
+		}
 	}
 	if baseline {
 		hello := filepath.Join(tmp, "hello")
@@ -246,6 +271,23 @@ var (
 // withTargets makes every run configure targetsYAML.
 var withTargets bool
 
+// secretEnv, when set, replaces the signing secret in every run's
+// environment with its ARN and Secrets Manager's endpoint (-secrets).
+var secretEnv []string
+
+// createSigningSecret stores signingSecret in moto_server as a Secrets
+// Manager secret and returns its ARN.
+func createSigningSecret(moto string) (string, error) {
+	cfg := testutil.AWSConfig()
+	c := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(moto) })
+	out, err := c.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String("cdnpurge/coldstart-signing"), SecretString: aws.String(signingSecret)})
+	if err != nil {
+		return "", fmt.Errorf("CreateSecret: %w", err)
+	}
+	return aws.ToString(out.ARN), nil
+}
+
 // targetsYAML is three targets in two channels; the commands go to the
 // default, www.
 const targetsYAML = `default: www
@@ -280,6 +322,8 @@ func once(bootstrap, rie string, fixture []byte, warm int, emulated bool, run in
 	if withTargets {
 		env = append(env, "CDNPURGE_CONFIG_YAML="+targetsYAML)
 	}
+	// Later entries win: the signing secret's empty value replaces it.
+	env = append(env, secretEnv...)
 	var emuURL string
 	if emulated {
 		emuAddr, err := testutil.FreeAddr()
