@@ -128,7 +128,7 @@ func spawn(ctx context.Context, o options, stderr io.Writer) (_ *children, err e
 	if err != nil {
 		return nil, err
 	}
-	serveAddr, err := k.server.output.await(serveMarker, func(line []byte) (string, bool) {
+	serveAddr, err := k.server.stdout.await(serveMarker, func(line []byte) (string, bool) {
 		var rec struct{ Addr string }
 		return "http://" + rec.Addr, json.Unmarshal(line, &rec) == nil && rec.Addr != ""
 	}, k.server.done)
@@ -181,8 +181,8 @@ func startChild(ctx context.Context, name, bin string, args, env []string, verbo
 		copyTo = stderr
 	}
 	c := &child{name: name, cmd: cmd, done: make(chan struct{}),
-		stdout: newLineWatcher(copyTo, emulatorMarker),
-		output: newLineWatcher(copyTo, serveMarker, faultsMarker)}
+		stdout: newLineWatcher(copyTo, emulatorMarker, serveMarker),
+		output: newLineWatcher(copyTo, faultsMarker)}
 	cmd.Stdout, cmd.Stderr = c.stdout, c.output
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start cdnpurge %s: %w", name, err)
