@@ -262,6 +262,9 @@ func fileProvider(cfg config.Config, name string) (purge.Provider, error) {
 		if t.Name != name {
 			continue
 		}
+		if err := cfg.TokenError(t); err != nil {
+			return nil, err
+		}
 		if t.TokenEnv != "" && cfg.Token(t) == "" {
 			return nil, fmt.Errorf("target %q: %s is not set: it must hold the target's API token", t.Name, t.TokenEnv)
 		}

@@ -287,6 +287,7 @@ func TestInvalidateProviderTokenStaysSecret(t *testing.T) {
 		{"cloudflare unreachable", []string{config.EnvCloudflareEndpoint, refusing + "/client/v4"}, []string{"invalidate", "--target", "cf", "/a"}, exitCDN, ""},
 		{"fastly unreachable", []string{config.EnvFastlyEndpoint, refusing}, []string{"invalidate", "--target", "fastly", "#k"}, exitCDN, ""},
 		{"token not set", []string{"CF_TOKEN", ""}, []string{"invalidate", "--target", "cf", "/a"}, exitFailure, `target "cf": CF_TOKEN is not set`},
+		{"token holds an ARN that does not parse", []string{"CF_TOKEN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:cf-token-SECRET wrong"}, []string{"invalidate", "--target", "cf", "/a"}, exitFailure, `CF_TOKEN (token_env of target "cf") holds an ARN that does not parse`},
 		{"endpoint off loopback", []string{config.EnvDevAllowLoopback, ""}, []string{"invalidate", "--target", "cf", "/a"}, exitFailure, config.EnvCloudflareEndpoint},
 		{"status", nil, []string{"status", "--target", "cf"}, 2, "keeps no record"},
 		{"list --json", nil, []string{"list", "--target", "fastly", "--json"}, 2, "keeps no record"},
@@ -299,6 +300,11 @@ func TestInvalidateProviderTokenStaysSecret(t *testing.T) {
 				t.Errorf("exit %d (want %d), stderr %q lacks %q", code, tt.wantCode, errOut, tt.wantErr)
 			}
 			noTokens(t, out, errOut)
+			for i := 1; i < len(tt.set); i += 2 {
+				if strings.Contains(tt.set[i], "SECRET") && strings.Contains(out+errOut, tt.set[i]) {
+					t.Errorf("the value of %s shows: stdout %q, stderr %q", tt.set[i-1], out, errOut)
+				}
+			}
 		})
 	}
 }

@@ -797,6 +797,7 @@ func TestRefusedValues(t *testing.T) {
 		{"ingress in socket mode", "existingSecret: s\ndistributionId: E2QWRUHEXAMPLE\nsocketMode: {enabled: true}\ningress: {enabled: true, hosts: [{host: a.example.com}]}\n", []string{"Socket Mode", "Ingress"}},
 		{"a secret in env", "existingSecret: s\ndistributionId: E2QWRUHEXAMPLE\nenv:\n  " + config.EnvSigningSecret + ": " + secret + "\n", []string{"env." + config.EnvSigningSecret, "existingSecret"}},
 		{"a token in env", "existingSecret: s\ntargets: {targets: [{name: a, provider: fastly, service: SU1Z0isxPaozGVKXdv0eY, token_env: FASTLY_API_TOKEN, channels: [c]}]}\nenv: {FASTLY_API_TOKEN: " + secret + "}\n", []string{"env.FASTLY_API_TOKEN"}},
+		{"PORT in env", "existingSecret: s\ndistributionId: E2QWRUHEXAMPLE\nenv: {PORT: \"9090\"}\n", []string{"env.PORT", "8080"}},
 		{"targets not YAML", "existingSecret: s\ntargets: \"targets: [\"\n", []string{"targets is not valid YAML"}},
 		{"schema: replicas a word", "existingSecret: s\ndistributionId: E2QWRUHEXAMPLE\nreplicaCount: two\n", []string{"replicaCount"}},
 		{"schema: unknown value", "existingSecret: s\ndistributionId: E2QWRUHEXAMPLE\nreplicas: 3\n", []string{"replicas"}},

@@ -149,6 +149,9 @@ type Config struct {
 	// tokens are the values of the variables the file's token_env fields
 	// name, by variable name; a variable that is not set is absent.
 	tokens map[string]Secret
+	// tokenErrs are why the variables a token_env names could not be
+	// read, by variable name: an ARN that does not parse.
+	tokenErrs map[string]error
 	// arns are the secret settings given by ARN, by setting, until
 	// SetSecret fills them in; read says which were.
 	arns map[string]SecretARN
@@ -199,7 +202,12 @@ func FromEnv(getenv func(string) string) Config {
 			if secretarn.LooksLikeARN(v) {
 				// An ARN is not secret: it may be quoted.
 				if a, err := secretarn.Parse(v); err != nil {
-					c.errs = append(c.errs, fmt.Errorf("%s (token_env of target %q) holds an ARN that does not parse: %w", t.TokenEnv, t.Name, err))
+					err = fmt.Errorf("%s (token_env of target %q) holds an ARN that does not parse: %w", t.TokenEnv, t.Name, err)
+					c.errs = append(c.errs, err)
+					if c.tokenErrs == nil {
+						c.tokenErrs = map[string]error{}
+					}
+					c.tokenErrs[t.TokenEnv] = err
 				} else {
 					c.addARN(SecretARN{Variable: t.TokenEnv, From: t.TokenEnv, ARN: a})
 				}
@@ -401,8 +409,8 @@ func (c Config) validateTokens() error {
 	}
 	var errs []error
 	for i, t := range c.File.Targets {
-		if t.TokenEnv == "" || c.tokens[t.TokenEnv] != "" {
-			continue
+		if t.TokenEnv == "" || c.tokens[t.TokenEnv] != "" || c.tokenErrs[t.TokenEnv] != nil {
+			continue // set, or already reported as an ARN that does not parse
 		}
 		if s, ok := c.arns[t.TokenEnv]; ok {
 			errs = append(errs, fmt.Errorf("%s:%d: targets.%d.token_env: %s names %s, which was not read from AWS", c.File.name, t.tokenEnvLine, i, t.TokenEnv, s.ARN))
@@ -430,6 +438,10 @@ func (c Config) SealKey() Secret {
 // Token returns the API token of a target of the file: the value of the
 // variable its token_env names; empty when it names none.
 func (c Config) Token(t Target) Secret { return c.tokens[t.TokenEnv] }
+
+// TokenError is why t's token could not be read from the variable its
+// token_env names (an ARN that does not parse), or nil.
+func (c Config) TokenError(t Target) error { return c.tokenErrs[t.TokenEnv] }
 
 // ValidateFile checks what purging a named target from the command line
 // needs: a targets file that reads and checks, and a usable CloudFront

@@ -48,14 +48,14 @@ func TestSecretARNs(t *testing.T) {
 		{name: "both ways", env: with(EnvSigningSecret, testSigningValue, EnvSigningSecretARN, testSecretARN),
 			errs: []string{EnvSigningSecret + " and " + EnvSigningSecretARN + " are both set"}},
 		{name: "malformed ARN", env: with(EnvWebhookURLARN, "arn:aws:secretsmanager:eu-west-1:1234:secret:x"),
-			errs: []string{EnvWebhookURLARN + ": ARN", "12-digit"}},
-		{name: "not an ARN", env: with(EnvBotTokenARN, "cdnpurge/bot"), errs: []string{EnvBotTokenARN + ": \"cdnpurge/bot\" is not an ARN"}},
+			errs: []string{EnvWebhookURLARN + ": the ARN's account", "12-digit"}},
+		{name: "not an ARN", env: with(EnvBotTokenARN, "cdnpurge/bot"), errs: []string{EnvBotTokenARN + ": not an ARN"}},
 		{name: "token_env holds an ARN", env: with(EnvConfigFile, file, EnvSigningSecret, testSigningValue,
 			"CLOUDFLARE_API_TOKEN", testParamARN, "FASTLY_API_TOKEN", "fastly-token-value"),
 			want: []string{"CLOUDFLARE_API_TOKEN=" + testParamARN}},
 		{name: "token_env holds a malformed ARN", env: with(EnvConfigFile, file, EnvSigningSecret, testSigningValue,
 			"CLOUDFLARE_API_TOKEN", "arn:aws:s3:::bucket", "FASTLY_API_TOKEN", "fastly-token-value"),
-			errs: []string{`CLOUDFLARE_API_TOKEN (token_env of target "shop") holds an ARN that does not parse`, `service "s3"`}},
+			errs: []string{`CLOUDFLARE_API_TOKEN (token_env of target "shop") holds an ARN that does not parse`, "service holds no secret"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -143,6 +143,34 @@ func checkInvalid(t *testing.T, cfg Config, parts []string, secrets ...string) {
 	for _, s := range secrets {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error %q holds a secret", err)
+		}
+	}
+}
+
+// TestMalformedTokenARN: a token_env variable holding an ARN that does not
+// parse is reported as that, once, and never as a variable not set, nor
+// quoted (it may be the token itself after "arn:").
+func TestMalformedTokenARN(t *testing.T) {
+	const value = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cf token SECRETVALUE"
+	cfg := FromEnv(env(map[string]string{
+		EnvConfigFile: filepath.Join("testdata", "four-providers.yaml"), EnvSigningSecret: testSigningValue, EnvDevAllowLoopback: "1",
+		"CLOUDFLARE_API_TOKEN": value, "FASTLY_API_TOKEN": "fastly-token-value",
+	}))
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate = nil")
+	}
+	for _, bad := range []string{"CLOUDFLARE_API_TOKEN is not set", "SECRETVALUE", "cf token"} {
+		if strings.Contains(err.Error(), bad) {
+			t.Errorf("error %q says %q", err, bad)
+		}
+	}
+	if n := strings.Count(err.Error(), "CLOUDFLARE_API_TOKEN"); n != 1 {
+		t.Errorf("CLOUDFLARE_API_TOKEN named %d times, want once: %v", n, err)
+	}
+	for _, tgt := range cfg.File.Targets {
+		if got := cfg.TokenError(tgt); (got != nil) != (tgt.TokenEnv == "CLOUDFLARE_API_TOKEN") {
+			t.Errorf("TokenError(%s) = %v", tgt.Name, got)
 		}
 	}
 }

@@ -61,7 +61,9 @@ func LooksLikeARN(s string) bool { return strings.HasPrefix(s, "arn:") }
 // Parse parses a Secrets Manager secret ARN or an SSM parameter ARN,
 // strictly: a known partition, the service, a region such as us-east-1, a
 // 12-digit account and a resource of the service's form. The error names
-// the part that is wrong; it quotes the ARN, which is not secret.
+// the part that is wrong and never quotes the input: an ARN is not secret,
+// but a value that fails to parse as one may be the secret itself, pasted
+// into the _ARN variable by mistake.
 //
 // It does not use aws-sdk-go-v2's aws/arn.Parse, which accepts any service
 // and checks neither region nor account, and which would bring the SDK into
@@ -72,23 +74,23 @@ func Parse(s string) (ARN, error) {
 	}
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
-		return ARN{}, fmt.Errorf("%q is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)", s)
+		return ARN{}, errors.New("not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)")
 	}
 	a := ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}
 	if !partitions[a.Partition] {
-		return ARN{}, fmt.Errorf("ARN %q: partition %q is not an AWS partition (aws, aws-cn, aws-us-gov, ...)", s, a.Partition)
+		return ARN{}, errors.New("the ARN's partition is not an AWS partition (aws, aws-cn, aws-us-gov, ...)")
 	}
 	if a.Service != SecretsManager && a.Service != SSM {
-		return ARN{}, fmt.Errorf("ARN %q: service %q holds no secret: use a Secrets Manager secret (arn:%s:secretsmanager:…) or an SSM SecureString parameter (arn:%s:ssm:…)", s, a.Service, a.Partition, a.Partition)
+		return ARN{}, fmt.Errorf("the ARN's service holds no secret: use a Secrets Manager secret (arn:%s:secretsmanager:…) or an SSM SecureString parameter (arn:%s:ssm:…)", a.Partition, a.Partition)
 	}
 	if !isRegion(a.Region) {
-		return ARN{}, fmt.Errorf("ARN %q: %q is not a region (e.g. us-east-1)", s, a.Region)
+		return ARN{}, errors.New("the ARN's region is not a region (e.g. us-east-1)")
 	}
 	if !isAccount(a.Account) {
-		return ARN{}, fmt.Errorf("ARN %q: account %q is not a 12-digit AWS account ID", s, a.Account)
+		return ARN{}, errors.New("the ARN's account is not a 12-digit AWS account ID")
 	}
 	if err := checkResource(a.Service, a.Resource); err != nil {
-		return ARN{}, fmt.Errorf("ARN %q: %w", s, err)
+		return ARN{}, fmt.Errorf("the ARN's resource: %w", err)
 	}
 	return a, nil
 }
@@ -103,7 +105,7 @@ func checkResource(service, res string) error {
 			return errors.New("a Secrets Manager ARN ends in secret:NAME")
 		}
 		if !allIn(name, "/_+=.@-") {
-			return fmt.Errorf("secret name %q has a character Secrets Manager does not allow (letters, digits, /_+=.@-)", name)
+			return errors.New("the secret name has a character Secrets Manager does not allow (letters, digits, /_+=.@-)")
 		}
 	default:
 		name, ok := strings.CutPrefix(res, "parameter/")
@@ -111,7 +113,7 @@ func checkResource(service, res string) error {
 			return errors.New("an SSM parameter ARN ends in parameter/NAME (the name without its leading slash)")
 		}
 		if !allIn(name, "/_.-") || strings.Contains(name, "//") || strings.HasSuffix(name, "/") {
-			return fmt.Errorf("parameter name %q is not an SSM parameter name (letters, digits, _.-, levels split by single slashes)", name)
+			return errors.New("the parameter name is not an SSM parameter name (letters, digits, _.-, levels split by single slashes)")
 		}
 	}
 	return nil

@@ -5,6 +5,9 @@ import (
 	"testing"
 )
 
+// structural are the words of an ARN's form, not of the value parsed.
+var structural = map[string]bool{"arn": true, "aws": true, "secretsmanager": true, "ssm": true, "secret": true, "parameter": true}
+
 func TestParse(t *testing.T) {
 	cases := []struct {
 		name, in string
@@ -20,11 +23,11 @@ func TestParse(t *testing.T) {
 			want: ARN{"aws", "ssm", "eu-west-1", "123456789012", "parameter/prod/cloudflare-token"}, param: "/prod/cloudflare-token"},
 		{name: "top-level parameter", in: "arn:aws:ssm:eu-west-1:123456789012:parameter/token",
 			want: ARN{"aws", "ssm", "eu-west-1", "123456789012", "parameter/token"}, param: "/token"},
-		{name: "empty", in: "", err: "is not an ARN"},
-		{name: "too few parts", in: "arn:aws:secretsmanager:us-east-1:123456789012", err: "is not an ARN"},
-		{name: "not arn", in: "urn:aws:secretsmanager:us-east-1:123456789012:secret:x", err: "is not an ARN"},
-		{name: "partition", in: "arn:aws-us:secretsmanager:us-east-1:123456789012:secret:x", err: `partition "aws-us"`},
-		{name: "service", in: "arn:aws:s3:us-east-1:123456789012:secret:x", err: `service "s3"`},
+		{name: "empty", in: "", err: "not an ARN"},
+		{name: "too few parts", in: "arn:aws:secretsmanager:us-east-1:123456789012", err: "not an ARN"},
+		{name: "not arn", in: "urn:aws:secretsmanager:us-east-1:123456789012:secret:x", err: "not an ARN"},
+		{name: "partition", in: "arn:awsx:secretsmanager:us-east-1:123456789012:secret:x", err: "partition is not an AWS partition"},
+		{name: "service", in: "arn:aws:s3:us-east-1:123456789012:secret:x", err: "service holds no secret"},
 		{name: "no region", in: "arn:aws:secretsmanager::123456789012:secret:x", err: "is not a region"},
 		{name: "bad region", in: "arn:aws:ssm:US-EAST-1:123456789012:parameter/x", err: "is not a region"},
 		{name: "region without number", in: "arn:aws:ssm:us-east-x:123456789012:parameter/x", err: "is not a region"},
@@ -39,6 +42,8 @@ func TestParse(t *testing.T) {
 		{name: "parameter empty level", in: "arn:aws:ssm:us-east-1:123456789012:parameter/a//b", err: "not an SSM parameter name"},
 		{name: "parameter trailing slash", in: "arn:aws:ssm:us-east-1:123456789012:parameter/a/", err: "not an SSM parameter name"},
 		{name: "parameter newline", in: "arn:aws:ssm:us-east-1:123456789012:parameter/a\n", err: "not an SSM parameter name"},
+		{name: "a webhook URL pasted by mistake", in: "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX", err: "not an ARN"},
+		{name: "a token after arn:", in: "arn:aws:secretsmanager:us-east-1:123456789012:secret:xoxb-SECRET TOKEN", err: "does not allow"},
 		{name: "too long", in: "arn:aws:ssm:us-east-1:123456789012:parameter/" + strings.Repeat("a", maxLen), err: "longer than"},
 	}
 	for _, c := range cases {
@@ -47,6 +52,16 @@ func TestParse(t *testing.T) {
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("Parse(%q) = %+v, %v; want an error with %q", c.in, got, err, c.err)
+				}
+				// What failed to parse may be the secret itself, pasted
+				// into the _ARN variable: no part of it is quoted.
+				for _, part := range strings.FieldsFunc(c.in, func(r rune) bool { return r == ':' || r == '/' }) {
+					if structural[part] {
+						continue // the words of an ARN's form, which the error may name
+					}
+					if len(part) >= 4 && strings.Contains(err.Error(), part) {
+						t.Errorf("the error %q quotes %q of the input", err, part)
+					}
 				}
 				return
 			}
@@ -98,6 +113,10 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := Parse(s)
 		if err != nil {
+			// The input that failed may be a secret: it is never quoted.
+			if len(s) >= 8 && strings.Contains(err.Error(), s) {
+				t.Fatalf("Parse(%q): the error quotes the input: %v", s, err)
+			}
 			return
 		}
 		if a.String() != s {

@@ -150,12 +150,15 @@ includes it first, so each message comes before any other.
 {{- end }}
 {{- $secretVars := list "CDNPURGE_SLACK_SIGNING_SECRET" "CDNPURGE_SLACK_WEBHOOK_URL" "CDNPURGE_SLACK_BOT_TOKEN" "CDNPURGE_SLACK_APP_TOKEN" "CDNPURGE_SEAL_SECRET" }}
 {{- $secretVars = concat $secretVars (include "cdnpurge.tokenEnv" . | fromJsonArray) }}
-{{- $chartVars := list "CDNPURGE_CONFIG" "CDNPURGE_CONFIG_YAML" "CDNPURGE_DISTRIBUTION_ID" "CDNPURGE_SLACK_CHANNEL" }}
+{{- $chartVars := list "CDNPURGE_CONFIG" "CDNPURGE_CONFIG_YAML" "CDNPURGE_DISTRIBUTION_ID" "CDNPURGE_SLACK_CHANNEL" "PORT" }}
 {{- range $name, $_ := $v.env }}
 {{- if or (has $name $secretVars) (has (trimSuffix "_ARN" $name) $secretVars) }}
 {{- fail (printf "env.%s: a secret setting never goes in values; put it in the Secret named by existingSecret (or its ARN in secretArns)" $name) }}
 {{- end }}
 {{- if has $name $chartVars }}
+{{- if eq $name "PORT" }}
+{{- fail "env.PORT: serve would listen there while the chart's port, probes and Service stay on 8080; leave PORT unset" }}
+{{- end }}
 {{- fail (printf "env.%s: the chart sets it; use targets, existingConfigMap, distributionId or channels" $name) }}
 {{- end }}
 {{- end }}
