@@ -6,34 +6,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
-)
 
-// mustTool returns the path of an outside program, found on PATH or in
-// $(go env GOPATH)/bin, where `go install` puts it; it skips the test when
-// there is none (.ci/run installs it, so in CI nothing skips).
-func mustTool(t *testing.T, name string) string {
-	t.Helper()
-	if path, err := exec.LookPath(name); err == nil {
-		return path
-	}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		path := filepath.Join(strings.TrimSpace(string(gopath)), "bin", name)
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
-	}
-	t.Skipf("%s is not installed (.ci/run installs it)", name)
-	return ""
-}
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
+)
 
 // TestActionlint lints .github/workflows with actionlint, which also checks
 // the inputs given to `uses: ./` against action.yml, and, when shellcheck
 // is installed, the scripts of run: steps.
 func TestActionlint(t *testing.T) {
-	actionlint := mustTool(t, "actionlint")
+	actionlint := testutil.MustTool(t, "actionlint", "go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12")
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, actionlint, "-no-color")
@@ -46,7 +29,7 @@ func TestActionlint(t *testing.T) {
 // TestShellcheck checks run.sh, and the scripts of action.yml's run:
 // steps (which actionlint does not read), with shellcheck.
 func TestShellcheck(t *testing.T) {
-	shellcheck := mustTool(t, "shellcheck")
+	shellcheck := testutil.MustTool(t, "shellcheck", "apt-get install shellcheck")
 	scripts := []string{"run.sh"}
 	m, _ := mustMetadata(t)
 	for i, s := range m.Runs.Steps {

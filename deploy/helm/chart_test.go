@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/build"
 	"io"
 	"os"
 	"os/exec"
@@ -27,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cdnpurge/cdnpurge/internal/config"
+	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
 // chartDir is the chart, relative to this package.
@@ -48,26 +48,11 @@ var secretVars = []string{
 
 const targetsPath = "/etc/cdnpurge/targets.yaml"
 
-// mustHelm returns the helm binary's path: on PATH, else in GOPATH/bin where
-// .ci/run's go install puts it; the test skips when there is none.
-func mustHelm(tb testing.TB) string {
-	tb.Helper()
-	if p, err := exec.LookPath("helm"); err == nil {
-		return p
-	}
-	p := filepath.Join(build.Default.GOPATH, "bin", "helm")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	tb.Skip("helm not found on PATH or in GOPATH/bin: go install helm.sh/helm/v3/cmd/helm@v3.22.0 (.ci/run does)")
-	return ""
-}
-
 // runHelm runs helm with args, its cache, config and data in a temporary
 // directory so that the test reads nothing of the machine's helm set-up.
 func runHelm(tb testing.TB, args ...string) (stdout, stderr string, err error) {
 	tb.Helper()
-	bin := mustHelm(tb)
+	bin := testutil.MustTool(tb, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
 	home := tb.TempDir()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(),

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -42,7 +43,17 @@ func WaitListening(addr string) error {
 // FindRIE finds aws-lambda-rie on PATH or in GOBIN or GOPATH/bin, where
 // `go install` puts it.
 func FindRIE() (string, error) {
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+	p, err := FindTool("aws-lambda-rie")
+	if err != nil {
+		return "", errors.New("aws-lambda-rie is not installed (.ci/run installs it with go install; see README.md, Tests)")
+	}
+	return p, nil
+}
+
+// FindTool finds the program name on PATH or, for one installed with
+// `go install`, in GOBIN or each GOPATH's bin.
+func FindTool(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
 	out, _ := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
@@ -57,10 +68,22 @@ func FindRIE() (string, error) {
 		}
 	}
 	for _, d := range dirs {
-		p := filepath.Join(d, "aws-lambda-rie")
+		p := filepath.Join(d, name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	return "", errors.New("aws-lambda-rie is not installed (.ci/run installs it with go install; see README.md, Tests)")
+	return "", fmt.Errorf("%s is not installed", name)
+}
+
+// MustTool returns the path of the program name (see FindTool), or
+// skips the test, saying how to install it: .ci/run installs every tool,
+// and fails in CI when one is missing, so there nothing skips.
+func MustTool(tb testing.TB, name, install string) string {
+	tb.Helper()
+	p, err := FindTool(name)
+	if err != nil {
+		tb.Skipf("%v: %s (.ci/run does)", err, install)
+	}
+	return p
 }
