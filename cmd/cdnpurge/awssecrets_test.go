@@ -75,7 +75,8 @@ func TestSecretsFromAWSThroughServe(t *testing.T) {
 		t.Setenv(k, w.vars[k])
 	}
 	var logs testutil.LockedBuffer
-	_, a, err := appFromEnv(t.Context(), env{getenv: func(k string) string { return w.vars[k] }, stderr: &logs}, modeServe)
+	// serve logs to stdout.
+	_, a, err := appFromEnv(t.Context(), env{getenv: func(k string) string { return w.vars[k] }, stdout: &logs, stderr: &logs}, modeServe)
 	if err != nil {
 		t.Fatal(err)
 	}
