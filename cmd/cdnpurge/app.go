@@ -16,8 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cdnpurge/cdnpurge/internal/access"
 	"github.com/cdnpurge/cdnpurge/internal/cdn/cloudfrontcdn"
@@ -56,12 +54,13 @@ type app struct {
 	pool *followup.Pool
 	// scheduler is the Lambda's self-invocation; nil in `serve`.
 	scheduler *lambdainvoke.Scheduler
-	// registry holds the app's metrics (and the Go and process
-	// collectors), which /metrics serves.
-	registry *prometheus.Registry
-	// emf writes, in Lambda, what moved in registry during each invocation
-	// to emfOut (stdout) as CloudWatch EMF; nil in `serve`, and emfOut nil
-	// writes nothing.
+	// metricsHandler serves /metrics on the listener: serve's Prometheus
+	// registry, or serveMetrics' 404 in the Lambda build. (The Lambda
+	// serves handler alone behind its Function URL, no /metrics.)
+	metricsHandler http.Handler
+	// emf is, in Lambda, the app's one metrics sink; it writes what each
+	// invocation counted to emfOut (stdout) as CloudWatch EMF. It is nil
+	// in `serve`, and emfOut nil writes nothing.
 	emf    *metrics.EMF
 	emfOut io.Writer
 }
@@ -82,8 +81,17 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	registry := metrics.NewRegistry()
-	m := metrics.New(registry)
+	// The Lambda counts with the EMF sink alone; serve with Prometheus.
+	var sink metrics.Sink
+	var emf *metrics.EMF
+	metricsHandler := http.NotFoundHandler()
+	if mode == modeLambda {
+		emf = metrics.NewEMF(nil)
+		sink = emf
+	} else {
+		sink, metricsHandler = serveMetrics(log)
+	}
+	m := metrics.New(sink)
 	inv := targetInvalidator(awsCfg, cfg, targets, m)
 	poster := &slack.Poster{AllowLoopback: cfg.DevAllowLoopback, Metrics: m}
 	// The handler and the follow-ups announce each invalidation once between
@@ -95,7 +103,7 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		// to finish inside the shutdown grace (serve).
 		auditor = &slack.Auditor{Poster: poster, WebhookURL: cfg.WebhookURL.Value(), Logger: log, Timeout: 3 * time.Second}
 	}
-	a := &app{log: log, registry: registry, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
+	a := &app{log: log, metricsHandler: metricsHandler, emf: emf, follower: &followup.Follower{Invalidator: inv, Poster: poster, Auditor: auditor, Announced: announced, Logger: log}}
 	var followups followup.Scheduler
 	switch mode {
 	case modeLambda:
@@ -103,7 +111,6 @@ func newApp(ctx context.Context, cfg config.Config, getenv func(string) string, 
 		// points the self-invocation at a stand-in in tests.
 		a.scheduler = lambdainvoke.New(awsCfg, getenv("AWS_LAMBDA_FUNCTION_NAME"), lambdainvoke.Options{Endpoint: getenv("CDNPURGE_LAMBDA_ENDPOINT")})
 		followups = a.scheduler
-		a.emf = metrics.NewEMF(registry, nil)
 	default:
 		a.pool = followup.NewPool(a.follower, 0, log)
 		followups = a.pool
@@ -248,7 +255,7 @@ func (a *app) enableSlackRoutes() { a.server.Handler = a.routes(true) }
 // routes when slackRoutes is set.
 func (a *app) routes(slackRoutes bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}))
+	mux.Handle("GET /metrics", a.metricsHandler)
 	if slackRoutes {
 		mux.Handle("/", a.handler)
 	} else {

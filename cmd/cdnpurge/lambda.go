@@ -75,8 +75,8 @@ func (a *app) lambdaHandler() func(context.Context, json.RawMessage) (any, error
 	}
 }
 
-// writeEMF writes, at the end of an invocation, what it moved in the
-// app's metrics as one CloudWatch EMF line.
+// writeEMF writes, at the end of an invocation, what it counted (the EMF
+// sink's figures) as CloudWatch EMF: one line, or none if nothing moved.
 func (a *app) writeEMF() {
 	if a.emf == nil || a.emfOut == nil {
 		return

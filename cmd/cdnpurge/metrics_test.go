@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/cdnpurge/cdnpurge/internal/buildtags"
 	"github.com/cdnpurge/cdnpurge/internal/config"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -280,6 +282,15 @@ func TestLambdaWritesEMF(t *testing.T) {
 	if lines := invoke(lambdaCase{name: "healthz", method: "GET", path: "/healthz", signWith: "-", wantStatus: 200}); len(lines) != 0 {
 		t.Errorf("an invocation that moved nothing wrote %q", lines)
 	}
+	// No Prometheus sink in the Lambda, and no /metrics.
+	resp, err := handle(context.Background(), lambdaNoMetrics.event(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lambdaNoMetrics.check(t, "lambda", resp.StatusCode, resp.Body)
+	if stdout.Len() != 0 {
+		t.Errorf("GET /metrics wrote %q", stdout.String())
+	}
 	lines = invoke(lambdaCase{name: "refused", path: "/", form: commandForm("/x", "random", "emf.refused"), base64: true, wantStatus: 200})
 	if len(lines) != 1 {
 		t.Fatalf("%d EMF lines for a refusal, want 1", len(lines))
@@ -291,6 +302,20 @@ func TestLambdaWritesEMF(t *testing.T) {
 	var parsed map[string]any
 	if err := json.Unmarshal([]byte(lines[0]), &parsed); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLambdaBuild runs, in the Lambda build (its tags, buildtags.Lambda),
+// the tests that only that build has (metrics_lambda_test.go). It
+// compiles this package's tests once more, so -short skips it.
+func TestLambdaBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skips compiling the tests with the Lambda build's tags")
+	}
+	cmd := exec.CommandContext(t.Context(), "go", "test", "-count=1", "-tags", strings.Join(buildtags.Lambda(), ","), "-run", "^TestLambdaBuildHasNoMetrics$", "-v", ".")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestLambdaBuildHasNoMetrics") {
+		t.Fatalf("go test -tags %s: %v\n%s", strings.Join(buildtags.Lambda(), ","), err, out)
 	}
 }
 

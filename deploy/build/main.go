@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/cdnpurge/cdnpurge/deploy/internal/gobuild"
+	"github.com/cdnpurge/cdnpurge/internal/buildtags"
 	"github.com/cdnpurge/cdnpurge/internal/config"
 )
 
@@ -112,11 +113,14 @@ func buildZip(ctx context.Context, arch, out, configFile string) (artifact, erro
 	defer os.RemoveAll(tmp)
 
 	bin := filepath.Join(tmp, binaryName)
-	// lambda.norpc drops aws-lambda-go's legacy RPC mode, which only the
-	// retired go1.x runtime used. Without VCS stamping a commit that
-	// touches only docs, or a dirty work tree, gives the same zip (and so
-	// no needless Lambda update).
-	if err := gobuild.Build(ctx, gobuild.Options{GOARCH: arch, Tags: []string{"lambda.norpc"}, Out: bin}); err != nil {
+	// The Lambda's tags (buildtags.Lambda): lambda.norpc drops
+	// aws-lambda-go's legacy RPC mode, which only the retired go1.x runtime
+	// used; cdnpurge_lambda leaves out serve's Prometheus client, which the
+	// Lambda (it writes EMF) never uses and which would take the zip over
+	// 5 MB. Without VCS stamping a commit that touches only docs, or a
+	// dirty work tree, gives the same zip (and so no needless Lambda
+	// update).
+	if err := gobuild.Build(ctx, gobuild.Options{GOARCH: arch, Tags: buildtags.Lambda(), Out: bin}); err != nil {
 		return artifact{}, err
 	}
 

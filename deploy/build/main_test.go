@@ -6,9 +6,13 @@ import (
 	"debug/elf"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cdnpurge/cdnpurge/deploy/internal/gobuild"
+	"github.com/cdnpurge/cdnpurge/internal/buildtags"
 )
 
 // maxZipSize is the product target for the arm64 deployment package.
@@ -29,6 +33,32 @@ func TestBuildReproducible(t *testing.T) {
 		t.Errorf("arm64 zip is %d bytes, want under %d (the product target)", first.Size, maxZipSize)
 	}
 	checkZip(t, a, elf.EM_AARCH64)
+}
+
+// TestLambdaLinksNoPrometheus lists the packages the Lambda build links,
+// with the tags buildZip gives, and fails on any of serve's Prometheus
+// client or its protobuf encoding: they are what took the zip over 5 MB.
+func TestLambdaLinksNoPrometheus(t *testing.T) {
+	root, err := gobuild.ModuleRoot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-deps", "-tags", strings.Join(buildtags.Lambda(), ","), gobuild.MainPackage)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 100 {
+		t.Fatalf("go list -deps gave %d packages: %q", len(deps), out)
+	}
+	for _, pkg := range deps {
+		if strings.HasPrefix(pkg, "github.com/prometheus/") || strings.HasPrefix(pkg, "google.golang.org/protobuf/") {
+			t.Errorf("the Lambda build links %s", pkg)
+		}
+	}
 }
 
 // TestBuildAMD64 checks the other architecture Lambda runs. It compiles the

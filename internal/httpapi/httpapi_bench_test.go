@@ -14,6 +14,7 @@ import (
 
 	"github.com/cdnpurge/cdnpurge/internal/followup"
 	"github.com/cdnpurge/cdnpurge/internal/metrics"
+	"github.com/cdnpurge/cdnpurge/internal/metrics/prommetrics"
 	"github.com/cdnpurge/cdnpurge/internal/purge"
 	"github.com/cdnpurge/cdnpurge/internal/service"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
@@ -33,8 +34,10 @@ import (
 //     code (routing, body, signature, form, command, reply, log record);
 //   - own-code+json-log: the same, logging as `serve` and the Lambda do (one
 //     JSON record per request, to io.Discard);
-//   - own-code+metrics: own-code with serve's metrics (internal/metrics):
-//     the purge counted, the reply's latency observed.
+//   - own-code+metrics: own-code with serve's metrics (the Prometheus
+//     sink): the purge counted, the reply's latency observed;
+//   - own-code+emf: the same with the Lambda's (the EMF sink, never
+//     written out here, so it keeps every latency).
 //
 // Every request has a trigger_id of its own, so that each is a new purge:
 // the emulator creates an invalidation each time, and the handler announces
@@ -42,18 +45,19 @@ import (
 func BenchmarkHandler(b *testing.B) {
 	jsonLog := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	for _, bc := range []struct {
-		name    string
-		inv     purge.Invalidator
-		log     *slog.Logger
-		metrics bool
+		name string
+		inv  purge.Invalidator
+		log  *slog.Logger
+		sink func() metrics.Sink
 	}{
 		// Invalidations complete at once, so that as many purges as the
 		// benchmark makes never meet CloudFront's in-progress limits.
-		{"sdk+emulator", testutil.NewInProcessInvalidator(0), nil, false},
-		{"own-code", fixedInvalidator{}, nil, false},
-		{"own-code+json-log", fixedInvalidator{}, jsonLog, false},
-		{"sdk+emulator+json-log", testutil.NewInProcessInvalidator(0), jsonLog, false},
-		{"own-code+metrics", fixedInvalidator{}, nil, true},
+		{"sdk+emulator", testutil.NewInProcessInvalidator(0), nil, nil},
+		{"own-code", fixedInvalidator{}, nil, nil},
+		{"own-code+json-log", fixedInvalidator{}, jsonLog, nil},
+		{"sdk+emulator+json-log", testutil.NewInProcessInvalidator(0), jsonLog, nil},
+		{"own-code+metrics", fixedInvalidator{}, nil, func() metrics.Sink { return prommetrics.New(prometheus.NewRegistry()) }},
+		{"own-code+emf", fixedInvalidator{}, nil, func() metrics.Sink { return metrics.NewEMF(nil) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			opts := service.Options{
@@ -68,8 +72,8 @@ func BenchmarkHandler(b *testing.B) {
 				Followups: nopScheduler{},
 			}
 			h := MustHandler(b, opts)
-			if bc.metrics {
-				m := metrics.New(prometheus.NewRegistry())
+			if bc.sink != nil {
+				m := metrics.New(bc.sink())
 				opts.Metrics = m
 				h = New(Options{Service: service.New(opts), SigningSecret: opts.SealSecret, Metrics: m})
 			}

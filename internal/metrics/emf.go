@@ -1,17 +1,14 @@
 package metrics
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // EMF limits, from CloudWatch's embedded metric format specification.
@@ -20,40 +17,82 @@ const (
 	emfMaxDimensions = 30  // dimension keys in one dimension set
 )
 
-// EMF writes what moved in a registry between two calls of Write as
-// CloudWatch Embedded Metric Format: a JSON line that CloudWatch Logs
-// turns into metrics in the namespace cdnpurge, with no agent and no IAM
-// permission beyond writing logs. The registry stays the one source of the
-// figures: the Lambda writes what `serve` would show on /metrics, as the
-// increments of its counters and the observations of its histograms since
-// the previous invocation.
+// EMF is the Sink of the Lambda: it keeps what is counted between two
+// calls of Write and writes it as CloudWatch Embedded Metric Format, JSON
+// lines that CloudWatch Logs turns into metrics in the namespace cdnpurge,
+// with no agent and no IAM permission beyond writing logs. It has the
+// names and labels of the Prometheus sink `serve` shows on /metrics: the
+// counters as their increments since the previous Write, the latencies as
+// the values observed (Unit Seconds), each one exact, not a bucket.
 //
-// It is a hand-written encoder because the Prometheus client has none for
-// EMF, and AWS's Go library for it (aws-embedded-metrics-go) is not a
-// dependency worth its own metric API for one log line.
+// It has no gauge of the follow-ups in flight: that is serve's pool; on
+// Lambda each follow-up is an invocation of its own.
+//
+// It is a hand-written encoder because AWS's Go library for EMF
+// (aws-embedded-metrics-go) is not a dependency worth its own metric API
+// for one log line per invocation.
 type EMF struct {
-	g   prometheus.Gatherer
 	now func() time.Time
 
-	mu   sync.Mutex
-	prev map[string]seen // by series key, what the previous Write saw
+	mu     sync.Mutex
+	counts map[series]float64   // counter increments since the last Write
+	values map[series][]float64 // latencies observed since the last Write
 }
 
-// seen is a series' state at a Write.
-type seen struct {
-	value   float64  // counter or gauge
-	count   uint64   // histogram
-	sum     float64  // histogram
-	buckets []uint64 // histogram, cumulative, as Prometheus gives them
+// series is one metric's label set: the labels sorted by name, n of them.
+// It is a comparable array, not a slice, so that counting an increment
+// allocates nothing once the series is known.
+type series struct {
+	name   string
+	n      int
+	labels [3][2]string
 }
 
-// NewEMF returns an EMF of what g gathers. now is the clock (nil:
-// time.Now), for the documents' Timestamp.
-func NewEMF(g prometheus.Gatherer, now func() time.Time) *EMF {
+func labels1(name, k, v string) series { return series{name: name, n: 1, labels: [3][2]string{{k, v}}} }
+
+// NewEMF returns an empty EMF. now is the clock (nil: time.Now), for the
+// documents' Timestamp.
+func NewEMF(now func() time.Time) *EMF {
 	if now == nil {
 		now = time.Now
 	}
-	return &EMF{g: g, now: now, prev: map[string]seen{}}
+	return &EMF{now: now, counts: map[series]float64{}, values: map[series][]float64{}}
+}
+
+func (e *EMF) count(s series) {
+	e.mu.Lock()
+	e.counts[s]++
+	e.mu.Unlock()
+}
+
+func (e *EMF) observe(s series, d time.Duration) {
+	e.mu.Lock()
+	e.values[s] = append(e.values[s], d.Seconds())
+	e.mu.Unlock()
+}
+
+// Purge counts a purge.
+func (e *EMF) Purge(provider, target, outcome string) {
+	e.count(series{name: NamePurges, n: 3, labels: [3][2]string{{LabelOutcome, outcome}, {LabelProvider, provider}, {LabelTarget, target}}})
+}
+
+// Refused counts a refusal.
+func (e *EMF) Refused(rule string) { e.count(labels1(NameRefusals, LabelRule, rule)) }
+
+// Reply keeps a reply's latency.
+func (e *EMF) Reply(transport string, d time.Duration) {
+	e.observe(labels1(NameReplyDuration, LabelTransport, transport), d)
+}
+
+// CDNCall counts a call to a CDN's API and keeps its latency.
+func (e *EMF) CDNCall(provider, operation, result string, d time.Duration) {
+	e.count(series{name: NameCDNRequests, n: 3, labels: [3][2]string{{LabelOperation, operation}, {LabelProvider, provider}, {LabelResult, result}}})
+	e.observe(series{name: NameCDNRequestDuration, n: 2, labels: [3][2]string{{LabelOperation, operation}, {LabelProvider, provider}}}, d)
+}
+
+// SlackDeliveryFailed counts a Slack message lost.
+func (e *EMF) SlackDeliveryFailed(destination string) {
+	e.count(labels1(NameSlackDeliveryFailures, LabelDestination, destination))
 }
 
 // moved is one series that moved: a metric name, its labels, and its value
@@ -65,19 +104,16 @@ type moved struct {
 	value  any
 }
 
-// Write writes to w the EMF document of what moved since the previous
-// Write (since NewEMF for the first): one JSON line, or none when nothing
-// moved. Two series of one metric that moved with different label values
-// cannot share a document (a document has one value per dimension and
-// per metric name), so then it writes one more line for each; a Lambda
+// Write writes to w the EMF documents of what was counted since the
+// previous Write (since NewEMF for the first), and forgets it: one JSON
+// line, or none when nothing moved. Two series of one metric with
+// different label values cannot share a document (a document has one
+// value per dimension and per metric name), nor can more than 100 values
+// of one metric, so then it writes one more line for each; a Lambda
 // invocation moves one purge and one reply, and writes one line.
 func (e *EMF) Write(w io.Writer) error {
-	families, err := e.g.Gather()
-	if err != nil {
-		return fmt.Errorf("emf: gather: %w", err)
-	}
 	e.mu.Lock()
-	moves := e.diff(families)
+	moves := e.take()
 	e.mu.Unlock()
 	ts := e.now().UnixMilli()
 	for _, doc := range pack(moves) {
@@ -92,99 +128,28 @@ func (e *EMF) Write(w io.Writer) error {
 	return nil
 }
 
-// diff returns what moved in families since e.prev, and remembers them.
-func (e *EMF) diff(families []*dto.MetricFamily) []moved {
+// take returns what was counted, in the order Prometheus gathers it (by
+// metric name, then by label values), and empties e.
+func (e *EMF) take() []moved {
 	var out []moved
-	for _, f := range families {
-		name := f.GetName()
-		if !strings.HasPrefix(name, Namespace+"_") {
-			continue // the Go and process collectors: the Lambda's own metrics show those
-		}
-		for _, m := range f.GetMetric() {
-			labels := make([][2]string, 0, len(m.GetLabel()))
-			for _, l := range m.GetLabel() {
-				labels = append(labels, [2]string{l.GetName(), l.GetValue()})
-			}
-			slices.SortFunc(labels, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
-			key := seriesKey(name, labels)
-			before := e.prev[key]
-			mv := moved{name: name, labels: labels, unit: "Count"}
-			switch f.GetType() {
-			case dto.MetricType_COUNTER:
-				now := seen{value: m.GetCounter().GetValue()}
-				e.prev[key] = now
-				if d := now.value - before.value; d > 0 {
-					mv.value = d
-					out = append(out, mv)
-				}
-			case dto.MetricType_GAUGE:
-				now := seen{value: m.GetGauge().GetValue()}
-				_, had := e.prev[key]
-				e.prev[key] = now
-				if !had || now.value != before.value {
-					mv.value = now.value
-					out = append(out, mv)
-				}
-			case dto.MetricType_HISTOGRAM:
-				h := m.GetHistogram()
-				now := seen{count: h.GetSampleCount(), sum: h.GetSampleSum()}
-				var bounds []float64
-				for _, b := range h.GetBucket() {
-					now.buckets = append(now.buckets, b.GetCumulativeCount())
-					bounds = append(bounds, b.GetUpperBound())
-				}
-				e.prev[key] = now
-				if now.count > before.count {
-					mv.unit = "Seconds"
-					mv.value = observations(before, now, bounds)
-					out = append(out, mv)
-				}
-			}
+	for s, v := range e.counts {
+		out = append(out, moved{name: s.name, unit: "Count", labels: s.labels[:s.n:s.n], value: v})
+	}
+	for s, vs := range e.values {
+		// At most emfMaxValues in one document: more spill over into
+		// further moves of the same metric, which pack puts apart.
+		for chunk := range slices.Chunk(vs, emfMaxValues) {
+			out = append(out, moved{name: s.name, unit: "Seconds", labels: s.labels[:s.n:s.n], value: chunk})
 		}
 	}
+	clear(e.counts)
+	clear(e.values)
+	slices.SortStableFunc(out, func(a, b moved) int {
+		return cmp.Or(strings.Compare(a.name, b.name), slices.CompareFunc(a.labels, b.labels, func(x, y [2]string) int {
+			return strings.Compare(x[1], y[1])
+		}))
+	})
 	return out
-}
-
-// observations turns what a histogram gained between before and now into
-// values for EMF: the observation itself when there was one (its sum), or
-// else each bucket's upper bound once per observation it gained (the
-// largest finite bound for those above it), at most emfMaxValues.
-func observations(before, now seen, bounds []float64) []float64 {
-	if now.count-before.count == 1 {
-		return []float64{now.sum - before.sum}
-	}
-	var out []float64
-	var prevCum, prevBefore uint64
-	for i, bound := range bounds {
-		b := uint64(0)
-		if i < len(before.buckets) {
-			b = before.buckets[i]
-		}
-		gained := (now.buckets[i] - prevCum) - (b - prevBefore)
-		prevCum, prevBefore = now.buckets[i], b
-		for ; gained > 0 && len(out) < emfMaxValues; gained-- {
-			out = append(out, bound)
-		}
-	}
-	// Above the last bucket: Prometheus's implicit +Inf bucket.
-	last := 0.0
-	if len(bounds) > 0 {
-		last = bounds[len(bounds)-1]
-	}
-	above := (now.count - prevCum) - (before.count - prevBefore)
-	for ; above > 0 && len(out) < emfMaxValues && !math.IsInf(last, 0); above-- {
-		out = append(out, last)
-	}
-	return out
-}
-
-func seriesKey(name string, labels [][2]string) string {
-	var b strings.Builder
-	b.WriteString(name)
-	for _, l := range labels {
-		b.WriteString("\xff" + l[0] + "=" + l[1])
-	}
-	return b.String()
 }
 
 // emfDoc is one EMF document being filled: its dimensions' values and its

@@ -26,19 +26,13 @@ func lines(t *testing.T, b *bytes.Buffer) []map[string]any {
 }
 
 func TestEMF(t *testing.T) {
-	m, reg := MustNew(t)
-	m.FollowupsInFlight(func() int { return 0 })
 	now := time.UnixMilli(1_700_000_000_123)
-	e := NewEMF(reg, func() time.Time { return now })
+	e := NewEMF(func() time.Time { return now })
+	// As the Lambda counts: through Metrics, with EMF its one sink. It has
+	// no gauge of the follow-ups.
+	m := New(e)
+	m.FollowupsInFlight(func() int { return 0 })
 	var out bytes.Buffer
-
-	if err := e.Write(&out); err != nil {
-		t.Fatal(err)
-	}
-	// The gauge is seen for the first time; nothing else moved.
-	if got := lines(t, &out); len(got) != 1 || got[0][NameFollowupsInFlight] != 0.0 || got[0][NamePurges] != nil {
-		t.Fatalf("first write: %v", got)
-	}
 
 	tests := []struct {
 		name  string
@@ -63,15 +57,22 @@ func TestEMF(t *testing.T) {
 			m.Purge("fastly", "news", OutcomeFailed)
 			m.Refused("channels")
 		}, []map[string]any{
-			// In the registry's order: by label values, outcome first.
+			// In Prometheus's order: by label values, outcome first.
 			{"provider": "fastly", "target": "news", "outcome": "failed", "rule": "channels", NamePurges: 1.0, NameRefusals: 1.0},
 			{"provider": "cloudfront", "target": "www", "outcome": "ok", NamePurges: 1.0},
 		}},
-		{"several observations", func() {
+		{"several observations, each exact", func() {
 			m.Reply(TransportLambda, 3*time.Millisecond)
 			m.Reply(TransportLambda, 40*time.Millisecond)
 			m.Reply(TransportLambda, time.Minute)
-		}, []map[string]any{{"transport": "lambda", NameReplyDuration: []any{0.005, 0.05, 5.0}}}},
+		}, []map[string]any{{"transport": "lambda", NameReplyDuration: []any{0.003, 0.04, 60.0}}}},
+		{"a lost Slack message and a refused call", func() {
+			m.SlackDeliveryFailed(DestinationWebhook)
+			m.CDNCall("fastly", "purge", ResultDenied, 2*time.Second)
+		}, []map[string]any{{
+			"destination": "webhook", "provider": "fastly", "operation": "purge", "result": "denied",
+			NameCDNRequests: 1.0, NameCDNRequestDuration: []any{2.0}, NameSlackDeliveryFailures: 1.0,
+		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,8 +106,8 @@ func TestEMF(t *testing.T) {
 // TestEMFDimensions: each metric's directive names its labels as its
 // dimensions, and the units are Count and Seconds.
 func TestEMFDimensions(t *testing.T) {
-	m, reg := MustNew(t)
-	e := NewEMF(reg, nil)
+	e := NewEMF(nil)
+	m := New(e)
 	m.Purge("varnish", "media", OutcomePartial)
 	m.Reply(TransportHTTP, time.Millisecond)
 	var out bytes.Buffer
@@ -128,5 +129,44 @@ func TestEMFDimensions(t *testing.T) {
 	want := map[string]string{NamePurges: "Count by outcome,provider,target", NameReplyDuration: "Seconds by transport"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%v, want %v", got, want)
+	}
+}
+
+// TestEMFSpills: more than 100 values of one metric go into further
+// documents, 100 at most in each, in the order observed.
+func TestEMFSpills(t *testing.T) {
+	e := NewEMF(nil)
+	for i := range 250 {
+		e.Reply(TransportLambda, time.Duration(i)*time.Millisecond)
+	}
+	e.Purge("cloudfront", "www", OutcomeOK)
+	var out bytes.Buffer
+	if err := e.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	got := lines(t, &out)
+	if len(got) != 3 {
+		t.Fatalf("%d lines, want 3", len(got))
+	}
+	var all []float64
+	for i, want := range []int{100, 100, 50} {
+		vs := got[i][NameReplyDuration].([]any)
+		if len(vs) != want {
+			t.Errorf("line %d: %d values, want %d", i, len(vs), want)
+		}
+		for _, v := range vs {
+			all = append(all, v.(float64))
+		}
+	}
+	for i, v := range all {
+		if want := float64(i) / 1000; v != want {
+			t.Fatalf("value %d is %v, want %v", i, v, want)
+		}
+	}
+	if got[0][NamePurges] != 1.0 {
+		t.Errorf("the purge is not in the first line: %v", got[0])
+	}
+	if err := e.Write(&out); err != nil || out.Len() != 0 {
+		t.Errorf("a second Write wrote %q, %v; want nothing", out.String(), err)
 	}
 }

@@ -1,30 +1,28 @@
-// Package metrics is what cdnpurge counts, as Prometheus metrics: purges
-// by provider, target and outcome, refusals by rule, the latency of each
-// reply, the calls to the CDNs' APIs with their latency, the follow-ups in
-// flight and the Slack deliveries lost.
+// Package metrics is what cdnpurge counts: purges by provider, target and
+// outcome, refusals by rule, the latency of each reply, the calls to the
+// CDNs' APIs with their latency, the follow-ups in flight and the Slack
+// deliveries lost.
 //
-// A Metrics is made with the Registerer it registers on, never the global
-// default registry: each app and each test has its own. Its methods are
-// what the domain calls at the place each fact is decided; every one of
-// them is a no-op on a nil *Metrics, so that code and tests that pass none
-// keep working. The packages that count see only small interfaces of their
-// own (service.Metrics, httpapi's, slack's), which a *Metrics satisfies.
+// A Metrics forwards each fact to its sinks: in `serve` the Prometheus
+// sink (package prommetrics, behind /metrics), on Lambda the EMF sink of
+// this package, which writes CloudWatch Embedded Metric Format log lines.
+// The same calls feed both, so the names, labels and values are the same.
+// This package imports no Prometheus package, so that the Lambda build,
+// which has no use for one, does not link it (the deployment zip stays
+// under 5 MB).
+//
+// A Metrics' methods are what the domain calls at the place each fact is
+// decided; every one of them is a no-op on a nil *Metrics, so that code and
+// tests that pass none keep working. The packages that count see only small
+// interfaces of their own (service.Metrics, httpapi's, slack's), which a
+// *Metrics satisfies.
 //
 // Labels are bounded: provider and target names from the targets file,
 // operation names and result classes from a fixed set, never a path, a
 // user, a channel or an ID.
-//
-// On Lambda, EMF turns what moved in the registry during an invocation
-// into one CloudWatch Embedded Metric Format log line.
 package metrics
 
-import (
-	"sync"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-)
+import "time"
 
 // Namespace prefixes every metric name, and is the CloudWatch namespace of
 // the EMF lines.
@@ -39,6 +37,18 @@ const (
 	NameCDNRequestDuration    = "cdnpurge_cdn_request_duration_seconds"
 	NameFollowupsInFlight     = "cdnpurge_followups_in_flight"
 	NameSlackDeliveryFailures = "cdnpurge_slack_delivery_failures_total"
+)
+
+// The label names, which are the EMF lines' dimension names too.
+const (
+	LabelProvider    = "provider"
+	LabelTarget      = "target"
+	LabelOutcome     = "outcome"
+	LabelRule        = "rule"
+	LabelTransport   = "transport"
+	LabelOperation   = "operation"
+	LabelResult      = "result"
+	LabelDestination = "destination"
 )
 
 // The transports of a reply (the transport label).
@@ -78,67 +88,43 @@ var (
 	CDNBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 )
 
-// Metrics holds cdnpurge's metrics. A nil *Metrics counts nothing. It is
-// safe for concurrent use.
-type Metrics struct {
-	reg           prometheus.Registerer
-	purges        *prometheus.CounterVec
-	refusals      *prometheus.CounterVec
-	reply         *prometheus.HistogramVec
-	cdnRequests   *prometheus.CounterVec
-	cdnDuration   *prometheus.HistogramVec
-	slackFailures *prometheus.CounterVec
-	// replyBy is reply's observer of each transport, made once: a reply is
-	// on the hot path, and WithLabelValues allocates its variadic labels
-	// each time.
-	replyBy map[string]prometheus.Observer
-	// purgeBy caches purges' counter of each label set, for the same
-	// reason: a purge is on the hot path too.
-	purgeMu sync.RWMutex
-	purgeBy map[[3]string]prometheus.Counter
+// Sink is where a Metrics sends what is counted: each method is one fact,
+// with its label values. A Sink is safe for concurrent use.
+type Sink interface {
+	// Purge counts a purge on target, through provider, with its outcome.
+	Purge(provider, target, outcome string)
+	// Refused counts a request refused by rule.
+	Refused(rule string)
+	// Reply observes the time d a reply took over transport.
+	Reply(transport string, d time.Duration)
+	// CDNCall counts one HTTP request to a CDN's API, with its result,
+	// and observes its latency d.
+	CDNCall(provider, operation, result string, d time.Duration)
+	// SlackDeliveryFailed counts a Slack message lost after its retries.
+	SlackDeliveryFailed(destination string)
 }
 
-// New registers cdnpurge's metrics on reg and returns them. It panics if
-// reg already has them (a programming error, as with prometheus.MustRegister).
-func New(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		reg: reg,
-		purges: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: NamePurges, Help: "Purges made, by provider, target and outcome (ok, repeat, partial, retrying, failed).",
-		}, []string{"provider", "target", "outcome"}),
-		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: NameRefusals, Help: "Requests refused by a target's rules, by the rule that refused.",
-		}, []string{"rule"}),
-		reply: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: NameReplyDuration, Help: "Time from a Slack request read to its reply written, by transport (http, lambda, socket_mode).",
-			Buckets: ReplyBuckets,
-		}, []string{"transport"}),
-		cdnRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: NameCDNRequests, Help: "HTTP requests to the CDNs' APIs, each attempt once, by provider, operation and result (ok or the error class).",
-		}, []string{"provider", "operation", "result"}),
-		cdnDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: NameCDNRequestDuration, Help: "Latency of the HTTP requests to the CDNs' APIs, by provider and operation.",
-			Buckets: CDNBuckets,
-		}, []string{"provider", "operation"}),
-		slackFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: NameSlackDeliveryFailures, Help: "Slack messages lost after their retries, by destination (webhook, response_url).",
-		}, []string{"destination"}),
-	}
-	reg.MustRegister(m.purges, m.refusals, m.reply, m.cdnRequests, m.cdnDuration, m.slackFailures)
-	m.purgeBy = map[[3]string]prometheus.Counter{}
-	m.replyBy = map[string]prometheus.Observer{}
-	for _, t := range []string{TransportHTTP, TransportLambda, TransportSocketMode} {
-		m.replyBy[t] = m.reply.WithLabelValues(t)
+// followupsGauge is the Sink that can show the follow-ups in flight.
+type followupsGauge interface {
+	FollowupsInFlight(running func() int)
+}
+
+// Metrics holds cdnpurge's sinks and forwards every fact to each of them.
+// A nil *Metrics counts nothing. It is safe for concurrent use.
+type Metrics struct {
+	sinks []Sink
+}
+
+// New returns Metrics that forward to sinks (nil ones left out); with none
+// it counts nothing.
+func New(sinks ...Sink) *Metrics {
+	m := &Metrics{}
+	for _, s := range sinks {
+		if s != nil {
+			m.sinks = append(m.sinks, s)
+		}
 	}
 	return m
-}
-
-// NewRegistry returns a registry with the Go runtime's and the process's
-// collectors, for an app's metrics and its /metrics.
-func NewRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
 }
 
 // Purge counts a purge on target, through provider, with its outcome.
@@ -146,17 +132,9 @@ func (m *Metrics) Purge(provider, target, outcome string) {
 	if m == nil {
 		return
 	}
-	key := [3]string{provider, target, outcome}
-	m.purgeMu.RLock()
-	c, ok := m.purgeBy[key]
-	m.purgeMu.RUnlock()
-	if !ok {
-		c = m.purges.WithLabelValues(provider, target, outcome)
-		m.purgeMu.Lock()
-		m.purgeBy[key] = c
-		m.purgeMu.Unlock()
+	for _, s := range m.sinks {
+		s.Purge(provider, target, outcome)
 	}
-	c.Inc()
 }
 
 // Refused counts a request refused by rule (access.Rule…).
@@ -164,7 +142,9 @@ func (m *Metrics) Refused(rule string) {
 	if m == nil {
 		return
 	}
-	m.refusals.WithLabelValues(rule).Inc()
+	for _, s := range m.sinks {
+		s.Refused(rule)
+	}
 }
 
 // Reply observes the time d a reply took over transport.
@@ -172,11 +152,9 @@ func (m *Metrics) Reply(transport string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	o, ok := m.replyBy[transport]
-	if !ok {
-		o = m.reply.WithLabelValues(transport)
+	for _, s := range m.sinks {
+		s.Reply(transport, d)
 	}
-	o.Observe(d.Seconds())
 }
 
 // CDNCall counts one HTTP request to a CDN's API and observes its latency.
@@ -184,19 +162,24 @@ func (m *Metrics) CDNCall(provider, operation, result string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.cdnRequests.WithLabelValues(provider, operation, result).Inc()
-	m.cdnDuration.WithLabelValues(provider, operation).Observe(d.Seconds())
+	for _, s := range m.sinks {
+		s.CDNCall(provider, operation, result, d)
+	}
 }
 
-// FollowupsInFlight registers the gauge of follow-ups in flight, read from
-// running (followup.Pool.Len) at each scrape. Call it once.
+// FollowupsInFlight hands running (followup.Pool.Len) to the sinks that
+// show the follow-ups in flight as a gauge (the Prometheus one, read at
+// each scrape). Call it once. The EMF sink has no such gauge: on Lambda
+// each follow-up is an invocation of its own, not a pool.
 func (m *Metrics) FollowupsInFlight(running func() int) {
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: NameFollowupsInFlight, Help: "Follow-ups of invalidations running in this process.",
-	}, func() float64 { return float64(running()) }))
+	for _, s := range m.sinks {
+		if g, ok := s.(followupsGauge); ok {
+			g.FollowupsInFlight(running)
+		}
+	}
 }
 
 // SlackDeliveryFailed counts a Slack message lost after its retries, sent
@@ -205,5 +188,7 @@ func (m *Metrics) SlackDeliveryFailed(destination string) {
 	if m == nil {
 		return
 	}
-	m.slackFailures.WithLabelValues(destination).Inc()
+	for _, s := range m.sinks {
+		s.SlackDeliveryFailed(destination)
+	}
 }

@@ -3,9 +3,10 @@ package metrics
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,18 +14,48 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/smithy-go"
-	"github.com/prometheus/client_golang/prometheus"
-	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
 )
 
-// MustNew returns Metrics on a registry of their own.
-func MustNew(tb testing.TB) (*Metrics, *prometheus.Registry) {
-	tb.Helper()
-	reg := prometheus.NewRegistry()
-	return New(reg), reg
+// recorder is a Sink that remembers each call as a line.
+type recorder struct {
+	mu      sync.Mutex
+	calls   map[string]int
+	running func() int
+}
+
+func newRecorder() *recorder { return &recorder{calls: map[string]int{}} }
+
+func (r *recorder) add(call string) {
+	r.mu.Lock()
+	r.calls[call]++
+	r.mu.Unlock()
+}
+
+func (r *recorder) Purge(provider, target, outcome string) {
+	r.add("purge " + provider + " " + target + " " + outcome)
+}
+func (r *recorder) Refused(rule string) { r.add("refused " + rule) }
+func (r *recorder) Reply(transport string, d time.Duration) {
+	r.add("reply " + transport)
+}
+func (r *recorder) CDNCall(provider, operation, result string, d time.Duration) {
+	r.add("cdn " + provider + " " + operation + " " + result)
+}
+func (r *recorder) SlackDeliveryFailed(destination string) { r.add("slack " + destination) }
+
+// gaugeRecorder is a recorder that also takes the follow-ups' gauge.
+type gaugeRecorder struct{ *recorder }
+
+func (g gaugeRecorder) FollowupsInFlight(running func() int) { g.running = running }
+
+// snapshot returns the calls so far.
+func (r *recorder) snapshot() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.calls)
 }
 
 func TestNilMetricsCountNothing(t *testing.T) {
@@ -41,49 +72,44 @@ func TestNilMetricsCountNothing(t *testing.T) {
 	if err := m.AWSAPIOption("cloudfront")(nil); err != nil {
 		t.Errorf("a nil Metrics' AWS option: %v", err)
 	}
+	// No sink at all counts nothing either.
+	New().Purge("cloudfront", "www", OutcomeOK)
+	New(nil).Reply(TransportHTTP, time.Millisecond)
 }
 
-func TestCounts(t *testing.T) {
-	m, reg := MustNew(t)
+// TestForwards: every call reaches every sink, and the follow-ups' gauge
+// only the sinks that have one.
+func TestForwards(t *testing.T) {
+	plain, gauge := newRecorder(), gaugeRecorder{newRecorder()}
+	m := New(plain, nil, gauge)
 	m.Purge("cloudfront", "www", OutcomeOK)
 	m.Purge("cloudfront", "www", OutcomeOK)
-	m.Purge("fastly", "news", OutcomeFailed)
 	m.Refused("channels")
-	m.Reply(TransportHTTP, 20*time.Millisecond)
-	m.Reply("other", time.Second)
+	m.Reply(TransportLambda, time.Millisecond)
 	m.CDNCall("varnish", "ban", ResultUnreachable, time.Millisecond)
 	m.SlackDeliveryFailed(DestinationResponseURL)
-	running := 3
-	m.FollowupsInFlight(func() int { return running })
+	m.FollowupsInFlight(func() int { return 3 })
+	want := map[string]int{
+		"purge cloudfront www ok": 2, "refused channels": 1, "reply lambda": 1,
+		"cdn varnish ban unreachable": 1, "slack response_url": 1,
+	}
+	for name, r := range map[string]*recorder{"plain": plain, "gauge": gauge.recorder} {
+		if got := r.snapshot(); !maps.Equal(got, want) {
+			t.Errorf("%s sink: %v, want %v", name, got, want)
+		}
+	}
+	if gauge.running == nil || gauge.running() != 3 {
+		t.Error("the gauge sink did not get the follow-ups' count")
+	}
+}
 
-	tests := []struct {
-		name string
-		c    prometheus.Collector
-		want float64
-	}{
-		{"purges ok", m.purges.WithLabelValues("cloudfront", "www", OutcomeOK), 2},
-		{"purges failed", m.purges.WithLabelValues("fastly", "news", OutcomeFailed), 1},
-		{"refusals", m.refusals.WithLabelValues("channels"), 1},
-		{"cdn requests", m.cdnRequests.WithLabelValues("varnish", "ban", ResultUnreachable), 1},
-		{"slack failures", m.slackFailures.WithLabelValues(DestinationResponseURL), 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := promtest.ToFloat64(tt.c); got != tt.want {
-				t.Errorf("%v, want %v", got, tt.want)
-			}
-		})
-	}
-	want := `
-# HELP cdnpurge_followups_in_flight Follow-ups of invalidations running in this process.
-# TYPE cdnpurge_followups_in_flight gauge
-cdnpurge_followups_in_flight 3
-`
-	if err := promtest.GatherAndCompare(reg, strings.NewReader(want), NameFollowupsInFlight); err != nil {
-		t.Error(err)
-	}
-	if n := promtest.CollectAndCount(m.reply); n != 4 {
-		t.Errorf("%d reply series, want 4 (http, lambda, socket_mode from the start; other)", n)
+// TestSinksAllocateNothing: once a series is known, forwarding a count to
+// the EMF sink allocates nothing (the hot path of a reply).
+func TestSinksAllocateNothing(t *testing.T) {
+	m := New(NewEMF(nil))
+	m.Purge("cloudfront", "www", OutcomeOK)
+	if n := testing.AllocsPerRun(100, func() { m.Purge("cloudfront", "www", OutcomeOK) }); n != 0 {
+		t.Errorf("Purge allocates %v times, want 0", n)
 	}
 }
 
@@ -106,32 +132,27 @@ func TestTransportResults(t *testing.T) {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tt.status) }))
 			defer srv.Close()
-			m, _ := MustNew(t)
+			r := newRecorder()
+			m := New(r)
 			c := &http.Client{Transport: m.Transport(nil, "fastly", func(*http.Request) string { return "purge" })}
 			resp, err := c.Post(srv.URL+"/service/x/purge", "", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if got := promtest.ToFloat64(m.cdnRequests.WithLabelValues("fastly", "purge", tt.want)); got != 1 {
-				t.Errorf("%s counted %v times", tt.want, got)
-			}
-			if n := promtest.CollectAndCount(m.cdnRequests); n != 1 {
-				t.Errorf("%d series, want 1", n)
-			}
-			if n := promtest.CollectAndCount(m.cdnDuration); n != 1 {
-				t.Errorf("%d latency series, want 1", n)
+			if got, want := r.snapshot(), map[string]int{"cdn fastly purge " + tt.want: 1}; !maps.Equal(got, want) {
+				t.Errorf("%v, want %v", got, want)
 			}
 		})
 	}
 	t.Run("refused connection", func(t *testing.T) {
-		m, _ := MustNew(t)
-		c := &http.Client{Transport: m.Transport(nil, "varnish", func(*http.Request) string { return "purge" })}
+		r := newRecorder()
+		c := &http.Client{Transport: New(r).Transport(nil, "varnish", func(*http.Request) string { return "purge" })}
 		if _, err := c.Post("http://"+testutil.MustRefusingAddr(t)+"/", "", nil); err == nil {
 			t.Fatal("a refused connection succeeded")
 		}
-		if got := promtest.ToFloat64(m.cdnRequests.WithLabelValues("varnish", "purge", ResultUnreachable)); got != 1 {
-			t.Errorf("unreachable counted %v times", got)
+		if got, want := r.snapshot(), map[string]int{"cdn varnish purge unreachable": 1}; !maps.Equal(got, want) {
+			t.Errorf("%v, want %v", got, want)
 		}
 	})
 }
@@ -172,7 +193,8 @@ func TestAWSAPIOption(t *testing.T) {
 	})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
-	m, _ := MustNew(t)
+	r := newRecorder()
+	m := New(r)
 	cfg := testutil.AWSConfig()
 	cfg.APIOptions = append(cfg.APIOptions, m.AWSAPIOption("cloudfront"))
 	client := cloudfront.NewFromConfig(cfg, func(o *cloudfront.Options) {
@@ -187,19 +209,9 @@ func TestAWSAPIOption(t *testing.T) {
 	if _, err := client.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(testutil.DistributionID), Id: &id}); err == nil {
 		t.Fatal("GetInvalidation succeeded through a 503")
 	}
-	for _, c := range []struct {
-		op, result string
-		want       float64
-	}{
-		{"ListInvalidations", ResultOK, 1},
-		{"GetInvalidation", ResultUnavailable, 2},
-	} {
-		if got := promtest.ToFloat64(m.cdnRequests.WithLabelValues("cloudfront", c.op, c.result)); got != c.want {
-			t.Errorf("%s %s: %v, want %v", c.op, c.result, got, c.want)
-		}
-	}
-	if got, want := promtest.CollectAndCount(m.cdnRequests), 2; got != want {
-		t.Errorf("%d series, want %d", got, want)
+	want := map[string]int{"cdn cloudfront ListInvalidations ok": 1, "cdn cloudfront GetInvalidation unavailable": 2}
+	if got := r.snapshot(); !maps.Equal(got, want) {
+		t.Errorf("%v, want %v", got, want)
 	}
 	if got, want := emu.Calls(emulator.OpGetInvalidation), 2; got != want {
 		t.Errorf("the emulator saw %d GetInvalidation calls, want %d", got, want)

@@ -6,7 +6,7 @@
 //	go run ./scripts/coldstart -compare [-runs 9] [-warm 27]
 //	go run ./scripts/coldstart -secrets [-runs 10] [-warm 20]
 //
-// It builds the bootstrap as deploy/build does (lambda.norpc, -trimpath,
+// It builds the bootstrap as deploy/build does (buildtags.Lambda, -trimpath,
 // -s -w, no build ID or VCS stamp, CGO_ENABLED=0), for this machine's
 // architecture so that it runs here. Each run starts a fresh emulator
 // (`bootstrap emulate`) and a fresh aws-lambda-rie, sends one signed
@@ -83,6 +83,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/cdnpurge/cdnpurge/internal/buildtags"
 	"github.com/cdnpurge/cdnpurge/internal/emulator"
 	"github.com/cdnpurge/cdnpurge/internal/slack"
 	"github.com/cdnpurge/cdnpurge/internal/testutil"
@@ -178,7 +179,7 @@ func run(runs, warm int, baseline, secrets bool) error {
 
 // build compiles pkg as deploy/build does, for this machine.
 func build(root, pkg, out string) error {
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w -buildid=",
+	cmd := exec.Command("go", "build", "-tags", strings.Join(buildtags.Lambda(), ","), "-trimpath", "-ldflags", "-s -w -buildid=",
 		"-buildvcs=false", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
