@@ -187,7 +187,7 @@ func TestSecretsRefusedAtStart(t *testing.T) {
 			endpoints: counting.URL, code: 1, errs: []string{config.EnvSigningSecret + " and " + config.EnvSigningSecretARN + " are both set"}},
 		{name: "serve: malformed ARN", args: []string{"serve", "--addr", "127.0.0.1:0"},
 			env:       map[string]string{config.EnvSigningSecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:cdnpurge"},
-			endpoints: counting.URL, code: 1, errs: []string{config.EnvSigningSecretARN + ": ARN", "secret:NAME"}},
+			endpoints: counting.URL, code: 1, errs: []string{config.EnvSigningSecretARN + ": the ARN's resource", "secret:NAME"}},
 		{name: "status: no ARN, no AWS call", args: []string{"status", "--distribution", defaultDistributionID},
 			env: map[string]string{}, endpoints: counting.URL, code: 0},
 	}
