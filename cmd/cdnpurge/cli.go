@@ -227,7 +227,8 @@ func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) 
 	// Only this target's token is read from AWS, if its token_env holds
 	// an ARN: the Slack settings and the other targets' tokens are not
 	// needed.
-	if _, err := readSecrets(ctx, &cfg, e.getenv, func(s config.SecretARN) bool { return s.Variable == targetTokenEnv(cfg, t.Name) }); err != nil {
+	ft, _ := cfg.File.Target(t.Name)
+	if _, err := readSecrets(ctx, &cfg, e.getenv, func(s config.SecretARN) bool { return ft.TokenEnv != "" && s.Variable == ft.TokenEnv }); err != nil {
 		return nil, &exitError{code: exitFailure, msg: "configuration:\n  " + strings.ReplaceAll(err.Error(), "\n", "\n  "), err: err}
 	}
 	if prov, err := fileProvider(cfg, t.Name); err != nil {
@@ -243,41 +244,29 @@ func cliNamedTarget(ctx context.Context, e env, cfg config.Config, name string) 
 	return cloudFrontBackend(cfg, targetInvalidator(awsCfg, cfg, targets, nil), t.Name), nil
 }
 
-// targetTokenEnv is the token_env of the file's target name; "" for none.
-func targetTokenEnv(cfg config.Config, name string) string {
-	for _, t := range cfg.File.Targets {
-		if t.Name == name {
-			return t.TokenEnv
-		}
-	}
-	return ""
-}
-
 // fileProvider builds, through providers, the provider of the file's
 // target name alone, so that another target's missing token does not stop
 // this one; nil for a CloudFront target. A token_env whose variable is not
 // set is named, never its value.
 func fileProvider(cfg config.Config, name string) (purge.Provider, error) {
-	for _, t := range cfg.File.Targets {
-		if t.Name != name {
-			continue
-		}
-		if err := cfg.TokenError(t); err != nil {
-			return nil, err
-		}
-		if t.TokenEnv != "" && cfg.Token(t) == "" {
-			return nil, fmt.Errorf("target %q: %s is not set: it must hold the target's API token", t.Name, t.TokenEnv)
-		}
-		one := *cfg.File
-		one.Targets = []config.Target{t}
-		cfg.File = &one
-		provs, err := providers(cfg, nil) // the CLI counts nothing
-		if err != nil {
-			return nil, err
-		}
-		return provs[name], nil
+	t, ok := cfg.File.Target(name)
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	if err := cfg.TokenError(t); err != nil {
+		return nil, err
+	}
+	if t.TokenEnv != "" && cfg.Token(t) == "" {
+		return nil, fmt.Errorf("target %q: %s is not set: it must hold the target's API token", t.Name, t.TokenEnv)
+	}
+	one := *cfg.File
+	one.Targets = []config.Target{t}
+	cfg.File = &one
+	provs, err := providers(cfg, nil) // the CLI counts nothing
+	if err != nil {
+		return nil, err
+	}
+	return provs[name], nil
 }
 
 // historyTarget is cliTarget for status and list, which read a target's

@@ -599,6 +599,16 @@ func shorten(s string) string {
 	return s[:6] + "…"
 }
 
+// Target returns the file's target named name, if there is one.
+func (f *File) Target(name string) (Target, bool) {
+	for _, t := range f.Targets {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
 func (f *File) usesUserGroups() bool {
 	for _, t := range f.Targets {
 		if len(t.UserGroups) > 0 {
