@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -42,8 +43,16 @@ var (
 // 8 KB.
 const maxResponse = 1 << 20
 
-// attempts is how many times a throttled or failed call is sent.
-const attempts = 3
+// attempts is how many times a throttled or failed call is sent, and
+// maxBackoff the longest wait between two.
+const (
+	attempts   = 3
+	maxBackoff = time.Second
+)
+
+// backoff is the SDK's own jittered exponential backoff, which its
+// standard retryer waits with.
+var backoff = retry.NewExponentialJitterBackoff(maxBackoff)
 
 // call calls svc's operation in region with in as its JSON input and
 // decodes the answer into out: the AWS JSON 1.1 protocol, signed with the
@@ -74,7 +83,7 @@ func call(ctx context.Context, cfg aws.Config, svc service, partition, region st
 			select {
 			case <-ctx.Done():
 				return errors.Join(lastErr, ctx.Err())
-			case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+			case <-time.After(wait(attempt, lastErr)):
 			}
 		}
 		err := send(ctx, cfg, svc, url, region, body, hex.EncodeToString(sum[:]), out)
@@ -87,6 +96,15 @@ func call(ctx context.Context, cfg aws.Config, svc service, partition, region st
 		}
 	}
 	return lastErr
+}
+
+// wait is how long to wait before attempt (1 for the second), after err.
+func wait(attempt int, err error) time.Duration {
+	d, berr := backoff.BackoffDelay(attempt, err)
+	if berr != nil {
+		return maxBackoff
+	}
+	return d
 }
 
 func send(ctx context.Context, cfg aws.Config, svc service, url, region string, body []byte, payloadHash string, out any) error {
